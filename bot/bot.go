@@ -1,0 +1,55 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+)
+
+// Bot runs commands: it looks the verb up, authorises the caller, calls the
+// handler and records the result. Every transport hands its commands here.
+type Bot struct {
+	Registry *Registry
+	Policy   *Policy
+	Audit    Auditor
+	Log      *slog.Logger
+}
+
+// Run runs one command and returns the reply for the transport to render.
+// It never panics: a handler's panic becomes a Failed reply and a log line.
+func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
+	start := time.Now()
+	spec := b.Registry.Lookup(req.Command.Verb)
+	defer func() {
+		if p := recover(); p != nil {
+			b.Log.ErrorContext(ctx, "handler panicked", "request", req.ID, "verb", req.Command.Verb, "panic", p, "stack", string(debug.Stack()))
+			reply = Reply{Outcome: Failed, Text: "Sorry, tekbot hit an internal error running `" + req.Command.Verb + "`; it has been logged."}
+		}
+		if b.Audit != nil {
+			b.Audit.Record(ctx, NewRecord(req, reply, time.Since(start)))
+		}
+	}()
+
+	if spec == nil || !spec.Offered(req.Caller.Transport) {
+		return b.unknown(req)
+	}
+	ok, err := b.Policy.Allowed(ctx, spec, req.Caller)
+	if err != nil {
+		return Reply{Outcome: Failed, Text: fmt.Sprintf("Could not check whether you may run `%s`: %v. Please try again.", spec.Verb, err)}
+	}
+	if !ok {
+		return Reply{Outcome: Denied, Text: fmt.Sprintf("Sorry @%s, you may not run `%s`. Who may: %s.", req.Caller.ID, spec.Verb, b.Policy.WhoMay(spec))}
+	}
+	return spec.Handle(ctx, req)
+}
+
+func (b *Bot) unknown(req *Request) Reply {
+	text := fmt.Sprintf("I don't know the command `%s`.", req.Command.Verb)
+	if s := b.Registry.Closest(req.Command.Verb, req.Caller.Transport); s != nil {
+		text += fmt.Sprintf(" Did you mean `%s`? (%s)", s.Usage, s.Summary)
+	}
+	text += " Try `help` for the list."
+	return Reply{Outcome: Refused, Text: text}
+}

@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"context"
+
+	"tekbot/config"
+)
+
+// Caller is who sent a command.
+type Caller struct {
+	Transport Transport
+	// ID is the transport's identity: a GitHub login or a Slack user ID.
+	ID string
+	// Person is the configured person behind ID, or nil for strangers.
+	Person *config.Person
+	// Vouch answers for roles only the transport can judge, such as
+	// GitHub's repo-writers; nil means it vouches for none.
+	Vouch RoleChecker
+}
+
+// Name is how replies and audit records name the caller.
+func (c Caller) Name() string {
+	if c.Person != nil {
+		return c.Person.Name
+	}
+	return string(c.Transport) + ":" + c.ID
+}
+
+// RoleChecker decides a role the transport knows about.
+type RoleChecker interface {
+	HasRole(ctx context.Context, role string) (bool, error)
+}
+
+// PullRequest is the PR a GitHub command was given on.
+type PullRequest struct {
+	Repository string // owner/repo
+	Number     int
+	HeadSHA    string
+	Author     string
+	URL        string
+}
+
+// Request is one command to run.
+type Request struct {
+	// ID is unique per delivery (GitHub delivery ID, Slack event or trigger
+	// ID) and seeds the names of created objects, so a redelivery of the
+	// same request creates nothing new.
+	ID      string
+	Command Command
+	Caller  Caller
+	// PullRequest is set for commands written on a GitHub PR.
+	PullRequest *PullRequest
+	// Confirmed is set when the caller pressed a confirm button.
+	Confirmed bool
+}
+
+// Outcome is how a command ended, for replies, audit and metrics.
+type Outcome string
+
+// The outcomes of a command.
+const (
+	Done    Outcome = "done"    // it changed something
+	Noop    Outcome = "noop"    // nothing to do, or an answer to a question
+	Refused Outcome = "refused" // bad arguments or a failed gate
+	Denied  Outcome = "denied"  // the caller may not run it
+	Failed  Outcome = "failed"  // an error on our side or the cluster's
+	Pending Outcome = "pending" // waiting for a confirmation
+)
+
+// Reply is a command's answer. Text is Markdown: GitHub renders it, the
+// Slack transport converts it to mrkdwn.
+type Reply struct {
+	Outcome Outcome
+	Text    string
+	// Public replies go to the whole channel; private ones (the default)
+	// to the caller only. GitHub replies are always public.
+	Public bool
+	// Confirm asks the caller to confirm before the command runs again
+	// with Request.Confirmed set.
+	Confirm *Confirm
+	// Targets names the objects acted on, for audit:
+	// cluster/namespace/name.
+	Targets []string
+}
+
+// Confirm describes a confirmation dialog.
+type Confirm struct {
+	Title  string
+	Text   string
+	Button string
+	// Approvers may press the button; empty means the caller alone.
+	Approvers []string
+}

@@ -1,0 +1,206 @@
+// Package config holds tekbot's configuration: one YAML file decoded strictly
+// into typed structs and validated as a whole, so that every problem is
+// reported at once with the field path and line it comes from.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole of a tekbot.yaml file.
+type Config struct {
+	Server    Server     `yaml:"server"`
+	Clusters  []Cluster  `yaml:"clusters"`
+	People    []Person   `yaml:"people"`
+	GitHub    GitHub     `yaml:"github"`
+	Slack     Slack      `yaml:"slack"`
+	Rotation  Rotation   `yaml:"rotation"`
+	Promotion Promotion  `yaml:"promotion"`
+	Policy    Policy     `yaml:"policy"`
+	Dashboard *Dashboard `yaml:"dashboard"`
+}
+
+// Server is the HTTP listener that serves webhooks and probes.
+type Server struct {
+	// Listen is a host:port; the default ":8080" suits a container.
+	Listen string `yaml:"listen"`
+	// ShutdownTimeout bounds how long in-flight work may run after SIGTERM.
+	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
+	// MaxBodyBytes caps webhook bodies; larger ones are answered 413.
+	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+}
+
+// Role is what a cluster is for, in TEP-0066's terms.
+type Role string
+
+// The cluster roles of TEP-0066 "Dogfooding Tekton".
+const (
+	RoleNightly    Role = "nightly"
+	RoleProduction Role = "production"
+)
+
+// Cluster is one Kubernetes cluster that runs Tekton.
+type Cluster struct {
+	Name string `yaml:"name"`
+	Role Role   `yaml:"role"`
+	// Kubeconfig and Context select a cluster from a kubeconfig file;
+	// InCluster uses the pod's service account instead.
+	Kubeconfig string `yaml:"kubeconfig"`
+	Context    string `yaml:"context"`
+	InCluster  bool   `yaml:"inCluster"`
+	Namespace  string `yaml:"namespace"`
+	// Dashboard overrides the top-level dashboard for this cluster.
+	Dashboard *Dashboard `yaml:"dashboard"`
+}
+
+// Dashboard builds links to PipelineRuns in a Tekton Dashboard.
+type Dashboard struct {
+	// PipelineRunURL is a Go template with .Cluster, .Namespace and .Name.
+	PipelineRunURL string `yaml:"pipelineRunURL"`
+}
+
+// Person is someone tekbot knows, with an identity on each transport.
+type Person struct {
+	Name     string `yaml:"name"`
+	Slack    string `yaml:"slack"`
+	GitHub   string `yaml:"github"`
+	TimeZone string `yaml:"timezone"`
+}
+
+// GitHub configures the webhook receiver and the API client.
+type GitHub struct {
+	WebhookSecret *Secret `yaml:"webhookSecret"`
+	// Token or App authenticates API calls; one of them is needed to reply.
+	Token *Secret    `yaml:"token"`
+	App   *GitHubApp `yaml:"app"`
+	// APIURL points at GitHub Enterprise; empty means api.github.com.
+	APIURL string `yaml:"apiURL"`
+	// Bots lists logins whose comments are ignored besides any "[bot]"
+	// account, e.g. tekbot's own user when it authenticates with a token.
+	Bots         []string     `yaml:"bots"`
+	Repositories []Repository `yaml:"repositories"`
+}
+
+// GitHubApp is a GitHub App installation used instead of a token.
+type GitHubApp struct {
+	ID             int64   `yaml:"id"`
+	InstallationID int64   `yaml:"installationID"`
+	PrivateKey     *Secret `yaml:"privateKey"`
+}
+
+// Repository maps a GitHub repository to where its PipelineRuns run.
+type Repository struct {
+	// Name is owner/repo.
+	Name      string `yaml:"name"`
+	Cluster   string `yaml:"cluster"`
+	Namespace string `yaml:"namespace"`
+	// Selector is a label selector template (.Owner, .Repo, .Repository,
+	// .PullRequest, .SHA) finding a PR's PipelineRuns; the default is
+	// Pipelines-as-Code's labels.
+	Selector string `yaml:"selector"`
+	// PipelineLabel names the label that holds a run's pipeline name, for
+	// "/test <name>"; the default is Pipelines-as-Code's original-prname.
+	PipelineLabel string `yaml:"pipelineLabel"`
+	// TrustedTeams (org/team) may run commands on any PR and /ok-to-test.
+	TrustedTeams []string `yaml:"trustedTeams"`
+}
+
+// SlackMode is how Slack reaches tekbot.
+type SlackMode string
+
+// Slack transports: HTTP needs a public URL, Socket Mode does not.
+const (
+	SlackHTTP   SlackMode = "http"
+	SlackSocket SlackMode = "socket"
+)
+
+// Slack configures the Slack app.
+type Slack struct {
+	Mode          SlackMode     `yaml:"mode"`
+	SigningSecret *Secret       `yaml:"signingSecret"`
+	BotToken      *Secret       `yaml:"botToken"`
+	AppToken      *Secret       `yaml:"appToken"`
+	Channels      SlackChannels `yaml:"channels"`
+	// APIURL points the client at another Slack API (tests, proxies).
+	APIURL string `yaml:"apiURL"`
+}
+
+// SlackChannels names the channels tekbot posts to, by ID.
+type SlackChannels struct {
+	Captain  string `yaml:"captain"`
+	Releases string `yaml:"releases"`
+}
+
+// Rotation is the build-captain rotation.
+type Rotation struct {
+	TimeZone    string   `yaml:"timezone"`
+	Handoff     string   `yaml:"handoff"`
+	WorkingDays []string `yaml:"workingDays"`
+	Start       string   `yaml:"start"`
+	StartPerson string   `yaml:"startPerson"`
+	Roster      []string `yaml:"roster"`
+	Holidays    []string `yaml:"holidays"`
+	RunbookURL  string   `yaml:"runbookURL"`
+	LogURL      string   `yaml:"logURL"`
+	// EscalateAfter is how long a page waits for an ack before the backup
+	// is paged.
+	EscalateAfter Duration `yaml:"escalateAfter"`
+}
+
+// Promotion lists where releases may be promoted to.
+type Promotion struct {
+	Environments []Environment `yaml:"environments"`
+}
+
+// Strategy is how a promotion deploys.
+type Strategy string
+
+// Promotion strategies: a Tekton PipelineRun, or a pull request to a GitOps repo.
+const (
+	StrategyPipelineRun Strategy = "pipelinerun"
+	StrategyGitOps      Strategy = "gitops"
+)
+
+// Environment is one promotion target.
+type Environment struct {
+	Name     string   `yaml:"name"`
+	Cluster  string   `yaml:"cluster"`
+	Strategy Strategy `yaml:"strategy"`
+	// Namespace is where the deploy PipelineRun is created.
+	Namespace string `yaml:"namespace"`
+	// PipelineRef, Params and Workspaces make the deploy PipelineRun; values
+	// may use {{.Project}}, {{.Version}} and {{.Environment}}.
+	PipelineRef string            `yaml:"pipelineRef"`
+	Params      map[string]string `yaml:"params"`
+	// SecretWorkspaces binds workspace name → Secret name.
+	SecretWorkspaces map[string]string `yaml:"secretWorkspaces"`
+	// GitOps strategy: the repository, file template and version pattern.
+	Repository string `yaml:"repository"`
+	Path       string `yaml:"path"`
+	Pattern    string `yaml:"pattern"`
+	// SoakPeriod is how long a nightly must have run before it may go.
+	SoakPeriod Duration `yaml:"soakPeriod"`
+	// TwoPersonRule requires a second authorised approver.
+	TwoPersonRule bool `yaml:"twoPersonRule"`
+}
+
+// Policy says who may run which command.
+type Policy struct {
+	// Roles maps a role name to the people (config names) who hold it.
+	Roles map[string][]string `yaml:"roles"`
+	// Allow maps a command verb to the roles that may run it. Besides the
+	// roles above it may name "everyone" and, for GitHub, "repo-writers"
+	// (write, maintain or admin on the repository) and "trusted-authors"
+	// (the author of a PR that is trusted).
+	Allow map[string][]string `yaml:"allow"`
+}
+
+// Built-in policy roles that are not listed under policy.roles.
+const (
+	RoleEveryone       = "everyone"
+	RoleRepoWriters    = "repo-writers"
+	RoleTrustedAuthors = "trusted-authors"
+)
+
+// Duration is a time.Duration written as "90s" or "15m" in YAML.
+type Duration struct{ time.Duration }

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Defaults that make a small config file enough.
+const (
+	DefaultListen          = ":8080"
+	DefaultShutdownTimeout = 25 * time.Second
+	// DefaultMaxBodyBytes fits GitHub's largest issue_comment payloads (a
+	// 65,536-character comment is ~260 KB escaped) with room to spare.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultSelector finds a PR's runs by Pipelines-as-Code's labels.
+	DefaultSelector = "pipelinesascode.tekton.dev/repository={{.Repo}}," +
+		"pipelinesascode.tekton.dev/pull-request={{.PullRequest}}," +
+		"pipelinesascode.tekton.dev/sha={{.SHA}}"
+	DefaultPipelineLabel = "pipelinesascode.tekton.dev/original-prname"
+	DefaultHandoff       = "09:00"
+	DefaultEscalateAfter = 15 * time.Minute
+)
+
+// DefaultWorkingDays is Monday to Friday.
+var DefaultWorkingDays = []string{"Mon", "Tue", "Wed", "Thu", "Fri"}
+
+func (c *Config) applyDefaults() {
+	if c.Server.Listen == "" {
+		c.Server.Listen = DefaultListen
+	}
+	if c.Server.ShutdownTimeout.Duration == 0 {
+		c.Server.ShutdownTimeout.Duration = DefaultShutdownTimeout
+	}
+	if c.Server.MaxBodyBytes == 0 {
+		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for i := range c.Clusters {
+		if c.Clusters[i].Namespace == "" {
+			c.Clusters[i].Namespace = "default"
+		}
+	}
+	for i := range c.GitHub.Repositories {
+		r := &c.GitHub.Repositories[i]
+		if r.Selector == "" {
+			r.Selector = DefaultSelector
+		}
+		if r.PipelineLabel == "" {
+			r.PipelineLabel = DefaultPipelineLabel
+		}
+		if r.Namespace == "" {
+			if cl := c.Cluster(r.Cluster); cl != nil {
+				r.Namespace = cl.Namespace
+			}
+		}
+	}
+	if c.Slack.Mode == "" {
+		c.Slack.Mode = SlackHTTP
+	}
+	if c.Rotation.Handoff == "" {
+		c.Rotation.Handoff = DefaultHandoff
+	}
+	if c.Rotation.TimeZone == "" {
+		c.Rotation.TimeZone = "UTC"
+	}
+	if len(c.Rotation.WorkingDays) == 0 {
+		c.Rotation.WorkingDays = DefaultWorkingDays
+	}
+	if c.Rotation.EscalateAfter.Duration == 0 {
+		c.Rotation.EscalateAfter.Duration = DefaultEscalateAfter
+	}
+	for i := range c.Promotion.Environments {
+		e := &c.Promotion.Environments[i]
+		if e.Namespace == "" {
+			if cl := c.Cluster(e.Cluster); cl != nil {
+				e.Namespace = cl.Namespace
+			}
+		}
+	}
+}
+
+// resolvePaths makes file paths relative to the config file's folder, as a
+// reader of the file would expect.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	for i := range c.Clusters {
+		abs(&c.Clusters[i].Kubeconfig)
+	}
+	for _, s := range []*Secret{c.GitHub.WebhookSecret, c.GitHub.Token, c.Slack.SigningSecret, c.Slack.BotToken, c.Slack.AppToken} {
+		if s != nil {
+			abs(&s.File)
+		}
+	}
+	if c.GitHub.App != nil && c.GitHub.App.PrivateKey != nil {
+		abs(&c.GitHub.App.PrivateKey.File)
+	}
+}
+
+// Cluster returns the cluster with that name, or nil.
+func (c *Config) Cluster(name string) *Cluster {
+	for i := range c.Clusters {
+		if c.Clusters[i].Name == name {
+			return &c.Clusters[i]
+		}
+	}
+	return nil
+}
+
+// Person returns the person with that name, or nil.
+func (c *Config) Person(name string) *Person {
+	for i := range c.People {
+		if c.People[i].Name == name {
+			return &c.People[i]
+		}
+	}
+	return nil
+}
+
+// Repository returns the configuration of owner/repo, or nil.
+func (c *Config) Repository(fullName string) *Repository {
+	for i := range c.GitHub.Repositories {
+		if c.GitHub.Repositories[i].Name == fullName {
+			return &c.GitHub.Repositories[i]
+		}
+	}
+	return nil
+}
+
+// SlackEnabled reports whether the file configures a Slack app.
+func (c *Config) SlackEnabled() bool { return c.Slack.BotToken != nil }
+
+// GitHubEnabled reports whether the file configures the GitHub webhook.
+func (c *Config) GitHubEnabled() bool { return c.GitHub.WebhookSecret != nil }
