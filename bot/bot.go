@@ -40,7 +40,7 @@ func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
 		return Reply{Outcome: Failed, Text: fmt.Sprintf("Could not check whether you may run `%s`: %v. Please try again.", spec.Verb, err)}
 	}
 	if !ok {
-		return Reply{Outcome: Denied, Text: fmt.Sprintf("Sorry @%s, you may not run `%s`. Who may: %s.", req.Caller.ID, spec.Verb, b.Policy.WhoMay(spec))}
+		return Reply{Outcome: Denied, Text: fmt.Sprintf("Sorry, you may not run `%s`. Who may: %s.", spec.Verb, b.Policy.WhoMay(spec))}
 	}
 	return spec.Handle(ctx, req)
 }

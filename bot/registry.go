@@ -10,12 +10,11 @@ import (
 // Transport names where a command came from.
 type Transport string
 
-// The transports tekbot speaks. Terminal is the `tekbot dev` driver, which
-// stands in for Slack or GitHub.
+// The transports tekbot speaks. The `tekbot dev` terminal driver speaks as
+// one of them.
 const (
-	GitHub   Transport = "github"
-	Slack    Transport = "slack"
-	Terminal Transport = "terminal"
+	GitHub Transport = "github"
+	Slack  Transport = "slack"
 )
 
 // HandlerFunc runs a command. Like an http.HandlerFunc it gets the request
@@ -40,11 +39,8 @@ type Spec struct {
 	Handle       HandlerFunc
 }
 
-// Offered reports whether the verb is available on a transport. The terminal
-// driver stands in for both.
-func (s *Spec) Offered(t Transport) bool {
-	return t == Terminal || slices.Contains(s.Transports, t)
-}
+// Offered reports whether the verb is available on a transport.
+func (s *Spec) Offered(t Transport) bool { return slices.Contains(s.Transports, t) }
 
 // Registry holds the commands tekbot knows.
 type Registry struct {

@@ -31,6 +31,10 @@ type RoleChecker interface {
 	HasRole(ctx context.Context, role string) (bool, error)
 }
 
+// OkToTestLabel marks a PR from an outside contributor as trusted, as Prow
+// does: its author may then run the commands of trusted authors.
+const OkToTestLabel = "ok-to-test"
+
 // PullRequest is the PR a GitHub command was given on.
 type PullRequest struct {
 	Repository string // owner/repo
@@ -38,6 +42,8 @@ type PullRequest struct {
 	HeadSHA    string
 	Author     string
 	URL        string
+	Open       bool
+	Labels     []string
 }
 
 // Request is one command to run.

@@ -18,6 +18,15 @@ type Config struct {
 	Promotion Promotion  `yaml:"promotion"`
 	Policy    Policy     `yaml:"policy"`
 	Dashboard *Dashboard `yaml:"dashboard"`
+	State     State      `yaml:"state"`
+}
+
+// State is where tekbot keeps its runtime state (request claims, rotation
+// changes, page acks) so that replicas share it and restarts keep it.
+type State struct {
+	// Cluster defaults to the first cluster; Namespace to that cluster's.
+	Cluster   string `yaml:"cluster"`
+	Namespace string `yaml:"namespace"`
 }
 
 // Server is the HTTP listener that serves webhooks and probes.

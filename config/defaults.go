@@ -53,6 +53,12 @@ func (c *Config) applyDefaults() {
 			}
 		}
 	}
+	if c.State.Cluster == "" && len(c.Clusters) > 0 {
+		c.State.Cluster = c.Clusters[0].Name
+	}
+	if cl := c.Cluster(c.State.Cluster); cl != nil && c.State.Namespace == "" {
+		c.State.Namespace = cl.Namespace
+	}
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = SlackHTTP
 	}

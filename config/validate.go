@@ -32,6 +32,9 @@ var (
 
 func (v *validator) validate() {
 	v.clusters()
+	if v.cfg.State.Cluster != "" {
+		v.clusterRef("state.cluster", v.cfg.State.Cluster)
+	}
 	v.dashboard("dashboard", v.cfg.Dashboard)
 	v.people()
 	v.github()

@@ -1,0 +1,209 @@
+// Package github is tekbot's GitHub transport: it receives webhooks
+// (verify, cap, deduplicate, enqueue), turns PR comments into bot requests,
+// and talks to GitHub's REST API for reactions, replies and permissions.
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	gh "github.com/google/go-github/v62/github"
+
+	"tekbot/bot"
+	"tekbot/config"
+)
+
+// API is the part of GitHub's REST API that tekbot uses.
+type API struct {
+	client *gh.Client
+
+	cacheTTL time.Duration
+	mu       sync.Mutex
+	cache    map[string]cached // permission and team look-ups
+}
+
+type cached struct {
+	ok      bool
+	expires time.Time
+}
+
+// permissionCacheTTL keeps a burst of comments from asking GitHub the same
+// question; a revoked permission takes effect within a minute.
+const permissionCacheTTL = time.Minute
+
+// NewAPI authenticates with the configured token or GitHub App.
+func NewAPI(cfg config.GitHub) (*API, error) {
+	var client *gh.Client
+	switch {
+	case cfg.Token != nil:
+		tok, err := cfg.Token.Value()
+		if err != nil {
+			return nil, fmt.Errorf("github.token: %w", err)
+		}
+		client = gh.NewClient(nil).WithAuthToken(tok)
+	case cfg.App != nil:
+		key, err := cfg.App.PrivateKey.Value()
+		if err != nil {
+			return nil, fmt.Errorf("github.app.privateKey: %w", err)
+		}
+		tr, err := ghinstallation.New(http.DefaultTransport, cfg.App.ID, cfg.App.InstallationID, []byte(key))
+		if err != nil {
+			return nil, fmt.Errorf("github.app: %w", err)
+		}
+		if cfg.APIURL != "" {
+			tr.BaseURL = strings.TrimSuffix(cfg.APIURL, "/")
+		}
+		client = gh.NewClient(&http.Client{Transport: tr})
+	default:
+		return nil, errors.New("github: needs token or app")
+	}
+	if cfg.APIURL != "" {
+		u, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
+		if err != nil {
+			return nil, fmt.Errorf("github.apiURL: %w", err)
+		}
+		client.BaseURL = u
+	}
+	return NewAPIWithClient(client), nil
+}
+
+// NewAPIWithClient wraps a go-github client (tests point it at a server).
+func NewAPIWithClient(c *gh.Client) *API {
+	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
+}
+
+func splitRepo(repo string) (string, string) {
+	owner, name, _ := strings.Cut(repo, "/")
+	return owner, name
+}
+
+// retryGet retries a read on GitHub 5xx and transport errors with backoff:
+// reads are safe to repeat; writes are not retried blindly.
+func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
+	delay := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		v, resp, err := call()
+		if err == nil || attempt == 3 || (resp != nil && resp.StatusCode < 500) || ctx.Err() != nil {
+			return v, resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, resp, err
+		case <-time.After(delay):
+		}
+		delay *= 4
+	}
+}
+
+// Get reads a PR; it implements handlers.PullRequests.
+func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error) {
+	owner, name := splitRepo(repo)
+	pr, _, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
+		return a.client.PullRequests.Get(ctx, owner, name, number)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s#%d: %w", repo, number, err)
+	}
+	out := &bot.PullRequest{
+		Repository: repo,
+		Number:     number,
+		HeadSHA:    pr.GetHead().GetSHA(),
+		Author:     pr.GetUser().GetLogin(),
+		URL:        pr.GetHTMLURL(),
+		Open:       pr.GetState() == "open",
+	}
+	for _, l := range pr.Labels {
+		out.Labels = append(out.Labels, l.GetName())
+	}
+	return out, nil
+}
+
+// AddLabel labels a PR; it implements handlers.PullRequests.
+func (a *API) AddLabel(ctx context.Context, repo string, number int, label string) error {
+	owner, name := splitRepo(repo)
+	if _, _, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label}); err != nil {
+		return fmt.Errorf("labelling %s#%d: %w", repo, number, err)
+	}
+	return nil
+}
+
+// React adds a reaction (e.g. "eyes") to an issue comment.
+func (a *API) React(ctx context.Context, repo string, commentID int64, content string) error {
+	owner, name := splitRepo(repo)
+	if _, _, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content); err != nil {
+		return fmt.Errorf("reacting to comment %d: %w", commentID, err)
+	}
+	return nil
+}
+
+// Comment posts a comment on an issue or PR.
+func (a *API) Comment(ctx context.Context, repo string, number int, body string) error {
+	owner, name := splitRepo(repo)
+	if _, _, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)}); err != nil {
+		return fmt.Errorf("commenting on %s#%d: %w", repo, number, err)
+	}
+	return nil
+}
+
+// CanWrite reports whether login has write, maintain or admin permission on
+// repo.
+func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
+	return a.cachedCheck(ctx, "perm/"+repo+"/"+login, func() (bool, error) {
+		owner, name := splitRepo(repo)
+		perm, _, err := retryGet(ctx, func() (*gh.RepositoryPermissionLevel, *gh.Response, error) {
+			return a.client.Repositories.GetPermissionLevel(ctx, owner, name, login)
+		})
+		if err != nil {
+			return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
+		}
+		// GitHub reports maintain as "write" here (and custom roles by
+		// their base permission), so write covers all three.
+		switch perm.GetPermission() {
+		case "admin", "maintain", "write":
+			return true, nil
+		}
+		return false, nil
+	})
+}
+
+// InTeam reports whether login is an active member of org/team.
+func (a *API) InTeam(ctx context.Context, orgTeam, login string) (bool, error) {
+	return a.cachedCheck(ctx, "team/"+orgTeam+"/"+login, func() (bool, error) {
+		org, team := splitRepo(orgTeam)
+		m, resp, err := retryGet(ctx, func() (*gh.Membership, *gh.Response, error) {
+			return a.client.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
+		})
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
+		}
+		return m.GetState() == "active", nil
+	})
+}
+
+func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, error)) (bool, error) {
+	now := time.Now()
+	a.mu.Lock()
+	c, hit := a.cache[key]
+	a.mu.Unlock()
+	if hit && now.Before(c.expires) {
+		return c.ok, nil
+	}
+	ok, err := check()
+	if err != nil {
+		return false, err
+	}
+	a.mu.Lock()
+	a.cache[key] = cached{ok: ok, expires: now.Add(a.cacheTTL)}
+	a.mu.Unlock()
+	return ok, nil
+}

@@ -1,0 +1,55 @@
+package github
+
+import (
+	"context"
+	"slices"
+
+	"tekbot/bot"
+	"tekbot/config"
+)
+
+// Permissions answers who is trusted on a repository. API implements it
+// with GitHub's REST API; the sandbox with its own data.
+type Permissions interface {
+	CanWrite(ctx context.Context, repo, login string) (bool, error)
+	InTeam(ctx context.Context, orgTeam, login string) (bool, error)
+}
+
+// Vouch answers GitHub's built-in policy roles for one commenter on one PR.
+type Vouch struct {
+	Permissions Permissions
+	Repo        *config.Repository
+	Login       string
+	PR          *bot.PullRequest
+}
+
+// HasRole implements bot.RoleChecker.
+func (v *Vouch) HasRole(ctx context.Context, role string) (bool, error) {
+	switch role {
+	case config.RoleRepoWriters:
+		return v.trusted(ctx, v.Login)
+	case config.RoleTrustedAuthors:
+		if v.PR == nil || v.Login != v.PR.Author {
+			return false, nil
+		}
+		if slices.Contains(v.PR.Labels, bot.OkToTestLabel) {
+			return true, nil
+		}
+		return v.trusted(ctx, v.Login)
+	}
+	return false, nil
+}
+
+// trusted: write access to the repository, or a member of a trusted team.
+func (v *Vouch) trusted(ctx context.Context, login string) (bool, error) {
+	ok, err := v.Permissions.CanWrite(ctx, v.Repo.Name, login)
+	if ok || err != nil {
+		return ok, err
+	}
+	for _, team := range v.Repo.TrustedTeams {
+		if ok, err := v.Permissions.InTeam(ctx, team, login); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}

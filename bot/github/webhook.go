@@ -1,0 +1,262 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"tekbot/bot"
+	"tekbot/config"
+)
+
+// Claimer records which deliveries have been taken, across replicas.
+type Claimer interface {
+	Claim(ctx context.Context, key string) (bool, error)
+	Release(ctx context.Context, key string) error
+}
+
+// Receiver serves POST /github/webhook.
+type Receiver struct {
+	Secret   []byte
+	MaxBody  int64
+	Config   *config.Config
+	Registry *bot.Registry
+	Bot      *bot.Bot
+	API      *API
+	Claims   Claimer
+	Pool     *bot.Pool
+	Seen     *bot.Seen
+	Log      *slog.Logger
+}
+
+// delivery is the work a webhook asks for, decoded and filtered.
+type delivery struct {
+	id        string
+	repo      string
+	number    int
+	commentID int64 // 0 for check runs: nothing to react to
+	login     string
+	commands  []bot.Command
+}
+
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", r.MaxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "could not read body", http.StatusBadRequest)
+		return
+	}
+	if err := gh.ValidateSignature(req.Header.Get(gh.SHA256SignatureHeader), body, r.Secret); err != nil {
+		r.Log.Warn("github webhook signature rejected", "delivery", req.Header.Get(gh.DeliveryIDHeader), "remote", req.RemoteAddr)
+		http.Error(w, "invalid or missing X-Hub-Signature-256", http.StatusUnauthorized)
+		return
+	}
+	id := req.Header.Get(gh.DeliveryIDHeader)
+	event := req.Header.Get(gh.EventTypeHeader)
+	if id == "" || event == "" {
+		http.Error(w, "missing X-GitHub-Delivery or X-GitHub-Event", http.StatusBadRequest)
+		return
+	}
+	log := r.Log.With("delivery", id, "event", event)
+	d, why, err := r.decode(event, body)
+	if err != nil {
+		log.Info("github webhook malformed", "err", err)
+		http.Error(w, "malformed payload: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if d == nil {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "ignored:", why)
+		return
+	}
+	d.id = id
+	if !r.Seen.Add(id) {
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprintln(w, "duplicate delivery: already taken")
+		return
+	}
+	if err := r.Pool.Submit(func(ctx context.Context) { r.process(ctx, log, d) }); err != nil {
+		r.Seen.Forget(id)
+		log.Warn("github webhook refused", "err", err)
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	fmt.Fprintf(w, "accepted %d command(s)\n", len(d.commands))
+}
+
+// decode keeps what tekbot acts on; a nil delivery comes with the reason it
+// is ignored.
+func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) {
+	switch event {
+	case "ping":
+		return nil, "ping", nil
+	case "issue_comment", "check_run":
+	default:
+		return nil, "event " + event + " is not one tekbot acts on", nil
+	}
+	payload, err := gh.ParseWebHook(event, body)
+	if err != nil {
+		return nil, "", err
+	}
+	switch e := payload.(type) {
+	case *gh.IssueCommentEvent:
+		return r.decodeComment(e)
+	case *gh.CheckRunEvent:
+		return r.decodeCheckRun(e)
+	}
+	return nil, "unexpected payload", nil
+}
+
+func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, error) {
+	repo := e.GetRepo().GetFullName()
+	login := e.GetComment().GetUser().GetLogin()
+	switch {
+	case e.GetAction() != "created":
+		return nil, "comment " + e.GetAction(), nil
+	case !e.GetIssue().IsPullRequest():
+		return nil, "comment on an issue, not a pull request", nil
+	case e.GetIssue().GetState() != "open":
+		return nil, "pull request is " + e.GetIssue().GetState(), nil
+	case r.isBot(e.GetComment().GetUser()):
+		return nil, "comment by a bot", nil
+	case r.Config.Repository(repo) == nil:
+		return nil, "repository " + repo + " is not configured", nil
+	}
+	cmds := r.Registry.ParseComment(e.GetComment().GetBody())
+	if len(cmds) == 0 {
+		return nil, "no tekbot command", nil
+	}
+	return &delivery{repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login, commands: cmds}, "", nil
+}
+
+// decodeCheckRun turns GitHub's "Re-run" button into "/test <name>", where
+// the check run's name is the pipeline's (Pipelines-as-Code names check
+// runs "<repository> / <pipeline>").
+func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error) {
+	repo := e.GetRepo().GetFullName()
+	prs := e.GetCheckRun().PullRequests
+	switch {
+	case e.GetAction() != "rerequested":
+		return nil, "check run " + e.GetAction(), nil
+	case len(prs) == 0:
+		return nil, "check run is not on a pull request", nil
+	case r.Config.Repository(repo) == nil:
+		return nil, "repository " + repo + " is not configured", nil
+	case r.isBot(e.GetSender()):
+		return nil, "re-run by a bot", nil
+	}
+	name := e.GetCheckRun().GetName()
+	if i := strings.LastIndex(name, " / "); i >= 0 {
+		name = name[i+3:]
+	}
+	return &delivery{
+		repo: repo, number: prs[0].GetNumber(), login: e.GetSender().GetLogin(),
+		commands: []bot.Command{{Verb: "test", Args: []string{name}}},
+	}, "", nil
+}
+
+func (r *Receiver) isBot(u *gh.User) bool {
+	login := u.GetLogin()
+	return u.GetType() == "Bot" || strings.HasSuffix(login, "[bot]") || slices.Contains(r.Config.GitHub.Bots, login)
+}
+
+func (r *Receiver) personByGitHub(login string) *config.Person {
+	for i := range r.Config.People {
+		if strings.EqualFold(r.Config.People[i].GitHub, login) {
+			return &r.Config.People[i]
+		}
+	}
+	return nil
+}
+
+// process runs a delivery's commands and posts one reply. The apiserver
+// claim makes it happen once across replicas and redeliveries; if nothing
+// could be done because of a failure on our side, the claim is released so
+// a redelivery is handled again instead of being lost.
+func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
+	key := "github-delivery/" + d.id
+	if r.Claims != nil {
+		ok, err := r.Claims.Claim(ctx, key)
+		switch {
+		case err != nil:
+			// Go on: reruns have deterministic names, so the worst case
+			// is a second reply, not a second PipelineRun.
+			log.Warn("claiming delivery failed; handling it anyway", "err", err)
+		case !ok:
+			log.Info("delivery already handled elsewhere")
+			return
+		}
+	}
+	if d.commentID != 0 {
+		if err := r.API.React(ctx, d.repo, d.commentID, "eyes"); err != nil {
+			log.Warn("reacting failed", "err", err)
+		}
+	}
+	pr, err := r.API.Get(ctx, d.repo, d.number)
+	if err != nil {
+		log.Error("reading pull request failed", "err", err)
+		r.reply(ctx, log, d, fmt.Sprintf("@%s tekbot could not read this pull request from GitHub (%v), so nothing was done. Please try again.", d.login, err))
+		r.release(ctx, log, key)
+		return
+	}
+	caller := bot.Caller{
+		Transport: bot.GitHub,
+		ID:        d.login,
+		Person:    r.personByGitHub(d.login),
+		Vouch:     &Vouch{Permissions: r.API, Repo: r.Config.Repository(d.repo), Login: d.login, PR: pr},
+	}
+	var parts []string
+	allFailed := true
+	for _, cmd := range d.commands {
+		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Command: cmd, Caller: caller, PullRequest: pr})
+		if reply.Outcome != bot.Failed {
+			allFailed = false
+		}
+		if reply.Text == "" {
+			continue
+		}
+		if len(d.commands) > 1 {
+			parts = append(parts, fmt.Sprintf("**/%s**\n%s", cmd, reply.Text))
+		} else {
+			parts = append(parts, reply.Text)
+		}
+	}
+	if len(parts) > 0 {
+		r.reply(ctx, log, d, fmt.Sprintf("@%s\n\n%s", d.login, strings.Join(parts, "\n\n")))
+	}
+	if allFailed {
+		r.release(ctx, log, key)
+	}
+}
+
+func (r *Receiver) reply(ctx context.Context, log *slog.Logger, d *delivery, body string) {
+	if err := r.API.Comment(ctx, d.repo, d.number, body); err != nil {
+		log.Error("posting reply failed", "err", err)
+	}
+}
+
+func (r *Receiver) release(ctx context.Context, log *slog.Logger, key string) {
+	if r.Claims == nil {
+		return
+	}
+	if err := r.Claims.Release(ctx, key); err != nil {
+		log.Warn("releasing claim failed", "err", err)
+	}
+	r.Seen.Forget(strings.TrimPrefix(key, "github-delivery/"))
+}

@@ -1,0 +1,89 @@
+// Package kubestate keeps tekbot's runtime state in the Kubernetes API, so
+// that it survives restarts and is shared by every replica: the apiserver,
+// not process memory, decides who handles a request.
+package kubestate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Labels on the objects this package writes.
+const (
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	LabelClaim     = "tekbot.dev/claim"
+	annotationKey  = "tekbot.dev/key"
+	annotationAt   = "tekbot.dev/claimed-at"
+)
+
+// Claims records which requests have been taken, as ConfigMaps with names
+// derived from the request: creating one succeeds for exactly one caller.
+type Claims struct {
+	Kube      kubernetes.Interface
+	Namespace string
+}
+
+// Claim takes key (e.g. "github-delivery/<id>") for the caller. It returns
+// false if someone took it before: another replica, or an earlier delivery.
+func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        claimName(key),
+			Labels:      map[string]string{LabelManagedBy: "tekbot", LabelClaim: "true"},
+			Annotations: map[string]string{annotationKey: key, annotationAt: time.Now().UTC().Format(time.RFC3339)},
+		},
+	}
+	_, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Create(ctx, cm, metav1.CreateOptions{})
+	switch {
+	case err == nil:
+		return true, nil
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("claiming %s: %w", key, err)
+	}
+}
+
+// Release gives a claim back, so that a redelivery of a request that
+// failed on our side is handled again rather than lost.
+func (c *Claims) Release(ctx context.Context, key string) error {
+	err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Delete(ctx, claimName(key), metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("releasing %s: %w", key, err)
+	}
+	return nil
+}
+
+// Expire deletes claims older than maxAge. GitHub redelivers only by hand
+// and Slack retries within minutes, so a day of memory is plenty.
+func (c *Claims) Expire(ctx context.Context, maxAge time.Duration, now time.Time) (int, error) {
+	list, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelClaim + "=true"})
+	if err != nil {
+		return 0, fmt.Errorf("listing claims: %w", err)
+	}
+	n := 0
+	for _, cm := range list.Items {
+		at, err := time.Parse(time.RFC3339, cm.Annotations[annotationAt])
+		if err == nil && now.Sub(at) < maxAge {
+			continue
+		}
+		if err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return n, fmt.Errorf("expiring claim %s: %w", cm.Name, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+func claimName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "tekbot-claim-" + hex.EncodeToString(sum[:])[:32]
+}

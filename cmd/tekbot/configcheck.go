@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"tekbot/config"
+	"tekbot/handlers"
+)
+
+// loadConfig loads a config file, checking policy verbs against the
+// registry.
+func loadConfig(path string) (*config.Config, error) {
+	verbs := handlers.NewRegistry(&handlers.Deps{}).Verbs()
+	return config.Load(path, config.KnownVerbs(verbs...))
+}
+
+func configCheckCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("config check", "config check -f tekbot.yaml", stderr)
+	file := fs.String("f", "tekbot.yaml", "config file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	var errs *config.Errors
+	if errors.As(err, &errs) {
+		fmt.Fprintln(stderr, err)
+		return exitCode(1)
+	}
+	if err != nil {
+		return err
+	}
+	describeConfig(stdout, *file, cfg)
+	return nil
+}
+
+// describeConfig prints what tekbot understood, secrets by source only.
+func describeConfig(w io.Writer, file string, cfg *config.Config) {
+	fmt.Fprintf(w, "%s: OK\n\n", file)
+	fmt.Fprintf(w, "server: listen %s, shutdown timeout %s, max body %d bytes\n", cfg.Server.Listen, cfg.Server.ShutdownTimeout, cfg.Server.MaxBodyBytes)
+	fmt.Fprintf(w, "state: cluster %s, namespace %s\n", cfg.State.Cluster, cfg.State.Namespace)
+	fmt.Fprintf(w, "clusters (%d):\n", len(cfg.Clusters))
+	for _, c := range cfg.Clusters {
+		where := "in-cluster"
+		if !c.InCluster {
+			where = "kubeconfig " + c.Kubeconfig
+			if c.Context != "" {
+				where += " context " + c.Context
+			}
+		}
+		fmt.Fprintf(w, "  %-12s %-10s namespace %-16s %s\n", c.Name, c.Role, c.Namespace, where)
+	}
+	fmt.Fprintf(w, "people (%d):\n", len(cfg.People))
+	for _, p := range cfg.People {
+		fmt.Fprintf(w, "  %-12s slack %-12s github %-16s %s\n", p.Name, orDash(p.Slack), orDash(p.GitHub), orDash(p.TimeZone))
+	}
+	if cfg.GitHubEnabled() {
+		fmt.Fprintf(w, "github: webhook secret from %s, auth %s\n", cfg.GitHub.WebhookSecret, githubAuth(cfg))
+		for _, r := range cfg.GitHub.Repositories {
+			fmt.Fprintf(w, "  %s → %s/%s, runs by %q, trusted teams %s\n", r.Name, r.Cluster, r.Namespace, r.Selector, orDash(strings.Join(r.TrustedTeams, ", ")))
+		}
+	} else {
+		fmt.Fprintln(w, "github: off (no webhookSecret)")
+	}
+	if cfg.SlackEnabled() {
+		fmt.Fprintf(w, "slack: %s mode, bot token from %s, captain channel %s, releases channel %s\n", cfg.Slack.Mode, cfg.Slack.BotToken, orDash(cfg.Slack.Channels.Captain), orDash(cfg.Slack.Channels.Releases))
+	} else {
+		fmt.Fprintln(w, "slack: off (no botToken)")
+	}
+	if r := cfg.Rotation; len(r.Roster) > 0 {
+		fmt.Fprintf(w, "rotation: %s from %s starting with %s, handoff %s %s on %s, %d holidays\n", strings.Join(r.Roster, ", "), r.Start, orDash(r.StartPerson), r.Handoff, r.TimeZone, strings.Join(r.WorkingDays, ","), len(r.Holidays))
+	} else {
+		fmt.Fprintln(w, "rotation: off (empty roster)")
+	}
+	for _, e := range cfg.Promotion.Environments {
+		fmt.Fprintf(w, "promotion %s: %s strategy on %s\n", e.Name, e.Strategy, orDash(e.Cluster))
+	}
+	reg := handlers.NewRegistry(&handlers.Deps{})
+	fmt.Fprintln(w, "policy:")
+	for _, s := range reg.Specs() {
+		who := "everyone (read-only)"
+		if !s.ReadOnly {
+			roles, ok := cfg.Policy.Allow[s.Verb]
+			if !ok {
+				roles = s.DefaultAllow
+			}
+			who = strings.Join(roles, ", ") + map[bool]string{true: "", false: " (default)"}[ok]
+		}
+		fmt.Fprintf(w, "  %-12s %s\n", s.Verb, who)
+	}
+}
+
+func githubAuth(cfg *config.Config) string {
+	if cfg.GitHub.Token != nil {
+		return "token from " + cfg.GitHub.Token.String()
+	}
+	if cfg.GitHub.App != nil {
+		return fmt.Sprintf("app %d installation %d, key from %s", cfg.GitHub.App.ID, cfg.GitHub.App.InstallationID, cfg.GitHub.App.PrivateKey)
+	}
+	return "none"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

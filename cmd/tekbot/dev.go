@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tekbot/bot"
+	"tekbot/bot/github"
+	"tekbot/config"
+	"tekbot/handlers/tekton"
+	"tekbot/test/kube"
+)
+
+//go:embed dev.yaml
+var devConfigTemplate string
+
+// devDir is where the sandbox keeps its clusters' data between starts.
+func devDir() string {
+	if d := os.Getenv("TEKBOT_CACHE_DIR"); d != "" {
+		return filepath.Join(d, "dev")
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "tekbot", "dev")
+	}
+	return filepath.Join(os.TempDir(), "tekbot-dev")
+}
+
+func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("dev", "dev [--as NAME] [--fresh]", stderr)
+	as := fs.String("as", "andrea", "the configured person you act as (switch with 'as NAME')")
+	fresh := fs.Bool("fresh", false, "forget the sandbox's clusters and start from the sample data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dir := devDir()
+	if *fresh {
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	fmt.Fprintf(stderr, "tekbot dev: starting two local clusters (nightly, dogfooding) in %s\n", dir)
+	logFile, err := openLog(dir)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	clusters, err := startClusters(ctx, dir, logFile)
+	for _, c := range clusters {
+		if c != nil {
+			defer c.Stop()
+		}
+	}
+	if err != nil {
+		return err
+	}
+	nightly, prod := clusters[0], clusters[1]
+	if err := seed(ctx, nightly, "tekton-nightly", nightlySeeds()); err != nil {
+		return err
+	}
+	if err := seed(ctx, prod, "tekton-ci", prSeeds()); err != nil {
+		return err
+	}
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	var writers []string
+	for _, name := range cfg.Policy.Roles["maintainers"] {
+		writers = append(writers, cfg.Person(name).GitHub)
+	}
+	gh := newSandboxGitHub(writers)
+	log := slog.New(slog.NewJSONHandler(logFile, nil))
+	a, err := newApp(cfg, log, appOptions{pullRequests: gh})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n\n", time.Since(start).Seconds(), logFile.Name())
+
+	d := &driver{app: a, github: gh, out: stdout, nextID: 1}
+	if err := d.become(*as); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, driverHelp)
+	return d.loop(ctx, stdin)
+}
+
+func openLog(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(filepath.Join(dir, "tekbot.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+}
+
+// startClusters starts both control planes at once: most of a start is
+// waiting for the apiservers, which overlaps well.
+func startClusters(ctx context.Context, dir string, logw io.Writer) ([]*kube.Cluster, error) {
+	names := []string{"nightly", "dogfooding"}
+	out := make([]*kube.Cluster, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			out[i], errs[i] = kube.Start(ctx, kube.Options{Name: name, DataDir: filepath.Join(dir, name), Log: logw})
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("starting the %s cluster: %w", name, errs[i])
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
+}
+
+func writeDevConfig(dir, nightly, production string) (*config.Config, error) {
+	var b bytes.Buffer
+	// [[ ]] because the config holds templates of its own ({{.Name}}).
+	tmpl := template.Must(template.New("dev").Delims("[[", "]]").Parse(devConfigTemplate))
+	if err := tmpl.Execute(&b, map[string]string{"NightlyKubeconfig": nightly, "ProductionKubeconfig": production}); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"github-webhook-secret", "github-token"} {
+		if err := os.WriteFile(filepath.Join(dir, "secrets", name), []byte("sandbox-"+name+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	path := filepath.Join(dir, "tekbot.yaml")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		return nil, err
+	}
+	return loadConfig(path)
+}
+
+const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
+  /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
+                         /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5
+  @tekbot <command>      a Slack message mentioning the bot
+  /retest, /test all, /cancel, /ok-to-test, /tekbot help
+                         a comment on PR #42 (several lines: end each but the last with \)
+  as <name>              act as another person (andrea, vincent, jerop, dibyo, sam)
+  runs                   list the PipelineRuns on both clusters
+  help                   this text;  quit (or Ctrl-D) to stop
+
+`
+
+// driver reads the terminal and hands each line to the bot the way the
+// Slack or GitHub transport would, then shows the reply.
+type driver struct {
+	app    *app
+	github *sandboxGitHub
+	out    io.Writer
+	person *config.Person
+	nextID int
+}
+
+func (d *driver) become(name string) error {
+	p := d.app.cfg.Person(name)
+	if p == nil {
+		var names []string
+		for _, p := range d.app.cfg.People {
+			names = append(names, p.Name)
+		}
+		return fmt.Errorf("no person %q; people: %s", name, strings.Join(names, ", "))
+	}
+	d.person = p
+	return nil
+}
+
+func (d *driver) loop(ctx context.Context, stdin io.Reader) error {
+	in := bufio.NewScanner(stdin)
+	in.Buffer(make([]byte, 64*1024), 1<<20)
+	for {
+		fmt.Fprintf(d.out, "%s> ", d.person.Name)
+		line, ok := readLine(in)
+		if !ok || ctx.Err() != nil {
+			fmt.Fprintln(d.out)
+			return in.Err()
+		}
+		if stop := d.handle(ctx, in, strings.TrimSpace(line)); stop {
+			return nil
+		}
+	}
+}
+
+// readLine reads one logical line; a trailing backslash continues it, so a
+// multi-line PR comment can be typed.
+func readLine(in *bufio.Scanner) (string, bool) {
+	var lines []string
+	for in.Scan() {
+		l := in.Text()
+		if strings.HasSuffix(l, `\`) {
+			lines = append(lines, strings.TrimSuffix(l, `\`))
+			continue
+		}
+		return strings.Join(append(lines, l), "\n"), true
+	}
+	return strings.Join(lines, "\n"), len(lines) > 0
+}
+
+func (d *driver) handle(ctx context.Context, in *bufio.Scanner, line string) (stop bool) {
+	switch {
+	case line == "":
+	case line == "quit" || line == "exit":
+		return true
+	case line == "help":
+		fmt.Fprint(d.out, driverHelp)
+	case strings.HasPrefix(line, "as "):
+		if err := d.become(strings.TrimSpace(line[3:])); err != nil {
+			fmt.Fprintln(d.out, err)
+		}
+	case line == "runs":
+		d.listRuns(ctx)
+	case strings.HasPrefix(line, "/tekton"):
+		d.slack(ctx, in, strings.TrimPrefix(line, "/tekton"))
+	case strings.HasPrefix(line, "@tekbot"):
+		d.slack(ctx, in, "<@U0TEKBOT>"+strings.TrimPrefix(line, "@tekbot"))
+	case strings.HasPrefix(line, "/"):
+		d.comment(ctx, line)
+	default:
+		fmt.Fprintln(d.out, "Not a command. Type help for what the sandbox understands.")
+	}
+	return false
+}
+
+func (d *driver) requestID() string {
+	d.nextID++
+	return fmt.Sprintf("dev-%d-%d", time.Now().Unix(), d.nextID)
+}
+
+func (d *driver) slack(ctx context.Context, in *bufio.Scanner, text string) {
+	cmd, ok := d.app.registry.ParseSlack(text)
+	if !ok {
+		cmd = bot.Command{Verb: "help", Args: []string{}}
+	}
+	req := &bot.Request{ID: d.requestID(), Command: cmd, Caller: bot.Caller{Transport: bot.Slack, ID: d.person.Slack, Person: d.person}}
+	reply := d.app.bot.Run(ctx, req)
+	if reply.Confirm != nil {
+		d.show("slack, only you", reply.Text)
+		fmt.Fprintf(d.out, "[%s] %s — type yes to press %q: ", reply.Confirm.Title, reply.Confirm.Text, reply.Confirm.Button)
+		answer, _ := readLine(in)
+		if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
+			fmt.Fprintln(d.out, "Cancelled; nothing was done.")
+			return
+		}
+		req.Confirmed = true
+		reply = d.app.bot.Run(ctx, req)
+	}
+	where := "slack, only you"
+	if reply.Public {
+		where = "slack, in channel"
+	}
+	d.show(where, reply.Text)
+}
+
+func (d *driver) comment(ctx context.Context, body string) {
+	cmds := d.app.registry.ParseComment(body)
+	if len(cmds) == 0 {
+		fmt.Fprintln(d.out, "(no tekbot command in that comment: tekbot stays silent, as on GitHub)")
+		return
+	}
+	pr, err := d.github.Get(ctx, sandboxRepo, sandboxPR)
+	if err != nil {
+		fmt.Fprintln(d.out, err)
+		return
+	}
+	caller := bot.Caller{
+		Transport: bot.GitHub, ID: d.person.GitHub, Person: d.person,
+		Vouch: &github.Vouch{Permissions: d.github, Repo: d.app.cfg.Repository(sandboxRepo), Login: d.person.GitHub, PR: pr},
+	}
+	id := d.requestID()
+	var parts []string
+	for _, cmd := range cmds {
+		reply := d.app.bot.Run(ctx, &bot.Request{ID: id, Command: cmd, Caller: caller, PullRequest: pr})
+		if reply.Text != "" {
+			parts = append(parts, reply.Text)
+		}
+	}
+	d.show(fmt.Sprintf("github, comment on #%d", sandboxPR), "@"+d.person.GitHub+"\n\n"+strings.Join(parts, "\n\n"))
+}
+
+func (d *driver) show(where, text string) {
+	fmt.Fprintf(d.out, "tekbot (%s):\n", where)
+	for l := range strings.Lines(text) {
+		fmt.Fprintf(d.out, "  %s", l)
+	}
+	fmt.Fprintln(d.out)
+}
+
+func (d *driver) listRuns(ctx context.Context) {
+	for _, c := range d.app.clusters.All() {
+		list, err := c.Tekton.TektonV1().PipelineRuns(c.Namespace).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			fmt.Fprintf(d.out, "%s: %v\n", c.Name, err)
+			continue
+		}
+		fmt.Fprintf(d.out, "%s (%s), namespace %s:\n", c.Name, c.Role, c.Namespace)
+		for _, pr := range list.Items {
+			note := ""
+			if of := pr.Labels[tekton.LabelRerunOf]; of != "" {
+				note = fmt.Sprintf("  rerun of %s by %s", of, pr.Annotations[tekton.AnnotationRequester])
+			}
+			fmt.Fprintf(d.out, "  %-48s %-10s%s\n", pr.Name, tekton.StateOf(&pr), note)
+		}
+	}
+}

@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"tekbot/bot"
+	"tekbot/handlers/tekton"
+)
+
+func (h *commands) cancelSpec() *bot.Spec {
+	return &bot.Spec{
+		Verb:         "cancel",
+		Usage:        "cancel [pipeline]",
+		Summary:      "cancel the head commit's running PipelineRuns (or the named one)",
+		Transports:   onGitHub,
+		DefaultAllow: writers,
+		Handle:       h.cancel,
+	}
+}
+
+func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
+	p, stop := h.findPRRuns(ctx, req.PullRequest)
+	if stop != nil {
+		return *stop
+	}
+	candidates := p.latest
+	var unknown []string
+	if len(req.Command.Args) > 0 {
+		candidates, unknown = p.byName(req.Command.Args)
+	}
+	var running []*pipelinev1.PipelineRun
+	for _, pr := range candidates {
+		if !tekton.StateOf(pr).Done() && !pr.IsCancelled() {
+			running = append(running, pr)
+		}
+	}
+	reply := bot.Reply{Outcome: bot.Noop, Public: true}
+	var b strings.Builder
+	for _, pr := range running {
+		if err := p.cluster.Cancel(ctx, pr); err != nil {
+			reply.Outcome = bot.Failed
+			bullet(&b, "%s: could not cancel: %v", p.pipeline(pr), err)
+			continue
+		}
+		if reply.Outcome != bot.Failed {
+			reply.Outcome = bot.Done
+		}
+		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+pr.Namespace+"/"+pr.Name)
+		bullet(&b, "%s: cancelled %s", p.pipeline(pr), runLink(p.cluster, pr))
+	}
+	for _, n := range unknown {
+		bullet(&b, "%s: no such pipeline for this commit", n)
+	}
+	if len(running) == 0 {
+		b.WriteString(sprintf("Nothing to cancel for %s: no PipelineRun is running.\n", shortSHA(p.pr.HeadSHA)))
+		p.summary(&b)
+	}
+	reply.Text = strings.TrimRight(b.String(), "\n")
+	return reply
+}

@@ -1,0 +1,77 @@
+// Package handlers holds tekbot's commands, one file each, with their usage
+// and help next to their code. A handler gets a bot.Request and returns a
+// bot.Reply; it calls Tekton through package tekton and other services
+// through the narrow interfaces in Deps, never through transport types.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"tekbot/bot"
+	"tekbot/config"
+	"tekbot/handlers/tekton"
+)
+
+// PullRequests is what handlers need from GitHub. The GitHub transport
+// implements it; the terminal sandbox has its own.
+type PullRequests interface {
+	// Get reads a PR by repository (owner/repo) and number.
+	Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error)
+	// AddLabel labels a PR, e.g. ok-to-test.
+	AddLabel(ctx context.Context, repo string, number int, label string) error
+}
+
+// Deps are what the commands act on.
+type Deps struct {
+	Config       *config.Config
+	Clusters     *tekton.Clusters
+	Policy       *bot.Policy
+	PullRequests PullRequests
+	Log          *slog.Logger
+	// Now is the clock; nil means time.Now. Tests pass a fake one.
+	Now func() time.Time
+}
+
+// NewRegistry registers every command, in the order help lists them.
+func NewRegistry(d *Deps) *bot.Registry {
+	h := &commands{Deps: d}
+	reg := bot.NewRegistry(
+		h.helpSpec(),
+		h.retestSpec(),
+		h.testSpec(),
+		h.cancelSpec(),
+		h.okToTestSpec(),
+		h.rerunSpec(),
+		h.statusSpec(),
+		h.captainSpec(),
+		h.pageSpec(),
+		h.promoteSpec(),
+	)
+	h.registry = reg
+	return reg
+}
+
+// commands carries the dependencies every handler closes over.
+type commands struct {
+	*Deps
+	registry *bot.Registry
+}
+
+var (
+	onGitHub = []bot.Transport{bot.GitHub}
+	onSlack  = []bot.Transport{bot.Slack}
+	onBoth   = []bot.Transport{bot.GitHub, bot.Slack}
+	// writers is the default for commands that change PipelineRuns of a
+	// PR: people with write access, and the author of a trusted PR.
+	writers = []string{config.RoleRepoWriters, config.RoleTrustedAuthors}
+)
+
+func refused(format string, args ...any) bot.Reply {
+	return bot.Reply{Outcome: bot.Refused, Text: sprintf(format, args...)}
+}
+
+func failed(format string, args ...any) bot.Reply {
+	return bot.Reply{Outcome: bot.Failed, Text: sprintf(format, args...)}
+}

@@ -1,0 +1,141 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"text/template"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"tekbot/bot"
+	"tekbot/config"
+	"tekbot/handlers/tekton"
+)
+
+// prRuns are the PipelineRuns of a PR's head commit, where they live.
+type prRuns struct {
+	pr      *bot.PullRequest
+	repo    *config.Repository
+	cluster *tekton.Cluster
+	runs    []pipelinev1.PipelineRun
+	// latest is the newest run of each pipeline: what /retest looks at.
+	latest []*pipelinev1.PipelineRun
+}
+
+// findPRRuns lists the PR's runs with the repository's label selector. A
+// non-empty reply means the caller should return it.
+func (h *commands) findPRRuns(ctx context.Context, pr *bot.PullRequest) (*prRuns, *bot.Reply) {
+	if pr == nil {
+		r := refused("This command works on a pull request: comment it on the PR.")
+		return nil, &r
+	}
+	repo := h.Config.Repository(pr.Repository)
+	if repo == nil {
+		r := refused("tekbot is not configured for %s.", pr.Repository)
+		return nil, &r
+	}
+	cluster := h.Clusters.Get(repo.Cluster)
+	selector, err := renderSelector(repo.Selector, pr)
+	if err != nil {
+		r := failed("The label selector for %s does not render: %v", pr.Repository, err)
+		return nil, &r
+	}
+	runs, err := cluster.List(ctx, repo.Namespace, selector)
+	if err != nil {
+		r := failed("Could not list the PipelineRuns of this PR on cluster %s: %v. Nothing was done; please try again.", cluster.Name, err)
+		return nil, &r
+	}
+	return &prRuns{pr: pr, repo: repo, cluster: cluster, runs: runs, latest: tekton.Latest(runs, repo.PipelineLabel)}, nil
+}
+
+func renderSelector(tmpl string, pr *bot.PullRequest) (string, error) {
+	owner, repo, _ := strings.Cut(pr.Repository, "/")
+	t, err := template.New("selector").Option("missingkey=error").Parse(tmpl)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	err = t.Execute(&b, map[string]any{
+		"Owner": owner, "Repo": repo, "Repository": pr.Repository,
+		"PullRequest": pr.Number, "SHA": pr.HeadSHA,
+	})
+	return b.String(), err
+}
+
+func (p *prRuns) pipeline(pr *pipelinev1.PipelineRun) string {
+	return tekton.Pipeline(pr, p.repo.PipelineLabel)
+}
+
+// byName picks the latest run of each named pipeline; unknown names are
+// returned separately so the reply can say so.
+func (p *prRuns) byName(names []string) (found []*pipelinev1.PipelineRun, unknown []string) {
+	for _, n := range names {
+		i := -1
+		for j, pr := range p.latest {
+			if strings.EqualFold(p.pipeline(pr), n) {
+				i = j
+			}
+		}
+		if i < 0 {
+			unknown = append(unknown, n)
+			continue
+		}
+		found = append(found, p.latest[i])
+	}
+	return found, unknown
+}
+
+// summary lists the latest runs with their states, for "nothing to do".
+func (p *prRuns) summary(b *strings.Builder) {
+	for _, pr := range p.latest {
+		bullet(b, "%s: %s (%s)", p.pipeline(pr), runLink(p.cluster, pr), tekton.StateOf(pr))
+	}
+}
+
+// rerun reruns each run and reports what happened.
+func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targets []*pipelinev1.PipelineRun, unknown []string, skipped string) bot.Reply {
+	var b strings.Builder
+	reply := bot.Reply{Outcome: bot.Noop, Public: true}
+	by := tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID}
+	if len(targets) > 0 {
+		b.WriteString(sprintf("Rerunning for %s:\n", shortSHA(p.pr.HeadSHA)))
+	}
+	var errs int
+	for _, orig := range targets {
+		run, created, err := p.cluster.Rerun(ctx, orig, by)
+		if err != nil {
+			errs++
+			bullet(&b, "%s: could not rerun %s: %v", p.pipeline(orig), orig.Name, err)
+			continue
+		}
+		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+run.Namespace+"/"+run.Name)
+		note := "was " + string(tekton.StateOf(orig))
+		if !created {
+			note = "already started for this request"
+		} else {
+			reply.Outcome = bot.Done
+		}
+		bullet(&b, "%s: %s (%s)", p.pipeline(orig), runLink(p.cluster, run), note)
+	}
+	for _, n := range unknown {
+		bullet(&b, "%s: no such pipeline for this commit", n)
+	}
+	if len(targets) == 0 {
+		switch {
+		case len(p.latest) == 0:
+			b.WriteString(sprintf("No PipelineRuns found for commit %s on cluster %s; nothing to rerun.", shortSHA(p.pr.HeadSHA), p.cluster.Name))
+		default:
+			b.WriteString(sprintf("Nothing to rerun for %s: %s.\n", shortSHA(p.pr.HeadSHA), skipped))
+			p.summary(&b)
+		}
+		if len(unknown) > 0 {
+			reply.Outcome = bot.Refused
+		}
+	}
+	if errs > 0 {
+		reply.Outcome = bot.Failed
+	}
+	reply.Text = strings.TrimRight(b.String(), "\n")
+	return reply
+}

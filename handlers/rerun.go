@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"tekbot/bot"
+	"tekbot/config"
+	"tekbot/handlers/tekton"
+)
+
+func (h *commands) rerunSpec() *bot.Spec {
+	return &bot.Spec{
+		Verb:         "rerun",
+		Usage:        "rerun <pipelinerun|dashboard URL|PR URL> [on <cluster>]",
+		Summary:      "rerun a PipelineRun, or a PR's failed ones; asks first on a production cluster",
+		Transports:   onSlack,
+		DefaultAllow: []string{"maintainers"},
+		Handle:       h.rerunCommand,
+	}
+}
+
+var (
+	prURLRE        = regexp.MustCompile(`^https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+)/pull/(\d+)(?:[/?#].*)?$`)
+	dashboardRunRE = regexp.MustCompile(`/namespaces/([a-z0-9-]+)/pipelineruns/([a-z0-9.-]+)(?:[/?#].*)?$`)
+	// Kubernetes object names; anything else is refused before it reaches
+	// the apiserver or a reply.
+	objectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
+
+const rerunUsage = "Usage: `rerun <pipelinerun|dashboard URL|PR URL> [on <cluster>]`"
+
+func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply {
+	args := req.Command.Args
+	var clusterName string
+	switch {
+	case len(args) == 1:
+	case len(args) == 3 && strings.EqualFold(args[1], "on"):
+		clusterName = args[2]
+		if h.Clusters.Get(clusterName) == nil {
+			return refused("Unknown cluster `%s`. Clusters: %s.", clusterName, strings.Join(h.Clusters.Names(), ", "))
+		}
+	default:
+		return refused(rerunUsage)
+	}
+	target := args[0]
+	if m := prURLRE.FindStringSubmatch(target); m != nil {
+		n, _ := strconv.Atoi(m[2])
+		return h.rerunPR(ctx, req, m[1], n)
+	}
+	namespace, name := "", target
+	if m := dashboardRunRE.FindStringSubmatch(target); m != nil {
+		namespace, name = m[1], m[2]
+	} else if ns, n, ok := strings.Cut(target, "/"); ok {
+		namespace, name = ns, n
+	}
+	if !objectNameRE.MatchString(name) || (namespace != "" && !objectNameRE.MatchString(namespace)) {
+		return refused("`%s` is not a PipelineRun name, dashboard link or PR link. %s", target, rerunUsage)
+	}
+	cluster, orig, reply := h.locate(ctx, clusterName, namespace, name)
+	if reply != nil {
+		return *reply
+	}
+	where := fmt.Sprintf("%s/%s/%s", cluster.Name, orig.Namespace, orig.Name)
+	if cluster.Role == config.RoleProduction && !req.Confirmed {
+		return bot.Reply{
+			Outcome: bot.Pending,
+			Text:    fmt.Sprintf("`%s` is on the production cluster *%s*. Rerun it?", orig.Name, cluster.Name),
+			Confirm: &bot.Confirm{
+				Title:  "Rerun on production?",
+				Text:   fmt.Sprintf("Rerun %s (%s) on the production cluster %s.", orig.Name, tekton.StateOf(orig), cluster.Name),
+				Button: "Rerun",
+			},
+			Targets: []string{where},
+		}
+	}
+	run, created, err := cluster.Rerun(ctx, orig, tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID})
+	if err != nil {
+		return failed("Could not rerun %s: %v. Nothing was created; please try again.", where, err)
+	}
+	reply2 := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{cluster.Name + "/" + run.Namespace + "/" + run.Name}}
+	if !created {
+		reply2.Outcome = bot.Noop
+		reply2.Text = fmt.Sprintf("Already rerunning %s for this request: %s.", where, runLink(cluster, run))
+		return reply2
+	}
+	reply2.Text = fmt.Sprintf("%s reran %s (was %s): %s", req.Caller.Name(), where, tekton.StateOf(orig), runLink(cluster, run))
+	return reply2
+}
+
+// locate finds a PipelineRun by name on the named cluster, or on whichever
+// single cluster has it.
+func (h *commands) locate(ctx context.Context, clusterName, namespace, name string) (*tekton.Cluster, *pipelinev1.PipelineRun, *bot.Reply) {
+	clusters := h.Clusters.All()
+	if clusterName != "" {
+		clusters = []*tekton.Cluster{h.Clusters.Get(clusterName)}
+	}
+	type hit struct {
+		c  *tekton.Cluster
+		pr *pipelinev1.PipelineRun
+	}
+	var hits []hit
+	var errs []error
+	for _, c := range clusters {
+		ns := namespace
+		if ns == "" {
+			ns = c.Namespace
+		}
+		pr, err := c.Get(ctx, ns, name)
+		switch {
+		case err == nil:
+			hits = append(hits, hit{c, pr})
+		case !apierrors.IsNotFound(errors.Unwrap(err)):
+			errs = append(errs, err)
+		}
+	}
+	var r bot.Reply
+	switch {
+	case len(hits) == 1:
+		return hits[0].c, hits[0].pr, nil
+	case len(hits) > 1:
+		r = refused("`%s` exists on several clusters; add `on <cluster>` (%s).", name, strings.Join(h.Clusters.Names(), ", "))
+	case len(errs) > 0:
+		r = failed("Could not look for `%s`: %v. Nothing was done; please try again.", name, errors.Join(errs...))
+	default:
+		r = refused("No PipelineRun `%s` on %s.", name, strings.Join(h.Clusters.Names(), ", "))
+	}
+	return nil, nil, &r
+}
+
+func (h *commands) rerunPR(ctx context.Context, req *bot.Request, repo string, number int) bot.Reply {
+	if h.PullRequests == nil {
+		return failed("GitHub is not configured, so tekbot cannot read %s#%d.", repo, number)
+	}
+	pr, err := h.PullRequests.Get(ctx, repo, number)
+	if err != nil {
+		return failed("Could not read %s#%d from GitHub: %v", repo, number, err)
+	}
+	p, stop := h.findPRRuns(ctx, pr)
+	if stop != nil {
+		return *stop
+	}
+	var retry []*pipelinev1.PipelineRun
+	for _, run := range p.latest {
+		if tekton.StateOf(run).Retryable() {
+			retry = append(retry, run)
+		}
+	}
+	return h.rerun(ctx, req, p, retry, nil, "no latest run failed, timed out or was cancelled")
+}

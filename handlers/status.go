@@ -1,0 +1,102 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tekbot/bot"
+	"tekbot/handlers/tekton"
+)
+
+func (h *commands) statusSpec() *bot.Spec {
+	return &bot.Spec{
+		Verb:       "status",
+		Usage:      "status [project]",
+		Summary:    "the latest PipelineRun of each pipeline on every cluster, failures first",
+		Transports: onSlack,
+		ReadOnly:   true,
+		Handle:     h.status,
+	}
+}
+
+// statusPageSize bounds memory: runs are read a page at a time and only
+// the latest of each pipeline is kept.
+const statusPageSize = 250
+
+func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
+	project := ""
+	if len(req.Command.Args) > 0 {
+		project = strings.ToLower(req.Command.Args[0])
+	}
+	var b strings.Builder
+	outcome := bot.Noop
+	for _, c := range h.Clusters.All() {
+		latest, err := latestRuns(ctx, c)
+		if err != nil {
+			outcome = bot.Failed
+			fmt.Fprintf(&b, "*%s* (%s): could not read PipelineRuns: %v\n", c.Name, c.Role, err)
+			continue
+		}
+		latest = slices.DeleteFunc(latest, func(pr *pipelinev1.PipelineRun) bool {
+			return project != "" && !strings.Contains(strings.ToLower(tekton.Pipeline(pr, "")), project)
+		})
+		failing := 0
+		for _, pr := range latest {
+			if tekton.StateOf(pr).Retryable() {
+				failing++
+			}
+		}
+		fmt.Fprintf(&b, "*%s* (%s, %s): %d pipelines, %d failing\n", c.Name, c.Role, c.Namespace, len(latest), failing)
+		// Failures first: they are what the captain needs.
+		slices.SortStableFunc(latest, func(a, b *pipelinev1.PipelineRun) int {
+			return boolRank(tekton.StateOf(b).Retryable()) - boolRank(tekton.StateOf(a).Retryable())
+		})
+		for _, pr := range latest {
+			bullet(&b, "%s: %s (%s)", tekton.Pipeline(pr, ""), runLink(c, pr), tekton.StateOf(pr))
+		}
+	}
+	return bot.Reply{Outcome: outcome, Text: strings.TrimRight(b.String(), "\n")}
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func latestRuns(ctx context.Context, c *tekton.Cluster) ([]*pipelinev1.PipelineRun, error) {
+	latest := map[string]*pipelinev1.PipelineRun{}
+	opts := metav1.ListOptions{Limit: statusPageSize}
+	for {
+		page, err := c.Tekton.TektonV1().PipelineRuns(c.Namespace).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			pr := &page.Items[i]
+			p := tekton.Pipeline(pr, "")
+			if cur := latest[p]; cur == nil || tekton.Newer(pr, cur) {
+				latest[p] = pr
+			}
+		}
+		if page.Continue == "" {
+			break
+		}
+		opts.Continue = page.Continue
+	}
+	return tekton.Latest(flatten(latest), ""), nil
+}
+
+func flatten(m map[string]*pipelinev1.PipelineRun) []pipelinev1.PipelineRun {
+	out := make([]pipelinev1.PipelineRun, 0, len(m))
+	for _, pr := range m {
+		out = append(out, *pr)
+	}
+	return out
+}

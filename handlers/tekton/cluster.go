@@ -1,0 +1,120 @@
+// Package tekton holds tekbot's Tekton actions on PipelineRuns: find them,
+// rerun, cancel, start. It knows Kubernetes and Tekton, and nothing of chat:
+// handlers call it, transports never do.
+package tekton
+
+import (
+	"bytes"
+	"fmt"
+	"text/template"
+
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"tekbot/config"
+)
+
+// Cluster is one configured cluster and its clients.
+type Cluster struct {
+	Name      string
+	Role      config.Role
+	Namespace string
+	Tekton    tektonclient.Interface
+	Kube      kubernetes.Interface
+	dashboard *template.Template
+}
+
+// Clusters are the configured clusters, in config order.
+type Clusters struct {
+	list []*Cluster
+}
+
+// NewClusters wraps already-built clusters (tests, the sandbox).
+func NewClusters(cs ...*Cluster) *Clusters { return &Clusters{list: cs} }
+
+// Connect builds clients for every configured cluster. It does not dial:
+// an unreachable cluster shows up as errors on use, reported to the user,
+// and in /readyz.
+func Connect(cfg *config.Config) (*Clusters, error) {
+	cs := &Clusters{}
+	for _, cc := range cfg.Clusters {
+		rc, err := restConfig(cc)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
+		}
+		// Chat commands come in bursts (a /retest reruns a handful);
+		// client-go's default 5 QPS would queue them for seconds.
+		rc.QPS, rc.Burst = 50, 100
+		c, err := NewCluster(cc, cfg.Dashboard, rc)
+		if err != nil {
+			return nil, err
+		}
+		cs.list = append(cs.list, c)
+	}
+	return cs, nil
+}
+
+// NewCluster makes the clients for one configured cluster.
+func NewCluster(cc config.Cluster, dash *config.Dashboard, rc *rest.Config) (*Cluster, error) {
+	c := &Cluster{Name: cc.Name, Role: cc.Role, Namespace: cc.Namespace}
+	var err error
+	if c.Tekton, err = tektonclient.NewForConfig(rc); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
+	}
+	if c.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
+	}
+	if cc.Dashboard != nil {
+		dash = cc.Dashboard
+	}
+	if dash != nil && dash.PipelineRunURL != "" {
+		// Validated by config; Must documents that.
+		c.dashboard = template.Must(template.New(cc.Name).Option("missingkey=error").Parse(dash.PipelineRunURL))
+	}
+	return c, nil
+}
+
+func restConfig(cc config.Cluster) (*rest.Config, error) {
+	if cc.InCluster {
+		return rest.InClusterConfig()
+	}
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: cc.Kubeconfig}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: cc.Context}
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+}
+
+// Get returns the cluster with that name, or nil.
+func (cs *Clusters) Get(name string) *Cluster {
+	for _, c := range cs.list {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// All returns the clusters in config order.
+func (cs *Clusters) All() []*Cluster { return cs.list }
+
+// Names lists the cluster names, for messages.
+func (cs *Clusters) Names() []string {
+	names := make([]string, len(cs.list))
+	for i, c := range cs.list {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// URL links to a PipelineRun in the dashboard, or "" without a dashboard.
+func (c *Cluster) URL(namespace, name string) string {
+	if c.dashboard == nil {
+		return ""
+	}
+	var b bytes.Buffer
+	if err := c.dashboard.Execute(&b, map[string]string{"Cluster": c.Name, "Namespace": namespace, "Name": name}); err != nil {
+		return ""
+	}
+	return b.String()
+}

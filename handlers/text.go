@@ -1,0 +1,33 @@
+package handlers
+
+import (
+	"fmt"
+	"strings"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"tekbot/handlers/tekton"
+)
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
+
+// runLink renders a run as a Markdown link to the dashboard, or its name.
+func runLink(c *tekton.Cluster, pr *pipelinev1.PipelineRun) string {
+	if u := c.URL(pr.Namespace, pr.Name); u != "" {
+		return fmt.Sprintf("[%s](%s)", pr.Name, u)
+	}
+	return "`" + pr.Name + "`"
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+func bullet(b *strings.Builder, format string, args ...any) {
+	b.WriteString("- ")
+	fmt.Fprintf(b, format, args...)
+	b.WriteString("\n")
+}
