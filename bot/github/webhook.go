@@ -16,12 +16,6 @@ import (
 	"tekbot/config"
 )
 
-// Claimer records which deliveries have been taken, across replicas.
-type Claimer interface {
-	Claim(ctx context.Context, key string) (bool, error)
-	Release(ctx context.Context, key string) error
-}
-
 // Receiver serves POST /github/webhook.
 type Receiver struct {
 	Secret   []byte
@@ -30,7 +24,7 @@ type Receiver struct {
 	Registry *bot.Registry
 	Bot      *bot.Bot
 	API      *API
-	Claims   Claimer
+	Claims   bot.Claimer
 	Pool     *bot.Pool
 	Seen     *bot.Seen
 	Log      *slog.Logger
