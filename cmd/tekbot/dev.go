@@ -28,8 +28,9 @@ import (
 //go:embed dev.yaml
 var devConfigTemplate string
 
-// devDir is where the sandbox keeps its clusters' data between starts.
-func devDir() string {
+// defaultDevDir is where the sandbox keeps its clusters' data between
+// starts, beside the control-plane binaries' cache.
+func defaultDevDir() string {
 	if d := os.Getenv("TEKBOT_CACHE_DIR"); d != "" {
 		return filepath.Join(d, "dev")
 	}
@@ -40,13 +41,14 @@ func devDir() string {
 }
 
 func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dev", "dev [--as NAME] [--fresh]", stderr)
+	fs := newFlagSet("dev", "dev [--as NAME] [--fresh] [--data DIR]", stderr)
 	as := fs.String("as", "andrea", "the configured person you act as (switch with 'as NAME')")
 	fresh := fs.Bool("fresh", false, "forget the sandbox's clusters and start from the sample data")
+	dataDir := fs.String("data", defaultDevDir(), "where the sandbox keeps its clusters between starts")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dir := devDir()
+	dir := *dataDir
 	if *fresh {
 		if err := os.RemoveAll(dir); err != nil {
 			return err

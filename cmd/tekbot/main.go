@@ -17,7 +17,8 @@ import (
 const usage = `tekbot — Tekton chat-ops: PR comments and Slack commands to Tekton actions.
 
 Usage:
-  tekbot dev [--as NAME] [--fresh]       a local sandbox: real apiserver, sample data,
+  tekbot dev [--as NAME] [--fresh] [--data DIR]
+                                         a local sandbox: real apiservers, sample data,
                                          drive the bot from the terminal (no credentials)
   tekbot serve -f tekbot.yaml            run the bot (webhooks, /healthz, /readyz)
   tekbot config check -f tekbot.yaml     validate a config and print what it says

@@ -1,0 +1,235 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tekbot/bot"
+	"tekbot/config"
+	"tekbot/handlers"
+	"tekbot/handlers/tekton"
+	"tekbot/test/kube"
+)
+
+func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
+
+// world is a nightly and a production cluster (each a real apiserver, one
+// namespace per test) and a bot over them.
+type world struct {
+	t              *testing.T
+	nightly, prod  *kube.Cluster
+	nightlyNS, pNS string
+	cfg            *config.Config
+	bot            *bot.Bot
+}
+
+var people = []config.Person{
+	{Name: "andrea", Slack: "U01ANDREA"}, {Name: "vincent", Slack: "U01VINCENT"},
+	{Name: "jerop", Slack: "U01JEROP"}, {Name: "dibyo", Slack: "U01DIBYO"}, {Name: "sam", Slack: "U01SAM"},
+}
+
+func newWorld(t *testing.T, now time.Time) *world {
+	t.Helper()
+	w := &world{t: t, nightly: kube.Shared(t, "nightly"), prod: kube.Shared(t, "production")}
+	w.nightlyNS, w.pNS = w.nightly.Namespace(t), w.prod.Namespace(t)
+	w.cfg = &config.Config{
+		Clusters: []config.Cluster{
+			{Name: "nightly", Role: config.RoleNightly, Namespace: w.nightlyNS},
+			{Name: "dogfooding", Role: config.RoleProduction, Namespace: w.pNS},
+		},
+		People: people,
+		Rotation: config.Rotation{
+			TimeZone: "Europe/Rome", Handoff: "09:00", WorkingDays: config.DefaultWorkingDays,
+			Start: "2026-11-02", StartPerson: "andrea", Roster: []string{"andrea", "vincent", "jerop", "dibyo"},
+			Holidays: []string{"2026-12-25"},
+		},
+		Policy: config.Policy{Roles: map[string][]string{"maintainers": {"andrea", "vincent", "jerop", "dibyo"}}},
+	}
+	dash := &config.Dashboard{PipelineRunURL: "https://dash.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"}
+	var cs []*tekton.Cluster
+	for i, kc := range []*kube.Cluster{w.nightly, w.prod} {
+		c, err := tekton.NewCluster(w.cfg.Clusters[i], dash, kc.REST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	policy := bot.NewPolicy(w.cfg.Policy)
+	reg := handlers.NewRegistry(&handlers.Deps{
+		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log,
+		Now: func() time.Time { return now },
+	})
+	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
+	return w
+}
+
+func (w *world) seed(c *kube.Cluster, ns, name, pipeline string, state kube.RunState) {
+	w.t.Helper()
+	pr := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"tekton.dev/pipeline": pipeline}},
+		Spec:       pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: pipeline}},
+	}
+	if _, err := c.Tekton.TektonV1().PipelineRuns(ns).Create(context.Background(), pr, metav1.CreateOptions{}); err != nil {
+		w.t.Fatal(err)
+	}
+	if _, err := kube.SetState(context.Background(), c, ns, name, state); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) slack(person, text string, confirmed bool, id string) bot.Reply {
+	w.t.Helper()
+	cmd, ok := w.bot.Registry.ParseSlack(text)
+	if !ok {
+		w.t.Fatalf("no command in %q", text)
+	}
+	var p *config.Person
+	for i := range w.cfg.People {
+		if w.cfg.People[i].Name == person {
+			p = &w.cfg.People[i]
+		}
+	}
+	caller := bot.Caller{Transport: bot.Slack, ID: "U0" + strings.ToUpper(person)}
+	if p != nil {
+		caller = bot.Caller{Transport: bot.Slack, ID: p.Slack, Person: p}
+	}
+	return w.bot.Run(context.Background(), &bot.Request{ID: id, Command: cmd, Caller: caller, Confirmed: confirmed})
+}
+
+func (w *world) count(c *kube.Cluster, ns string) int {
+	w.t.Helper()
+	list, err := c.Tekton.TektonV1().PipelineRuns(ns).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
+var monday = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func TestRerun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, monday)
+	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-20261123", "triggers-release", kube.Failed)
+	w.seed(w.prod, w.pNS, "deploy-pipeline-7", "deploy", kube.Failed)
+	dashURL := "https://dash.example/#/namespaces/" + w.nightlyNS + "/pipelineruns/triggers-release-nightly-20261123"
+
+	tests := []struct {
+		name      string
+		person    string
+		text      string
+		confirmed bool
+		outcome   bot.Outcome
+		contains  string
+		created   int // new runs on nightly + production
+	}{
+		{"by name on the nightly cluster", "andrea", "rerun triggers-release-nightly-20261123", false, bot.Done, "reran nightly/", 1},
+		{"by dashboard URL", "vincent", "rerun <" + dashURL + "|link>", false, bot.Done, "reran nightly/", 1},
+		{"by namespace/name on a named cluster", "jerop", "rerun " + w.nightlyNS + "/triggers-release-nightly-20261123 on nightly", false, bot.Done, "reran", 1},
+		{"production asks first", "andrea", "rerun deploy-pipeline-7", false, bot.Pending, "production cluster", 0},
+		{"production after the confirm", "andrea", "rerun deploy-pipeline-7", true, bot.Done, "reran dogfooding/", 1},
+		{"not found", "andrea", "rerun no-such-run", false, bot.Refused, "No PipelineRun", 0},
+		{"unknown cluster", "andrea", "rerun x on prd", false, bot.Refused, "Unknown cluster `prd`", 0},
+		{"injection refused", "andrea", "rerun x;rm${IFS}-rf", false, bot.Refused, "is not a PipelineRun name", 0},
+		{"bad arguments", "andrea", "rerun a b", false, bot.Refused, "Usage", 0},
+		{"not a maintainer", "sam", "rerun triggers-release-nightly-20261123", false, bot.Denied, "maintainers (andrea, vincent, jerop, dibyo)", 0},
+		{"stranger", "mallory", "rerun triggers-release-nightly-20261123", false, bot.Denied, "may not run", 0},
+	}
+	for i, tt := range tests {
+		before := w.count(w.nightly, w.nightlyNS) + w.count(w.prod, w.pNS)
+		reply := w.slack(tt.person, tt.text, tt.confirmed, "req-"+string(rune('a'+i)))
+		after := w.count(w.nightly, w.nightlyNS) + w.count(w.prod, w.pNS)
+		if reply.Outcome != tt.outcome || !strings.Contains(reply.Text, tt.contains) || after-before != tt.created {
+			t.Errorf("%s: %s %q, %d created; want %s containing %q, %d created", tt.name, reply.Outcome, reply.Text, after-before, tt.outcome, tt.contains, tt.created)
+		}
+		if tt.outcome == bot.Pending && reply.Confirm == nil {
+			t.Errorf("%s: no confirm dialog", tt.name)
+		}
+	}
+	// The same confirmed request again (a double click, a Slack retry) finds
+	// the run it created and creates nothing.
+	before := w.count(w.prod, w.pNS)
+	if r := w.slack("andrea", "rerun deploy-pipeline-7", true, "req-e"); r.Outcome != bot.Noop || !strings.Contains(r.Text, "Already rerunning") {
+		t.Errorf("repeat: %s %q", r.Outcome, r.Text)
+	}
+	if w.count(w.prod, w.pNS) != before {
+		t.Error("a repeated request created a second PipelineRun")
+	}
+}
+
+func TestStatusListsFailuresFirst(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, monday)
+	w.seed(w.nightly, w.nightlyNS, "pipeline-release-nightly-1", "pipeline-release", kube.Succeeded)
+	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-1", "triggers-release", kube.Failed)
+	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-2", "triggers-release", kube.Succeeded)
+	w.seed(w.nightly, w.nightlyNS, "dashboard-release-nightly-2", "dashboard-release", kube.Failed)
+	reply := w.slack("sam", "status", false, "s1")
+	if reply.Outcome != bot.Noop {
+		t.Fatalf("status: %s %s", reply.Outcome, reply.Text)
+	}
+	text := reply.Text
+	if !strings.Contains(text, "3 pipelines, 1 failing") || strings.Index(text, "dashboard-release") > strings.Index(text, "pipeline-release") {
+		t.Errorf("want the failing dashboard first and triggers' newer success counted:\n%s", text)
+	}
+	if r := w.slack("sam", "status triggers", false, "s2"); !strings.Contains(r.Text, "1 pipelines, 0 failing") {
+		t.Errorf("status triggers:\n%s", r.Text)
+	}
+}
+
+func TestCaptain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		now  time.Time
+		text string
+		want []string
+	}{
+		// 2026-11-23 is the 16th duty day (index 15 → dibyo).
+		{"after the handoff", time.Date(2026, 11, 23, 8, 30, 0, 0, time.UTC), "captain", []string{"dibyo (<@U01DIBYO>)", "Next: andrea"}},
+		// 08:30 Rome on Tuesday is before the handoff: Monday's captain.
+		{"before the handoff", time.Date(2026, 11, 24, 7, 30, 0, 0, time.UTC), "who", []string{"dibyo", "duty of 2026-11-23"}},
+		// A duty runs handoff to handoff, so Monday 08:30 is still Sunday's.
+		{"weekend until Monday's handoff", time.Date(2026, 11, 23, 7, 30, 0, 0, time.UTC), "who", []string{"Nobody is build captain", "Next: dibyo"}},
+		{"the old bot's phrasing", monday, "who is the build captain ?", []string{"dibyo"}},
+		{"next", monday, "captain next 2", []string{"2026-11-23: dibyo", "2026-11-24: andrea"}},
+		{"schedule skips the holiday", time.Date(2026, 12, 24, 12, 0, 0, 0, time.UTC), "captain schedule 1", []string{"2026-12-25: — (holiday)", "2026-12-28: dibyo"}},
+		{"bad count", monday, "captain next 0", []string{"Usage: `captain next [N]`"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t, tt.now)
+			reply := w.slack("sam", tt.text, false, "c")
+			for _, s := range tt.want {
+				if !strings.Contains(reply.Text, s) {
+					t.Errorf("%q: reply lacks %q:\n%s", tt.text, s, reply.Text)
+				}
+			}
+		})
+	}
+}
+
+func TestHelpShowsOnlyWhatTheCallerMayRun(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, monday)
+	if r := w.slack("andrea", "help", false, "h1"); !strings.Contains(r.Text, "/tekton rerun") {
+		t.Errorf("a maintainer's help lacks rerun:\n%s", r.Text)
+	}
+	r := w.slack("sam", "help", false, "h2")
+	if strings.Contains(r.Text, "/tekton rerun") || !strings.Contains(r.Text, "/tekton status") {
+		t.Errorf("sam's help should list status but not rerun:\n%s", r.Text)
+	}
+	if r := w.slack("sam", "rerunn x", false, "h3"); r.Outcome != bot.Refused || !strings.Contains(r.Text, "Did you mean `rerun") {
+		t.Errorf("typo: %s", r.Text)
+	}
+}

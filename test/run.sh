@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test` and .ci/run call this).
+# On a fresh machine it first builds or installs what the tests need, once,
+# into the cache (${TEKBOT_CACHE_DIR:-~/.cache/tekbot}), printing progress:
+#   - kube-apiserver and etcd, built from the Go module proxy (~10-16 min cold)
+#   - npm fixtures: @octokit/webhooks-examples and @octokit/openapi (~5 s cold)
+# Then: gofmt, go vet, staticcheck, every test (real apiservers on loopback),
+# and each fuzz target for a short budget (FUZZTIME, default 10s).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s (%ds)\n' "$*" "$SECONDS"; }
+
+step "toolchain"
+go version
+
+step "control plane: kube-apiserver + etcd (cached)"
+TEKBOT_CONTROLPLANE_BIN=$(bash test/kube/controlplane/build.sh | tail -n 1)
+export TEKBOT_CONTROLPLANE_BIN
+echo "$TEKBOT_CONTROLPLANE_BIN"
+
+step "GitHub fixtures from npm (cached)"
+TEKBOT_GITHUB_FIXTURES=$(bash test/githubtest/fixtures.sh | tail -n 1)
+export TEKBOT_GITHUB_FIXTURES
+echo "$TEKBOT_GITHUB_FIXTURES"
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+step "go vet"
+go vet ./...
+(cd test/kube/controlplane && go vet ./...)
+
+step "staticcheck"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+step "tests"
+go test -count=1 -timeout 20m ./...
+
+step "fuzzing, ${FUZZTIME:-10s} per target"
+# Every Fuzz function in the module; a crasher is saved under testdata/fuzz
+# and fails the run (and becomes a regression test once committed).
+while read -r file fn; do
+  pkg="./$(dirname "$file")"
+  echo "$fn ($pkg)"
+  go test -run='^$' -fuzz="^${fn}\$" -fuzztime="${FUZZTIME:-10s}" -fuzzminimizetime=20x "$pkg" | tail -n 1
+done < <(grep -rho --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' --with-filename . \
+          | grep -v '^./test/kube/controlplane' | sed 's/:func / /' | sort -u)
+
+step "all checks passed"
