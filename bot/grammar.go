@@ -64,7 +64,8 @@ func (r *Registry) ParseComment(body string) []Command {
 		if !ok {
 			continue
 		}
-		if cmd.Verb == Namespace {
+		prefixed := cmd.Verb == Namespace
+		if prefixed {
 			if len(cmd.Args) == 0 {
 				cmd = Command{Verb: "help", Args: []string{}}
 			} else {
@@ -72,7 +73,7 @@ func (r *Registry) ParseComment(body string) []Command {
 			}
 		}
 		spec := r.Lookup(cmd.Verb)
-		if spec == nil || !spec.Offered(GitHub) {
+		if spec == nil || !spec.Offered(GitHub) || (spec.Prefixed && !prefixed) {
 			continue
 		}
 		cmd.Verb = spec.Verb

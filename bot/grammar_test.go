@@ -10,7 +10,7 @@ import (
 func testRegistry() *Registry {
 	spec := func(verb string, t ...Transport) *Spec { return &Spec{Verb: verb, Usage: verb, Transports: t} }
 	return NewRegistry(
-		spec("help", GitHub, Slack),
+		&Spec{Verb: "help", Usage: "help", Transports: []Transport{GitHub, Slack}, Prefixed: true},
 		spec("retest", GitHub),
 		spec("test", GitHub),
 		spec("cancel", GitHub),
@@ -48,6 +48,7 @@ func TestParseComment(t *testing.T) {
 		{"page with reason", "/page nightly is red", []Command{cmd("page", "nightly", "is", "red")}},
 		{"tekbot help", "/tekbot help", []Command{cmd("help")}},
 		{"bare tekbot", "/tekbot", []Command{cmd("help")}},
+		{"bare help belongs to Prow", "/help", []Command{}},
 		{"tekbot prefix on another verb", "/tekbot retest", []Command{cmd("retest")}},
 		{"empty", "", []Command{}},
 		{"only text", "LGTM, thanks!", []Command{}},

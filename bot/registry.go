@@ -33,6 +33,9 @@ type Spec struct {
 	Transports []Transport
 	// ReadOnly verbs change nothing and anyone may run them.
 	ReadOnly bool
+	// Prefixed verbs are written "/tekbot <verb>" in PR comments, because
+	// other bots own the bare verb (Prow's /help).
+	Prefixed bool
 	// DefaultAllow lists the roles that may run it when policy.allow does
 	// not mention the verb.
 	DefaultAllow []string
@@ -133,7 +136,13 @@ func (r *Registry) HelpTable(t Transport, prefix string, keep func(*Spec) bool) 
 		if !s.Offered(t) || (keep != nil && !keep(s)) {
 			continue
 		}
-		fmt.Fprintf(&b, "| `%s%s` | %s |\n", prefix, s.Usage, s.Summary)
+		p := prefix
+		if t == GitHub && s.Prefixed {
+			p += Namespace + " "
+		}
+		// A bare | would end the cell, even inside a code span.
+		cell := strings.ReplaceAll
+		fmt.Fprintf(&b, "| `%s%s` | %s |\n", p, cell(s.Usage, "|", `\|`), cell(s.Summary, "|", `\|`))
 	}
 	return b.String()
 }

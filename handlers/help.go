@@ -13,6 +13,7 @@ func (h *commands) helpSpec() *bot.Spec {
 		Summary:    "list the commands you may run",
 		Transports: onBoth,
 		ReadOnly:   true,
+		Prefixed:   true,
 		Handle:     h.help,
 	}
 }
