@@ -31,8 +31,9 @@ if [[ -n "$unformatted" ]]; then
 fi
 
 step "go vet"
+# (The control-plane wrapper module is two calls into upstream mains; vetting
+# it would type-check all of Kubernetes again, so gofmt is all it gets.)
 go vet ./...
-(cd test/kube/controlplane && go vet ./...)
 
 step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
