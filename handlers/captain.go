@@ -25,10 +25,6 @@ func (h *commands) captainSpec() *bot.Spec {
 	}
 }
 
-// expiryWarning is how far ahead tekbot warns that the roster runs out:
-// Tekton's old bot ran out silently and nobody noticed for years.
-const expiryWarning = 14 * 24 * time.Hour
-
 func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 	rot, err := RotationFromConfig(h.Config.Rotation)
 	if err != nil {
@@ -73,7 +69,7 @@ func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 	default:
 		return refused("Usage: `%s`", h.captainSpec().Usage)
 	}
-	if end, ok := rot.Ends(); ok && rot.HandoffAt(end.AddDays(1)).Sub(now) < expiryWarning {
+	if end, soon := rot.RunsOutSoon(schedule.DateOf(now, rot.Location)); soon {
 		text += fmt.Sprintf("\n:warning: The rotation data runs out on %s: extend the roster before then.", end)
 	}
 	return bot.Reply{Outcome: bot.Noop, Text: text}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
 	"tekbot/handlers/tekton"
@@ -23,10 +22,6 @@ func (h *commands) statusSpec() *bot.Spec {
 		Handle:     h.status,
 	}
 }
-
-// statusPageSize bounds memory: runs are read a page at a time and only
-// the latest of each pipeline is kept.
-const statusPageSize = 250
 
 func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
 	project := ""
@@ -72,31 +67,18 @@ func boolRank(b bool) int {
 
 func latestRuns(ctx context.Context, c *tekton.Cluster) ([]*pipelinev1.PipelineRun, error) {
 	latest := map[string]*pipelinev1.PipelineRun{}
-	opts := metav1.ListOptions{Limit: statusPageSize}
-	for {
-		page, err := c.Tekton.TektonV1().PipelineRuns(c.Namespace).List(ctx, opts)
-		if err != nil {
-			return nil, err
+	err := c.Each(ctx, c.Namespace, func(pr *pipelinev1.PipelineRun) {
+		p := tekton.Pipeline(pr, "")
+		if cur := latest[p]; cur == nil || tekton.Newer(pr, cur) {
+			latest[p] = pr
 		}
-		for i := range page.Items {
-			pr := &page.Items[i]
-			p := tekton.Pipeline(pr, "")
-			if cur := latest[p]; cur == nil || tekton.Newer(pr, cur) {
-				latest[p] = pr
-			}
-		}
-		if page.Continue == "" {
-			break
-		}
-		opts.Continue = page.Continue
+	})
+	if err != nil {
+		return nil, err
 	}
-	return tekton.Latest(flatten(latest), ""), nil
-}
-
-func flatten(m map[string]*pipelinev1.PipelineRun) []pipelinev1.PipelineRun {
-	out := make([]pipelinev1.PipelineRun, 0, len(m))
-	for _, pr := range m {
+	out := make([]pipelinev1.PipelineRun, 0, len(latest))
+	for _, pr := range latest {
 		out = append(out, *pr)
 	}
-	return out
+	return tekton.Latest(out, ""), nil
 }

@@ -380,3 +380,15 @@ func (r Rotation) dutyDaysBetween(working weekdaySet, from, to Date) int {
 	}
 	return count
 }
+
+// ExpiryWarningDays is how many days ahead tekbot warns that the rotation's
+// data runs out: Tekton's old bot ran out silently and nobody noticed for
+// years.
+const ExpiryWarningDays = 14
+
+// RunsOutSoon returns the rotation's last date when that is at most
+// ExpiryWarningDays after today (or already past).
+func (r Rotation) RunsOutSoon(today Date) (Date, bool) {
+	end, ok := r.Ends()
+	return end, ok && end.Sub(today) <= ExpiryWarningDays
+}

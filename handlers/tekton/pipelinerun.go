@@ -228,3 +228,26 @@ func (c *Cluster) patchSpecStatus(ctx context.Context, pr *pipelinev1.PipelineRu
 	}
 	return nil
 }
+
+// listPageSize bounds memory when scanning a namespace: runs are read a
+// page at a time.
+const listPageSize = 250
+
+// Each calls fn for every PipelineRun in namespace, a page at a time, so a
+// namespace with tens of thousands of runs never sits in memory at once.
+func (c *Cluster) Each(ctx context.Context, namespace string, fn func(*pipelinev1.PipelineRun)) error {
+	opts := metav1.ListOptions{Limit: listPageSize}
+	for {
+		page, err := c.Tekton.TektonV1().PipelineRuns(namespace).List(ctx, opts)
+		if err != nil {
+			return fmt.Errorf("listing PipelineRuns in %s/%s: %w", c.Name, namespace, err)
+		}
+		for i := range page.Items {
+			fn(&page.Items[i])
+		}
+		if page.Continue == "" {
+			return nil
+		}
+		opts.Continue = page.Continue
+	}
+}
