@@ -1,0 +1,100 @@
+package kubestate_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"tekbot/bot/kubestate"
+	"tekbot/test/kube"
+)
+
+func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
+
+func TestClaimsAreTakenOnceAndCanBeReleased(t *testing.T) {
+	t.Parallel()
+	c := kube.Shared(t, "state")
+	claims := &kubestate.Claims{Kube: c.Kube, Namespace: c.Namespace(t)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for range 8 {
+		wg.Go(func() {
+			ok, err := claims.Claim(ctx, "github-delivery/abc")
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Fatalf("%d of 8 racing claimers won, want 1", won)
+	}
+	if err := claims.Release(ctx, "github-delivery/abc"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := claims.Claim(ctx, "github-delivery/abc"); !ok || err != nil {
+		t.Fatalf("after release: %v %v", ok, err)
+	}
+	n, err := claims.Expire(ctx, time.Hour, time.Now().Add(2*time.Hour))
+	if err != nil || n != 1 {
+		t.Fatalf("Expire = %d, %v; want 1", n, err)
+	}
+	if ok, _ := claims.Claim(ctx, "github-delivery/abc"); !ok {
+		t.Fatal("an expired claim should be free")
+	}
+}
+
+// TestLeaderHandsOver: one of two candidates leads; when it stops, the
+// other takes over. The test waits on the work starting, not on time.
+func TestLeaderHandsOver(t *testing.T) {
+	t.Parallel()
+	c := kube.Shared(t, "state")
+	ns := c.Namespace(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	leading := make(chan string, 4)
+	start := func(ctx context.Context, id string) {
+		l := &kubestate.Leader{Kube: c.Kube, Namespace: ns, Lease: "tekbot-leader", Identity: id, Log: log,
+			LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond}
+		l.Run(ctx, func(ctx context.Context) {
+			leading <- id
+			<-ctx.Done()
+		})
+	}
+	ctxA, stopA := context.WithCancel(context.Background())
+	ctxB, stopB := context.WithCancel(context.Background())
+	defer stopB()
+	doneA := make(chan struct{})
+	go func() { start(ctxA, "a"); close(doneA) }()
+	first := waitFor(t, leading)
+	if first != "a" {
+		t.Fatalf("only a campaigned, %q leads", first)
+	}
+	go start(ctxB, "b")
+	stopA() // a releases the lease on the way out
+	<-doneA
+	if second := waitFor(t, leading); second != "b" {
+		t.Fatalf("after a stopped, %q leads, want b", second)
+	}
+}
+
+func waitFor(t *testing.T, ch <-chan string) string {
+	t.Helper()
+	select {
+	case id := <-ch:
+		return id
+	case <-time.After(30 * time.Second):
+		t.Fatal("nobody became leader within 30s")
+		return ""
+	}
+}
