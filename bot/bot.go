@@ -14,6 +14,7 @@ type Bot struct {
 	Registry *Registry
 	Policy   *Policy
 	Audit    Auditor
+	Metrics  *Metrics
 	Log      *slog.Logger
 }
 
@@ -27,8 +28,10 @@ func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
 			b.Log.ErrorContext(ctx, "handler panicked", "request", req.ID, "verb", req.Command.Verb, "panic", p, "stack", string(debug.Stack()))
 			reply = Reply{Outcome: Failed, Text: "Sorry, tekbot hit an internal error running `" + req.Command.Verb + "`; it has been logged."}
 		}
+		rec := NewRecord(req, reply, time.Since(start))
+		b.Metrics.Command(rec)
 		if b.Audit != nil {
-			b.Audit.Record(ctx, NewRecord(req, reply, time.Since(start)))
+			b.Audit.Record(ctx, rec)
 		}
 	}()
 

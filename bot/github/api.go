@@ -23,6 +23,8 @@ import (
 // API is the part of GitHub's REST API that tekbot uses.
 type API struct {
 	client *gh.Client
+	// Metrics counts GitHub's errors and rate limits; nil counts nothing.
+	Metrics *bot.Metrics
 
 	cacheTTL time.Duration
 	mu       sync.Mutex
@@ -79,6 +81,18 @@ func NewAPIWithClient(c *gh.Client) *API {
 	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
 }
 
+// counted records a failed call's status before returning its error.
+func (a *API) counted(resp *gh.Response, err error) error {
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		a.Metrics.APIError("github", status)
+	}
+	return err
+}
+
 func splitRepo(repo string) (string, string) {
 	owner, name, _ := strings.Cut(repo, "/")
 	return owner, name
@@ -105,10 +119,10 @@ func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) 
 // Get reads a PR; it implements handlers.PullRequests.
 func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error) {
 	owner, name := splitRepo(repo)
-	pr, _, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
+	pr, resp, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
 		return a.client.PullRequests.Get(ctx, owner, name, number)
 	})
-	if err != nil {
+	if err := a.counted(resp, err); err != nil {
 		return nil, fmt.Errorf("reading %s#%d: %w", repo, number, err)
 	}
 	out := &bot.PullRequest{
@@ -128,7 +142,7 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 // AddLabel labels a PR; it implements handlers.PullRequests.
 func (a *API) AddLabel(ctx context.Context, repo string, number int, label string) error {
 	owner, name := splitRepo(repo)
-	if _, _, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label}); err != nil {
+	if _, resp, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label}); a.counted(resp, err) != nil {
 		return fmt.Errorf("labelling %s#%d: %w", repo, number, err)
 	}
 	return nil
@@ -137,7 +151,7 @@ func (a *API) AddLabel(ctx context.Context, repo string, number int, label strin
 // React adds a reaction (e.g. "eyes") to an issue comment.
 func (a *API) React(ctx context.Context, repo string, commentID int64, content string) error {
 	owner, name := splitRepo(repo)
-	if _, _, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content); err != nil {
+	if _, resp, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content); a.counted(resp, err) != nil {
 		return fmt.Errorf("reacting to comment %d: %w", commentID, err)
 	}
 	return nil
@@ -146,7 +160,7 @@ func (a *API) React(ctx context.Context, repo string, commentID int64, content s
 // Comment posts a comment on an issue or PR.
 func (a *API) Comment(ctx context.Context, repo string, number int, body string) error {
 	owner, name := splitRepo(repo)
-	if _, _, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)}); err != nil {
+	if _, resp, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)}); a.counted(resp, err) != nil {
 		return fmt.Errorf("commenting on %s#%d: %w", repo, number, err)
 	}
 	return nil
@@ -157,10 +171,10 @@ func (a *API) Comment(ctx context.Context, repo string, number int, body string)
 func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
 	return a.cachedCheck(ctx, "perm/"+repo+"/"+login, func() (bool, error) {
 		owner, name := splitRepo(repo)
-		perm, _, err := retryGet(ctx, func() (*gh.RepositoryPermissionLevel, *gh.Response, error) {
+		perm, resp, err := retryGet(ctx, func() (*gh.RepositoryPermissionLevel, *gh.Response, error) {
 			return a.client.Repositories.GetPermissionLevel(ctx, owner, name, login)
 		})
-		if err != nil {
+		if err := a.counted(resp, err); err != nil {
 			return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
 		}
 		// GitHub reports maintain as "write" here (and custom roles by
@@ -183,7 +197,7 @@ func (a *API) InTeam(ctx context.Context, orgTeam, login string) (bool, error) {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return false, nil
 		}
-		if err != nil {
+		if err := a.counted(resp, err); err != nil {
 			return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
 		}
 		return m.GetState() == "active", nil

@@ -27,6 +27,7 @@ type Receiver struct {
 	Claims   bot.Claimer
 	Pool     *bot.Pool
 	Seen     *bot.Seen
+	Metrics  *bot.Metrics
 	Log      *slog.Logger
 }
 
@@ -56,6 +57,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err := gh.ValidateSignature(req.Header.Get(gh.SHA256SignatureHeader), body, r.Secret); err != nil {
+		r.Metrics.VerificationFailed(bot.GitHub)
 		r.Log.Warn("github webhook signature rejected", "delivery", req.Header.Get(gh.DeliveryIDHeader), "remote", req.RemoteAddr)
 		http.Error(w, "invalid or missing X-Hub-Signature-256", http.StatusUnauthorized)
 		return

@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"tekbot/bot"
 	"tekbot/bot/github"
 	"tekbot/bot/kubestate"
@@ -25,6 +29,7 @@ type app struct {
 	bot      *bot.Bot
 	pool     *bot.Pool
 	mux      *http.ServeMux
+	metrics  *bot.Metrics
 }
 
 // Worker pool size: commands mostly wait on the apiserver and GitHub, so a
@@ -45,7 +50,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux()}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(), metrics: bot.NewMetrics(reg)}
 	policy := bot.NewPolicy(cfg.Policy)
 	deps := &handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log}
 
@@ -54,13 +61,15 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if api, err = github.NewAPI(cfg.GitHub); err != nil {
 			return nil, err
 		}
+		api.Metrics = a.metrics
 		deps.PullRequests = api
 	}
 	a.registry = handlers.NewRegistry(deps)
-	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log}
+	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: bot.LogAuditor{Log: log}, Metrics: a.metrics, Log: log}
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if api != nil {
 		secret, err := cfg.GitHub.WebhookSecret.Value()
 		if err != nil {
@@ -70,8 +79,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		a.mux.Handle("/github/webhook", &github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),
-			Claims: &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace},
-			Log:    log.With("transport", "github"),
+			Claims:  &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace},
+			Metrics: a.metrics,
+			Log:     log.With("transport", "github"),
 		})
 	}
 	if cfg.SlackEnabled() {

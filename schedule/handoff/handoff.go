@@ -44,8 +44,9 @@ type Job struct {
 	Failures Failures
 	// Claims make each day's message happen once, across replicas and
 	// restarts: "posted for date D" lives in the apiserver.
-	Claims bot.Claimer
-	Log    *slog.Logger
+	Claims  bot.Claimer
+	Metrics *bot.Metrics
+	Log     *slog.Logger
 
 	mu   sync.Mutex
 	done map[string]bool // claims this process already holds or saw taken
@@ -63,7 +64,11 @@ func (j *Job) Tick(ctx context.Context, now time.Time) error {
 	// Weekends get no handoff, as in Tekton's rotation.
 	if j.Rotation.Day(today).Reason != schedule.ReasonNonWorkingDay {
 		errs = append(errs, j.once(ctx, "handoff/"+today.String(), func() error {
-			return j.Poster.Post(ctx, j.Channel, j.Message(ctx, today, now))
+			if err := j.Poster.Post(ctx, j.Channel, j.Message(ctx, today, now)); err != nil {
+				return err
+			}
+			j.Metrics.HandoffPosted()
+			return nil
 		}))
 	}
 	// The warning comes every day, weekends included, until someone acts.

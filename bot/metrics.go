@@ -1,0 +1,78 @@
+package bot
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are tekbot's Prometheus series. A nil *Metrics records nothing,
+// so tests and tools need not set it up.
+type Metrics struct {
+	commands      *prometheus.CounterVec
+	duration      *prometheus.HistogramVec
+	verifyFailure *prometheus.CounterVec
+	apiErrors     *prometheus.CounterVec
+	handoffs      prometheus.Counter
+}
+
+// NewMetrics registers the series with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tekbot_commands_total", Help: "Commands handled, by verb, transport and outcome.",
+		}, []string{"verb", "transport", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "tekbot_action_duration_seconds", Help: "Time to run a command, from dispatch to reply.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"verb"}),
+		verifyFailure: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tekbot_webhook_verification_failures_total", Help: "Requests refused for a missing or wrong signature.",
+		}, []string{"transport"}),
+		apiErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tekbot_api_errors_total", Help: "Errors from Slack's and GitHub's APIs; kind is rate_limited, server or client.",
+		}, []string{"api", "kind"}),
+		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "tekbot_handoffs_posted_total", Help: "Build-captain handoff messages posted.",
+		}),
+	}
+	reg.MustRegister(m.commands, m.duration, m.verifyFailure, m.apiErrors, m.handoffs)
+	return m
+}
+
+// Command records a finished command.
+func (m *Metrics) Command(r Record) {
+	if m == nil {
+		return
+	}
+	m.commands.WithLabelValues(r.Verb, string(r.Transport), string(r.Outcome)).Inc()
+	m.duration.WithLabelValues(r.Verb).Observe(r.Duration.Seconds())
+}
+
+// VerificationFailed counts a request refused for its signature.
+func (m *Metrics) VerificationFailed(t Transport) {
+	if m != nil {
+		m.verifyFailure.WithLabelValues(string(t)).Inc()
+	}
+}
+
+// APIError counts a failed call to a third party's API by the HTTP status
+// it answered (0 when it did not answer).
+func (m *Metrics) APIError(api string, status int) {
+	if m == nil {
+		return
+	}
+	kind := "client"
+	switch {
+	case status == 429:
+		kind = "rate_limited"
+	case status == 0 || status >= 500:
+		kind = "server"
+	}
+	m.apiErrors.WithLabelValues(api, kind).Inc()
+}
+
+// HandoffPosted counts a handoff message.
+func (m *Metrics) HandoffPosted() {
+	if m != nil {
+		m.handoffs.Inc()
+	}
+}

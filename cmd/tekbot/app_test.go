@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tekbot/bot"
+	"tekbot/test/githubtest"
+	"tekbot/test/kube"
+)
+
+// testApp assembles tekbot as serve does, on the sandbox's config pointed
+// at two real apiservers.
+func testApp(t *testing.T) *app {
+	t.Helper()
+	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
+	dir := t.TempDir()
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
+	return a
+}
+
+func TestMetricsAfterOneCommandOfEachVerb(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	srv := httptest.NewServer(a.mux)
+	defer srv.Close()
+	andrea := a.cfg.Person("andrea")
+	for _, s := range a.registry.Specs() {
+		transport := s.Transports[0]
+		a.bot.Run(context.Background(), &bot.Request{
+			ID: "m-" + s.Verb, Command: bot.Command{Verb: s.Verb, Args: []string{}},
+			Caller: bot.Caller{Transport: transport, ID: andrea.Slack, Person: andrea},
+		})
+	}
+	// A webhook with a bad signature counts as a verification failure.
+	body := []byte(`{}`)
+	req := githubtest.WebhookRequest(t, srv.URL+"/github/webhook", "issue_comment", "m-bad", []byte("not-the-secret"), body)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %v %v", resp, err)
+	}
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	want := []string{`tekbot_webhook_verification_failures_total{transport="github"} 1`, "tekbot_action_duration_seconds_bucket", "go_goroutines"}
+	for _, s := range a.registry.Specs() {
+		want = append(want, `tekbot_commands_total{outcome=`, `transport="`+string(s.Transports[0])+`",verb="`+s.Verb+`"}`)
+	}
+	for _, w := range want {
+		if !strings.Contains(string(text), w) {
+			t.Errorf("/metrics lacks %s", w)
+		}
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	t.Parallel()
+	a := testApp(t)
+	srv := httptest.NewServer(a.mux)
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %v %v", path, resp, err)
+		}
+	}
+	// A cluster that cannot be reached makes the bot not ready.
+	broken := *a.cfg
+	broken.Clusters = append(broken.Clusters[:0:0], a.cfg.Clusters...)
+	kc := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kc, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:1'}}]\ncontexts: [{name: x, context: {cluster: x}}]\ncurrent-context: x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	broken.Clusters[0].Kubeconfig = kc
+	b, err := newApp(&broken, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster nightly") {
+		t.Errorf("readyz with a dead cluster: %d %s", rec.Code, rec.Body)
+	}
+}
