@@ -2,22 +2,37 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
 // Record is one audit record: who did what, where, with which result.
 type Record struct {
-	Time      time.Time
-	RequestID string
-	Transport Transport
-	CallerID  string
-	Person    string
-	Verb      string
-	Args      []string
-	Targets   []string
-	Outcome   Outcome
-	Duration  time.Duration
+	Time      time.Time     `json:"time"`
+	RequestID string        `json:"request"`
+	Transport Transport     `json:"transport"`
+	CallerID  string        `json:"caller"`
+	Person    string        `json:"person,omitempty"`
+	Verb      string        `json:"verb"`
+	Args      []string      `json:"args"`
+	Targets   []string      `json:"targets,omitempty"`
+	Outcome   Outcome       `json:"outcome"`
+	Duration  time.Duration `json:"duration"`
+}
+
+// Summary is the record in one line: who, what, where, result.
+func (r Record) Summary() string {
+	who := r.Person
+	if who == "" {
+		who = string(r.Transport) + ":" + r.CallerID
+	}
+	s := fmt.Sprintf("%s ran %q via %s: %s", who, strings.TrimSpace(r.Verb+" "+strings.Join(r.Args, " ")), r.Transport, r.Outcome)
+	if len(r.Targets) > 0 {
+		s += " on " + strings.Join(r.Targets, ", ")
+	}
+	return s
 }
 
 // NewRecord describes a finished request.

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/client-go/kubernetes"
 
 	"tekbot/bot"
 	"tekbot/bot/github"
@@ -65,7 +66,17 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		deps.PullRequests = api
 	}
 	a.registry = handlers.NewRegistry(deps)
-	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: bot.LogAuditor{Log: log}, Metrics: a.metrics, Log: log}
+	state := clusters.Get(cfg.State.Cluster)
+	auditor := &kubestate.EventAuditor{
+		State: state.Kube, Namespace: cfg.State.Namespace, Log: log,
+		Clusters: func(name string) kubernetes.Interface {
+			if c := clusters.Get(name); c != nil {
+				return c.Kube
+			}
+			return nil
+		},
+	}
+	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: auditor, Metrics: a.metrics, Log: log}
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)
@@ -75,7 +86,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if err != nil {
 			return nil, fmt.Errorf("github.webhookSecret: %w", err)
 		}
-		state := clusters.Get(cfg.State.Cluster)
 		a.mux.Handle("/github/webhook", &github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),

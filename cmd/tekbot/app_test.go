@@ -18,7 +18,7 @@ import (
 
 // testApp assembles tekbot as serve does, on the sandbox's config pointed
 // at two real apiservers.
-func testApp(t *testing.T) *app {
+func testApp(t *testing.T) (*app, string) {
 	t.Helper()
 	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
 	dir := t.TempDir()
@@ -26,17 +26,21 @@ func testApp(t *testing.T) *app {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The state namespace, as the sandbox and the manifests make it.
+	if err := seed(context.Background(), prod, cfg.State.Namespace, nil); err != nil {
+		t.Fatal(err)
+	}
 	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
-	return a
+	return a, filepath.Join(dir, "tekbot.yaml")
 }
 
 func TestMetricsAfterOneCommandOfEachVerb(t *testing.T) {
 	t.Parallel()
-	a := testApp(t)
+	a, _ := testApp(t)
 	srv := httptest.NewServer(a.mux)
 	defer srv.Close()
 	andrea := a.cfg.Person("andrea")
@@ -72,7 +76,7 @@ func TestMetricsAfterOneCommandOfEachVerb(t *testing.T) {
 
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
-	a := testApp(t)
+	a, _ := testApp(t)
 	srv := httptest.NewServer(a.mux)
 	defer srv.Close()
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -97,5 +101,22 @@ func TestHealthAndReadiness(t *testing.T) {
 	b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster nightly") {
 		t.Errorf("readyz with a dead cluster: %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestAuditCommandShowsRecords(t *testing.T) {
+	t.Parallel()
+	a, configPath := testApp(t)
+	andrea := a.cfg.Person("andrea")
+	a.bot.Run(context.Background(), &bot.Request{
+		ID: "audit-1", Command: bot.Command{Verb: "status", Args: []string{}},
+		Caller: bot.Caller{Transport: bot.Slack, ID: andrea.Slack, Person: andrea},
+	})
+	out, errOut, code := runCLI(t, "", "audit", "-f", configPath, "-n", "50")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, `audit-1`) || !strings.Contains(out, `andrea ran "status" via slack: noop`) {
+		t.Errorf("audit output lacks the record:\n%s", out)
 	}
 }

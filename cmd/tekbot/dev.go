@@ -77,6 +77,11 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := seed(ctx, prod, "tekton-ci", prSeeds()); err != nil {
 		return err
 	}
+	// tekbot's own state (claims, audit events); an install gets it from
+	// the manifests.
+	if err := seed(ctx, prod, "tekbot", nil); err != nil {
+		return err
+	}
 	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
 	if err != nil {
 		return err

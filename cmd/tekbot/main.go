@@ -27,6 +27,7 @@ Usage:
                                          print the build-captain duty days
   tekbot schedule -names a,b,c -start-date D [-start-name b] [-days N] [-overrides f.csv]
                                          print what Tekton's generate-rotation-csv prints
+  tekbot audit -f tekbot.yaml [-n N]     the last N audit records, from the cluster
   tekbot help                            this text
 
 Run 'tekbot COMMAND -h' for a command's flags.
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return parseCommand(args[1:], stdin, stdout, stderr)
 	case "schedule":
 		return scheduleCommand(args[1:], stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "tekbot: unknown command %q\n\n%s", args[0], usage)
 		return exitCode(2)

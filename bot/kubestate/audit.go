@@ -1,0 +1,134 @@
+package kubestate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"tekbot/bot"
+)
+
+// Audit events: one per command in tekbot's state namespace (what `tekbot
+// audit` reads), and one on each PipelineRun a command touched, so `kubectl
+// describe pipelinerun` shows who did what to it. The apiserver keeps events
+// for its --event-ttl (one hour by default): the durable audit trail is the
+// structured log line, which carries the same record.
+const (
+	AuditReason     = "TekbotCommand"
+	annotationAudit = "tekbot.dev/audit"
+	auditComponent  = "tekbot"
+)
+
+// EventAuditor keeps audit records as Kubernetes Events and log lines.
+type EventAuditor struct {
+	// State is the cluster and namespace holding tekbot's own records.
+	State     kubernetes.Interface
+	Namespace string
+	// Clusters finds a target's cluster by name, for events on the
+	// affected object.
+	Clusters func(name string) kubernetes.Interface
+	Log      *slog.Logger
+}
+
+// Record implements bot.Auditor. Failing to write an event is logged, never
+// fatal: the structured log line is always written first.
+func (a *EventAuditor) Record(ctx context.Context, r bot.Record) {
+	bot.LogAuditor{Log: a.Log}.Record(ctx, r)
+	raw, err := json.Marshal(r)
+	if err != nil {
+		a.Log.Error("audit: encoding a record", "err", err)
+		return
+	}
+	message := r.Summary()
+	// Events must name a namespaced object in their namespace: tekbot's own
+	// ServiceAccount stands for "tekbot did this".
+	self := corev1.ObjectReference{Kind: "ServiceAccount", APIVersion: "v1", Namespace: a.Namespace, Name: "tekbot"}
+	if err := createEvent(ctx, a.State, a.Namespace, self, r, message, raw); err != nil {
+		a.Log.Error("audit: writing the event", "err", err)
+	}
+	for _, t := range r.Targets {
+		cluster, ns, name, ok := splitTarget(t)
+		var kube kubernetes.Interface
+		if ok && a.Clusters != nil {
+			kube = a.Clusters(cluster)
+		}
+		if kube == nil {
+			continue
+		}
+		ref := corev1.ObjectReference{Kind: "PipelineRun", APIVersion: "tekton.dev/v1", Namespace: ns, Name: name}
+		if err := createEvent(ctx, kube, ns, ref, r, message, raw); err != nil {
+			a.Log.Warn("audit: writing the event on the target", "target", t, "err", err)
+		}
+	}
+}
+
+func splitTarget(t string) (cluster, ns, name string, ok bool) {
+	parts := strings.Split(t, "/")
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return parts[0], parts[1], parts[2], true
+}
+
+func createEvent(ctx context.Context, kube kubernetes.Interface, ns string, ref corev1.ObjectReference, r bot.Record, message string, raw []byte) error {
+	sum := sha256.Sum256([]byte(r.RequestID + "\x00" + r.Verb + "\x00" + ref.Name))
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{
+			// Derived from the request: a retried write does not double it.
+			Name:        "tekbot-" + hex.EncodeToString(sum[:])[:20],
+			Namespace:   ns,
+			Labels:      map[string]string{LabelManagedBy: "tekbot"},
+			Annotations: map[string]string{annotationAudit: string(raw)},
+		},
+		InvolvedObject:      ref,
+		Reason:              AuditReason,
+		Message:             message,
+		Type:                corev1.EventTypeNormal,
+		Source:              corev1.EventSource{Component: auditComponent},
+		FirstTimestamp:      metav1.NewTime(r.Time),
+		LastTimestamp:       metav1.NewTime(r.Time),
+		Count:               1,
+		ReportingController: "tekbot.dev/tekbot",
+	}
+	if r.Outcome == bot.Failed || r.Outcome == bot.Denied {
+		ev.Type = corev1.EventTypeWarning
+	}
+	_, err := kube.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
+	if err != nil && !strings.Contains(err.Error(), "already exists") {
+		return fmt.Errorf("creating event: %w", err)
+	}
+	return nil
+}
+
+// LastRecords reads the newest n audit records from the state namespace.
+func LastRecords(ctx context.Context, kube kubernetes.Interface, namespace string, n int) ([]bot.Record, error) {
+	list, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: LabelManagedBy + "=tekbot",
+		FieldSelector: "reason=" + AuditReason + ",involvedObject.kind=ServiceAccount",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing audit events: %w", err)
+	}
+	var out []bot.Record
+	for _, ev := range list.Items {
+		var r bot.Record
+		if err := json.Unmarshal([]byte(ev.Annotations[annotationAudit]), &r); err != nil {
+			continue // not ours to read: written by another version
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b bot.Record) int { return b.Time.Compare(a.Time) })
+	if len(out) > n {
+		out = out[:n]
+	}
+	return out, nil
+}

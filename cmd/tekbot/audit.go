@@ -1,0 +1,38 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"tekbot/bot/kubestate"
+	"tekbot/handlers/tekton"
+)
+
+func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit", "audit -f tekbot.yaml [-n N]", stderr)
+	file := fs.String("f", "tekbot.yaml", "config file")
+	n := fs.Int("n", 20, "how many records, newest first")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*file)
+	if err != nil {
+		return err
+	}
+	clusters, err := tekton.Connect(cfg)
+	if err != nil {
+		return err
+	}
+	records, err := kubestate.LastRecords(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tREQUEST\tRECORD")
+	for _, r := range records {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Time.Format("2006-01-02 15:04:05Z07:00"), r.RequestID, r.Summary())
+	}
+	return tw.Flush()
+}
