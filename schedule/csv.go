@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -154,4 +156,21 @@ func ReadOverridesCSV(r io.Reader) (map[Date]Override, error) {
 			Comment: strings.TrimSpace(strings.Join(record[2:], ",")),
 		}
 	}
+}
+
+// WriteOverridesCSV writes overrides in the format ReadOverridesCSV reads,
+// with a header and in date order, so the file diffs well.
+func WriteOverridesCSV(w io.Writer, overrides map[Date]Override) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"date", "user", "comment"}); err != nil {
+		return err
+	}
+	for _, d := range slices.SortedFunc(maps.Keys(overrides), func(a, b Date) int { return a.Sub(b) }) {
+		o := overrides[d]
+		if err := cw.Write([]string{d.String(), o.Person, o.Comment}); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -216,4 +217,27 @@ func FuzzReadRotationCSV(f *testing.F) {
 			t.Fatalf("second write %q (%v) differs from first %q", second.Bytes(), err, first.Bytes())
 		}
 	})
+}
+
+func TestOverridesCSVRoundTrip(t *testing.T) {
+	t.Parallel()
+	in := map[Date]Override{
+		NewDate(2026, 12, 24): {Person: "", Comment: "Christmas Eve, nobody"},
+		NewDate(2026, 11, 30): {Person: "vincent", Comment: "swapped with 2026-12-01"},
+		NewDate(2026, 12, 1):  {Person: "andrea", Comment: "covers, \"quoted\""},
+	}
+	var b strings.Builder
+	if err := WriteOverridesCSV(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "date,user,comment\n2026-11-30,vincent,") {
+		t.Errorf("not sorted or no header:\n%s", b.String())
+	}
+	out, err := ReadOverridesCSV(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !maps.Equal(in, out) {
+		t.Errorf("round trip: %v != %v", out, in)
+	}
 }

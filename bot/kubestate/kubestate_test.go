@@ -2,6 +2,7 @@ package kubestate_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/bot/kubestate"
+	"tekbot/schedule"
 	"tekbot/test/kube"
 )
 
@@ -147,5 +149,42 @@ func TestAuditEvents(t *testing.T) {
 	ev := evs.Items[0]
 	if ev.InvolvedObject.Kind != "PipelineRun" || ev.InvolvedObject.Name != "unit-x-1" || !strings.Contains(ev.Message, `vincent ran "retest" via github: done`) {
 		t.Errorf("event = %+v", ev)
+	}
+}
+
+// TestRotationChangesFromManyReplicas: concurrent writers each add a day;
+// optimistic concurrency keeps every one.
+func TestRotationChangesFromManyReplicas(t *testing.T) {
+	t.Parallel()
+	c := kube.Shared(t, "state")
+	s := &kubestate.RotationState{Kube: c.Kube, Namespace: c.Namespace(t)}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			err := s.Change(ctx, func(ch *kubestate.RotationChanges) error {
+				d := schedule.NewDate(2026, 12, 1+i)
+				if i%2 == 0 {
+					ch.Overrides[d] = schedule.Override{Person: fmt.Sprint("p", i), Comment: "covers"}
+				} else {
+					ch.Holidays[d] = fmt.Sprint("day off ", i)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.Changes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Overrides) != 5 || len(got.Holidays) != 5 {
+		t.Fatalf("lost writes: %d overrides, %d holidays", len(got.Overrides), len(got.Holidays))
+	}
+	if got.Holidays[schedule.NewDate(2026, 12, 2)] != "day off 1" || got.Overrides[schedule.NewDate(2026, 12, 1)].Person != "p0" {
+		t.Errorf("changes = %+v", got)
 	}
 }
