@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
 
 	"tekbot/bot"
+	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/schedule"
 )
@@ -17,20 +19,28 @@ func (h *commands) captainSpec() *bot.Spec {
 	return &bot.Spec{
 		Verb:       "captain",
 		Aliases:    []string{"who"},
-		Usage:      "captain [next [N] | schedule [weeks]]",
-		Summary:    "who is build captain now, the next N duty days, or the schedule",
+		Usage:      "captain [next [N] | schedule [weeks] | swap @person [date] | cover [date] | off <date>]",
+		Summary:    "who is build captain, the schedule; swap or cover a duty day; mark a day off",
 		Transports: onSlack,
-		ReadOnly:   true,
-		Handle:     h.captain,
+		// Reading the rotation is open to all; changing it is checked in
+		// the handler: off by policy.allow.captain, swap and cover need a
+		// configured person.
+		ReadOnly: true,
+		Handle:   h.captain,
 	}
 }
 
+// captainChanges is the policy entry for changing the rotation: who may
+// mark days off (policy.allow.captain, by default the maintainers).
+var captainChanges = &bot.Spec{Verb: "captain", DefaultAllow: []string{"maintainers"}}
+
 func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
-	rot, err := RotationFromConfig(h.Config.Rotation)
+	rot, err := h.currentRotation(ctx)
 	if err != nil {
-		return failed("The rotation is not configured: %v", err)
+		return failed("The rotation is not available: %v", err)
 	}
 	now := h.now()
+	today := schedule.DateOf(now, rot.Location)
 	args := req.Command.Args
 	sub := ""
 	if len(args) > 0 {
@@ -52,27 +62,174 @@ func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 		if !ok {
 			return refused("Usage: `captain next [N]` with N from 1 to 60.")
 		}
-		text = h.dutyList(rot.Next(schedule.DateOf(now, rot.Location), n))
+		text = h.dutyList(rot.Next(today, n))
 	case "schedule":
 		weeks, ok := count(2, 12)
 		if !ok {
 			return refused("Usage: `captain schedule [weeks]` with weeks from 1 to 12.")
 		}
 		var days []schedule.Duty
-		from := schedule.DateOf(now, rot.Location)
 		for i := range weeks * 7 {
-			days = append(days, rot.Day(from.AddDays(i)))
+			days = append(days, rot.Day(today.AddDays(i)))
 		}
 		text = h.dutyList(days)
-	case "swap", "cover", "off":
-		return refused("`captain %s` is not available yet in this version of tekbot.", sub)
+	case "off":
+		return h.captainOff(ctx, req, today)
+	case "cover":
+		return h.captainCover(ctx, req, rot, today)
+	case "swap":
+		return h.captainSwap(ctx, req, rot, today)
 	default:
 		return refused("Usage: `%s`", h.captainSpec().Usage)
 	}
-	if end, soon := rot.RunsOutSoon(schedule.DateOf(now, rot.Location)); soon {
+	if end, soon := rot.RunsOutSoon(today); soon {
 		text += fmt.Sprintf("\n:warning: The rotation data runs out on %s: extend the roster before then.", end)
 	}
 	return bot.Reply{Outcome: bot.Noop, Text: text}
+}
+
+// currentRotation is the configured rotation with the changes made from chat.
+func (h *commands) currentRotation(ctx context.Context) (schedule.Rotation, error) {
+	rot, err := RotationFromConfig(h.Config.Rotation)
+	if err != nil || h.Rotation == nil {
+		return rot, err
+	}
+	changes, err := h.Rotation.Changes(ctx)
+	if err != nil {
+		return rot, err
+	}
+	return changes.Apply(rot), nil
+}
+
+// dateArg reads an optional YYYY-MM-DD argument; def when absent.
+func dateArg(args []string, i int, def schedule.Date) (schedule.Date, error) {
+	if len(args) <= i {
+		return def, nil
+	}
+	return schedule.ParseDate(args[i])
+}
+
+func (h *commands) captainOff(ctx context.Context, req *bot.Request, today schedule.Date) bot.Reply {
+	if ok, err := h.Policy.Allowed(ctx, captainChanges, req.Caller); err != nil || !ok {
+		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not mark days off. Who may: " + h.Policy.WhoMay(captainChanges) + "."}
+	}
+	if len(req.Command.Args) < 2 {
+		return refused("Usage: `captain off <YYYY-MM-DD>`")
+	}
+	d, err := schedule.ParseDate(req.Command.Args[1])
+	if err != nil || d.Before(today) {
+		return refused("`%s` is not a date from today on (YYYY-MM-DD).", req.Command.Args[1])
+	}
+	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+		c.Holidays[d] = "day off, marked by " + req.Caller.Name()
+	}); failedReply {
+		return reply
+	}
+	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s marked %s %s as a day off: nobody is on duty and nobody loses a turn.", req.Caller.Name(), d.Weekday(), d)}
+}
+
+func (h *commands) captainCover(ctx context.Context, req *bot.Request, rot schedule.Rotation, today schedule.Date) bot.Reply {
+	if req.Caller.Person == nil {
+		return bot.Reply{Outcome: bot.Denied, Text: "Only people configured in tekbot can cover a duty day."}
+	}
+	d, err := dateArg(req.Command.Args, 1, today)
+	if err != nil || d.Before(today) {
+		return refused("Usage: `captain cover [YYYY-MM-DD]` with a date from today on.")
+	}
+	was := rot.Day(d)
+	if was.Person == req.Caller.Person.Name {
+		return refused("You are already on duty on %s.", d)
+	}
+	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+		c.Overrides[d] = schedule.Override{Person: req.Caller.Person.Name, Comment: "covers for " + orNobody(was.Person)}
+	}); failedReply {
+		return reply
+	}
+	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s covers %s %s (instead of %s).", h.mention(req.Caller.Person.Name), d.Weekday(), d, orNobody(was.Person))}
+}
+
+func (h *commands) captainSwap(ctx context.Context, req *bot.Request, rot schedule.Rotation, today schedule.Date) bot.Reply {
+	args := req.Command.Args
+	if req.Caller.Person == nil || len(args) < 2 {
+		return refused("Usage: `captain swap @person [YYYY-MM-DD]` (you must be configured in tekbot).")
+	}
+	other := h.personByMention(args[1])
+	if other == nil || other.Name == req.Caller.Person.Name {
+		return refused("`%s` is not someone else tekbot knows.", args[1])
+	}
+	mine, ok := nextDutyOf(rot, req.Caller.Person.Name, today)
+	if len(args) > 2 {
+		d, err := schedule.ParseDate(args[2])
+		if err != nil || rot.Day(d).Person != req.Caller.Person.Name {
+			return refused("You are not on duty on `%s`.", args[2])
+		}
+		mine, ok = d, true
+	}
+	theirs, ok2 := nextDutyOf(rot, other.Name, today)
+	if !ok || !ok2 {
+		return refused("Both of you need an upcoming duty day to swap.")
+	}
+	if !req.Confirmed {
+		return bot.Reply{
+			Outcome: bot.Pending,
+			Text:    fmt.Sprintf("%s asks %s to swap: %s %s ↔ %s %s.", req.Caller.Name(), h.mention(other.Name), mine.Weekday(), mine, theirs.Weekday(), theirs),
+			Confirm: &bot.Confirm{
+				Title: "Swap duty days?", Button: "Swap",
+				Text:      fmt.Sprintf("%s takes %s and %s takes %s.", req.Caller.Name(), theirs, other.Name, mine),
+				Approvers: []string{other.Slack},
+			},
+		}
+	}
+	overrides, err := rot.Swap(mine, theirs)
+	if err != nil {
+		return refused("Cannot swap: %v", err)
+	}
+	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+		maps.Copy(c.Overrides, overrides)
+	}); failedReply {
+		return reply
+	}
+	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("Swapped: %s is on duty on %s, %s on %s.", h.mention(req.Caller.Person.Name), theirs, h.mention(other.Name), mine)}
+}
+
+func (h *commands) changeRotation(ctx context.Context, change func(*kubestate.RotationChanges)) (bot.Reply, bool) {
+	if h.Rotation == nil {
+		return failed("Rotation changes are not stored anywhere in this setup."), true
+	}
+	err := h.Rotation.Change(ctx, func(c *kubestate.RotationChanges) error { change(c); return nil })
+	if err != nil {
+		return failed("Could not save the change: %v. Nothing changed; please try again.", err), true
+	}
+	return bot.Reply{}, false
+}
+
+// nextDutyOf is the first day from today on which person is on duty.
+func nextDutyOf(rot schedule.Rotation, person string, today schedule.Date) (schedule.Date, bool) {
+	for _, d := range rot.Next(today, 60) {
+		if d.Person == person {
+			return d.Date, true
+		}
+	}
+	return schedule.Date{}, false
+}
+
+// personByMention resolves a Slack mention (<@U123>), @name or name.
+func (h *commands) personByMention(s string) *config.Person {
+	s = strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">"), "@")
+	for i := range h.Config.People {
+		p := &h.Config.People[i]
+		if p.Slack == s || strings.EqualFold(p.Name, s) {
+			return p
+		}
+	}
+	return nil
+}
+
+func orNobody(p string) string {
+	if p == "" {
+		return "nobody"
+	}
+	return p
 }
 
 func (h *commands) now() time.Time {

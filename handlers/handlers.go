@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tekbot/bot"
+	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers/tekton"
 )
@@ -23,12 +24,20 @@ type PullRequests interface {
 	AddLabel(ctx context.Context, repo string, number int, label string) error
 }
 
+// RotationStore keeps the rotation's changes made from chat
+// (kubestate.RotationState); nil means the config's rotation is all there is.
+type RotationStore interface {
+	Changes(ctx context.Context) (kubestate.RotationChanges, error)
+	Change(ctx context.Context, change func(*kubestate.RotationChanges) error) error
+}
+
 // Deps are what the commands act on.
 type Deps struct {
 	Config       *config.Config
 	Clusters     *tekton.Clusters
 	Policy       *bot.Policy
 	PullRequests PullRequests
+	Rotation     RotationStore
 	Log          *slog.Logger
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -13,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
+	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/handlers/tekton"
@@ -66,7 +68,8 @@ func newWorld(t *testing.T, now time.Time) *world {
 	policy := bot.NewPolicy(w.cfg.Policy)
 	reg := handlers.NewRegistry(&handlers.Deps{
 		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log,
-		Now: func() time.Time { return now },
+		Rotation: &kubestate.RotationState{Kube: w.prod.Kube, Namespace: w.pNS},
+		Now:      func() time.Time { return now },
 	})
 	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
 	return w
@@ -231,5 +234,44 @@ func TestHelpShowsOnlyWhatTheCallerMayRun(t *testing.T) {
 	}
 	if r := w.slack("sam", "rerunn x", false, "h3"); r.Outcome != bot.Refused || !strings.Contains(r.Text, "Did you mean `rerun") {
 		t.Errorf("typo: %s", r.Text)
+	}
+}
+
+// TestCaptainChanges: days off, covers and swaps change who is on duty and
+// are kept in the cluster; swaps wait for the other person.
+func TestCaptainChanges(t *testing.T) {
+	t.Parallel()
+	// Mon 23 Nov 2026, 10:00 UTC: dibyo today; then andrea, vincent, jerop.
+	w := newWorld(t, monday)
+	steps := []struct {
+		person, text string
+		confirmed    bool
+		outcome      bot.Outcome
+		contains     string
+	}{
+		{"sam", "captain off 2026-11-24", false, bot.Denied, "maintainers (andrea, vincent, jerop, dibyo)"},
+		{"andrea", "captain off 2026-11-20", false, bot.Refused, "from today on"},
+		{"andrea", "captain off 2026-11-24", false, bot.Done, "day off"},
+		// The day off takes no turn: andrea is on duty on Wednesday.
+		{"sam", "captain next 2", false, bot.Noop, "2026-11-25: andrea"},
+		{"vincent", "captain cover 2026-11-25", false, bot.Done, "instead of andrea"},
+		{"sam", "captain schedule 1", false, bot.Noop, "2026-11-25: vincent (<@U01VINCENT>) (override)"},
+		{"mallory", "captain cover", false, bot.Denied, "Only people configured"},
+		// jerop (Fri 27) asks dibyo (Mon 23, today) to swap.
+		{"jerop", "captain swap <@U01DIBYO>", false, bot.Pending, "swap"},
+		{"sam", "captain next 1", false, bot.Noop, "2026-11-23: dibyo"},
+		{"jerop", "captain swap <@U01DIBYO>", true, bot.Done, "Swapped"},
+		{"sam", "captain next 5", false, bot.Noop, "2026-11-23: jerop"},
+		{"sam", "captain next 5", false, bot.Noop, "dibyo (<@U01DIBYO>) (override)"},
+		{"jerop", "captain swap <@U01JEROP>", false, bot.Refused, "not someone else"},
+	}
+	for i, st := range steps {
+		r := w.slack(st.person, st.text, st.confirmed, fmt.Sprint("cc-", i))
+		if r.Outcome != st.outcome || !strings.Contains(r.Text, st.contains) {
+			t.Fatalf("step %d, %s: %q → %s %q; want %s containing %q", i, st.person, st.text, r.Outcome, r.Text, st.outcome, st.contains)
+		}
+		if st.outcome == bot.Pending && (r.Confirm == nil || len(r.Confirm.Approvers) != 1 || r.Confirm.Approvers[0] != "U01DIBYO") {
+			t.Fatalf("step %d: the swap must wait for dibyo: %+v", i, r.Confirm)
+		}
 	}
 }

@@ -55,7 +55,11 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &app{cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(), metrics: bot.NewMetrics(reg)}
 	policy := bot.NewPolicy(cfg.Policy)
-	deps := &handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log}
+	state := clusters.Get(cfg.State.Cluster)
+	deps := &handlers.Deps{
+		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
+		Rotation: &kubestate.RotationState{Kube: state.Kube, Namespace: cfg.State.Namespace},
+	}
 
 	var api *github.API
 	if cfg.GitHubEnabled() && opts.pullRequests == nil {
@@ -66,7 +70,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		deps.PullRequests = api
 	}
 	a.registry = handlers.NewRegistry(deps)
-	state := clusters.Get(cfg.State.Cluster)
 	auditor := &kubestate.EventAuditor{
 		State: state.Kube, Namespace: cfg.State.Namespace, Log: log,
 		Clusters: func(name string) kubernetes.Interface {

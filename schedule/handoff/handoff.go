@@ -17,6 +17,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"tekbot/bot"
+	"tekbot/bot/kubestate"
 	"tekbot/handlers/tekton"
 	"tekbot/schedule"
 )
@@ -32,9 +33,17 @@ type Failures interface {
 	FailedSince(ctx context.Context, since time.Time) ([]tekton.Failure, error)
 }
 
+// Changes reads the rotation's changes made from chat (kubestate).
+type Changes interface {
+	Changes(ctx context.Context) (kubestate.RotationChanges, error)
+}
+
 // Job posts the daily handoff.
 type Job struct {
+	// Rotation is the configured rotation; Changes, if set, adds the swaps,
+	// covers and days off made from chat.
 	Rotation   schedule.Rotation
+	Changes    Changes
 	Channel    string
 	RunbookURL string
 	LogURL     string
@@ -56,15 +65,19 @@ type Job struct {
 // (so a bot that was down at handoff time catches up when it starts), and
 // the expiry warning. It is safe to call often and from several replicas.
 func (j *Job) Tick(ctx context.Context, now time.Time) error {
-	today := schedule.DateOf(now, j.Rotation.Location)
-	if now.Before(j.Rotation.HandoffAt(today)) {
+	rot, err := j.current(ctx)
+	if err != nil {
+		return err
+	}
+	today := schedule.DateOf(now, rot.Location)
+	if now.Before(rot.HandoffAt(today)) {
 		return nil
 	}
 	var errs []error
 	// Weekends get no handoff, as in Tekton's rotation.
-	if j.Rotation.Day(today).Reason != schedule.ReasonNonWorkingDay {
+	if rot.Day(today).Reason != schedule.ReasonNonWorkingDay {
 		errs = append(errs, j.once(ctx, "handoff/"+today.String(), func() error {
-			if err := j.Poster.Post(ctx, j.Channel, j.Message(ctx, today, now)); err != nil {
+			if err := j.Poster.Post(ctx, j.Channel, j.message(ctx, rot, today, now)); err != nil {
 				return err
 			}
 			j.Metrics.HandoffPosted()
@@ -72,7 +85,7 @@ func (j *Job) Tick(ctx context.Context, now time.Time) error {
 		}))
 	}
 	// The warning comes every day, weekends included, until someone acts.
-	if end, soon := j.Rotation.RunsOutSoon(today); soon {
+	if end, soon := rot.RunsOutSoon(today); soon {
 		errs = append(errs, j.once(ctx, "rotation-expiry/"+today.String(), func() error {
 			return j.Poster.Post(ctx, j.Channel, fmt.Sprintf(
 				":warning: The build-captain rotation runs out on %s. Extend the roster (rotation in tekbot's config) before then, or nobody will be on duty.", end))
@@ -112,9 +125,28 @@ func (j *Job) once(ctx context.Context, key string, post func() error) error {
 	return nil
 }
 
-// Message renders the handoff for date d.
-func (j *Job) Message(ctx context.Context, d schedule.Date, now time.Time) string {
-	r := j.Rotation
+// current is the rotation with the changes made from chat.
+func (j *Job) current(ctx context.Context) (schedule.Rotation, error) {
+	if j.Changes == nil {
+		return j.Rotation, nil
+	}
+	c, err := j.Changes.Changes(ctx)
+	if err != nil {
+		return schedule.Rotation{}, fmt.Errorf("reading rotation changes: %w", err)
+	}
+	return c.Apply(j.Rotation), nil
+}
+
+// Message renders the handoff for date d as of now.
+func (j *Job) Message(ctx context.Context, d schedule.Date, now time.Time) (string, error) {
+	rot, err := j.current(ctx)
+	if err != nil {
+		return "", err
+	}
+	return j.message(ctx, rot, d, now), nil
+}
+
+func (j *Job) message(ctx context.Context, r schedule.Rotation, d schedule.Date, now time.Time) string {
 	var b strings.Builder
 	duty := r.Day(d)
 	fmt.Fprintf(&b, "*Build captain handoff, %s %s*\n", d.Weekday(), d)

@@ -103,6 +103,7 @@ func (f *fixture) replica(t *testing.T) *handoff.Job {
 		Poster:   slackPoster{slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.URL+"/"))},
 		Failures: f.clusters,
 		Claims:   &kubestate.Claims{Kube: f.cluster.Kube, Namespace: f.ns},
+		Changes:  &kubestate.RotationState{Kube: f.cluster.Kube, Namespace: f.ns},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -176,7 +177,10 @@ func TestHandoffMessage(t *testing.T) {
 	j := f.replica(t)
 	// The failure happened "now" in real time, so render as of now; the
 	// rotation part only depends on the date.
-	msg := j.Message(ctx, schedule.NewDate(2026, 11, 24), time.Now())
+	msg, err := j.Message(ctx, schedule.NewDate(2026, 11, 24), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{
 		// From andrea on Mon 2 Nov, Tue 24 Nov is duty day 17 (index 16):
 		// vincent; the 25th is a holiday, so jerop is next on the 26th.
@@ -224,5 +228,23 @@ func TestExpiryWarning(t *testing.T) {
 	}
 	if warnings != 1 {
 		t.Fatalf("want one warning (on the 20th), got %d in %q", warnings, f.api.sent())
+	}
+}
+
+// TestHandoffSeesChatChanges: a cover made from chat shows in the handoff.
+func TestHandoffSeesChatChanges(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	state := &kubestate.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
+	err := state.Change(context.Background(), func(c *kubestate.RotationChanges) error {
+		c.Overrides[schedule.NewDate(2026, 11, 24)] = schedule.Override{Person: "jerop", Comment: "covers for vincent"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick(t, f.replica(t), at(24, 9, 30))
+	if got := f.api.sent(); len(got) != 1 || !strings.Contains(got[0], "Today's build captain: @jerop") {
+		t.Fatalf("handoff ignores the cover: %q", got)
 	}
 }
