@@ -154,6 +154,9 @@ type Rotation struct {
 	// EscalateAfter is how long a page waits for an ack before the backup
 	// is paged.
 	EscalateAfter Duration `yaml:"escalateAfter"`
+	// CalendarToken, if set, must be given as ?token= to read the
+	// /calendar.ics feed; without it the feed is open.
+	CalendarToken *Secret `yaml:"calendarToken"`
 }
 
 // Promotion lists where releases may be promoted to.

@@ -230,6 +230,7 @@ func (v *validator) rotation() {
 			v.add(fmt.Sprintf("rotation.workingDays[%d]", i), "not a weekday: %q", d)
 		}
 	}
+	v.secret("rotation.calendarToken", r.CalendarToken, false)
 	if len(r.Roster) == 0 {
 		return
 	}

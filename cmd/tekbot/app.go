@@ -84,6 +84,13 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if len(cfg.Rotation.Roster) > 0 {
+		cal, err := newCalendar(cfg.Rotation, deps.Rotation)
+		if err != nil {
+			return nil, err
+		}
+		a.mux.Handle("GET /calendar.ics", cal)
+	}
 	if api != nil {
 		secret, err := cfg.GitHub.WebhookSecret.Value()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"tekbot/bot"
+	"tekbot/config"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
 )
@@ -118,5 +119,41 @@ func TestAuditCommandShowsRecords(t *testing.T) {
 	}
 	if !strings.Contains(out, `audit-1`) || !strings.Contains(out, `andrea ran "status" via slack: noop`) {
 		t.Errorf("audit output lacks the record:\n%s", out)
+	}
+}
+
+func TestCalendarFeed(t *testing.T) {
+	t.Parallel()
+	a, _ := testApp(t)
+	srv := httptest.NewServer(a.mux)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/calendar.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/calendar; charset=utf-8" ||
+		!strings.HasPrefix(string(body), "BEGIN:VCALENDAR\r\n") || !strings.Contains(string(body), "SUMMARY:Build captain: ") {
+		t.Fatalf("feed: %d %s\n%.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+}
+
+func TestCalendarToken(t *testing.T) {
+	t.Parallel()
+	tokenFile := writeFile(t, "s3cret\n")
+	cal, err := newCalendar(config.Rotation{
+		TimeZone: "UTC", Handoff: "09:00", WorkingDays: config.DefaultWorkingDays, Start: "2026-01-05",
+		Roster: []string{"ana"}, CalendarToken: &config.Secret{File: tokenFile},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for query, want := range map[string]int{"": http.StatusUnauthorized, "?token=wrong": http.StatusUnauthorized, "?token=s3cret": http.StatusOK} {
+		rec := httptest.NewRecorder()
+		cal.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/calendar.ics"+query, nil))
+		if rec.Code != want || strings.Contains(rec.Body.String(), "s3cret") {
+			t.Errorf("%q: %d, want %d", query, rec.Code, want)
+		}
 	}
 }
