@@ -94,6 +94,11 @@ type Confirm struct {
 	Title  string
 	Text   string
 	Button string
-	// Approvers may press the button; empty means the caller alone.
+	// Approvers (config names) may press the button instead of the
+	// caller; empty means the caller alone. The confirmed command runs as
+	// whoever pressed it.
 	Approvers []string
+	// Command is what the button runs; nil means the request's own
+	// command. A swap asks the other person to run "accept".
+	Command *Command
 }

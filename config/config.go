@@ -157,6 +157,15 @@ type Rotation struct {
 	// CalendarToken, if set, must be given as ?token= to read the
 	// /calendar.ics feed; without it the feed is open.
 	CalendarToken *Secret `yaml:"calendarToken"`
+	// PagerDuty, if set, also opens a PagerDuty incident for each page.
+	PagerDuty *PagerDuty `yaml:"pagerDuty"`
+}
+
+// PagerDuty is a PagerDuty service's Events API v2 integration.
+type PagerDuty struct {
+	RoutingKey *Secret `yaml:"routingKey"`
+	// URL defaults to PagerDuty's Events API v2 endpoint.
+	URL string `yaml:"url"`
 }
 
 // Promotion lists where releases may be promoted to.
@@ -194,7 +203,22 @@ type Environment struct {
 	SoakPeriod Duration `yaml:"soakPeriod"`
 	// TwoPersonRule requires a second authorised approver.
 	TwoPersonRule bool `yaml:"twoPersonRule"`
+	// NightlyParam names the param of a project's release PipelineRun
+	// (<project>-release, on the nightly clusters) that holds the tag it
+	// released; empty means DefaultNightlyParam.
+	NightlyParam string `yaml:"nightlyParam"`
+	// CanaryPipelines are pipelines on the nightly clusters that must not
+	// have failed since a version's release run finished.
+	CanaryPipelines []string `yaml:"canaryPipelines"`
+	// Allow, when set, narrows who may promote here to these roles, on
+	// top of policy.allow.promote: e.g. staging for maintainers,
+	// production for release managers alone.
+	Allow []string `yaml:"allow"`
 }
+
+// DefaultNightlyParam is the param Tekton's release pipelines take the
+// version tag in.
+const DefaultNightlyParam = "versionTag"
 
 // Policy says who may run which command.
 type Policy struct {

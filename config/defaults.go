@@ -103,6 +103,9 @@ func (c *Config) resolvePaths(dir string) {
 	if c.GitHub.App != nil && c.GitHub.App.PrivateKey != nil {
 		abs(&c.GitHub.App.PrivateKey.File)
 	}
+	if pd := c.Rotation.PagerDuty; pd != nil && pd.RoutingKey != nil {
+		abs(&pd.RoutingKey.File)
+	}
 }
 
 // Cluster returns the cluster with that name, or nil.

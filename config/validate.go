@@ -28,6 +28,8 @@ var (
 	githubRE    = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 	repoRE      = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
 	hhmmRE      = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+	// paramRE is what Tekton accepts as a param name.
+	paramRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_.-]*$`)
 )
 
 func (v *validator) validate() {
@@ -231,6 +233,9 @@ func (v *validator) rotation() {
 		}
 	}
 	v.secret("rotation.calendarToken", r.CalendarToken, false)
+	if r.PagerDuty != nil {
+		v.secret("rotation.pagerDuty.routingKey", r.PagerDuty.RoutingKey, true)
+	}
 	if len(r.Roster) == 0 {
 		return
 	}
@@ -285,6 +290,19 @@ func (v *validator) promotion() {
 			}
 		default:
 			v.add(p+".strategy", "must be %q or %q, got %q", StrategyPipelineRun, StrategyGitOps, e.Strategy)
+		}
+		if e.NightlyParam != "" && !paramRE.MatchString(e.NightlyParam) {
+			v.add(p+".nightlyParam", "not a Tekton param name: %q", e.NightlyParam)
+		}
+		for j, c := range e.CanaryPipelines {
+			if !dnsLabelRE.MatchString(c) {
+				v.add(fmt.Sprintf("%s.canaryPipelines[%d]", p, j), "not a pipeline name: %q", c)
+			}
+		}
+		for j, role := range e.Allow {
+			if _, defined := v.cfg.Policy.Roles[role]; !defined && role != RoleEveryone {
+				v.add(fmt.Sprintf("%s.allow[%d]", p, j), "unknown role %q (define it under policy.roles)", role)
+			}
 		}
 	}
 }

@@ -79,6 +79,8 @@ func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 		return h.captainCover(ctx, req, rot, today)
 	case "swap":
 		return h.captainSwap(ctx, req, rot, today)
+	case "accept-swap":
+		return h.captainAcceptSwap(ctx, req, rot)
 	default:
 		return refused("Usage: `%s`", h.captainSpec().Usage)
 	}
@@ -169,16 +171,32 @@ func (h *commands) captainSwap(ctx context.Context, req *bot.Request, rot schedu
 	if !ok || !ok2 {
 		return refused("Both of you need an upcoming duty day to swap.")
 	}
-	if !req.Confirmed {
-		return bot.Reply{
-			Outcome: bot.Pending,
-			Text:    fmt.Sprintf("%s asks %s to swap: %s %s ↔ %s %s.", req.Caller.Name(), h.mention(other.Name), mine.Weekday(), mine, theirs.Weekday(), theirs),
-			Confirm: &bot.Confirm{
-				Title: "Swap duty days?", Button: "Swap",
-				Text:      fmt.Sprintf("%s takes %s and %s takes %s.", req.Caller.Name(), theirs, other.Name, mine),
-				Approvers: []string{other.Slack},
-			},
-		}
+	// The other person confirms: their click runs "accept-swap" as them.
+	accept := bot.Command{Verb: "captain", Args: []string{"accept-swap", req.Caller.Person.Name, mine.String(), theirs.String()}}
+	return bot.Reply{
+		Outcome: bot.Pending,
+		Text:    fmt.Sprintf("%s asks %s to swap: %s %s ↔ %s %s.", req.Caller.Name(), h.mention(other.Name), mine.Weekday(), mine, theirs.Weekday(), theirs),
+		Confirm: &bot.Confirm{
+			Title: "Swap duty days?", Button: "Swap",
+			Text:      fmt.Sprintf("%s takes %s and %s takes %s.", req.Caller.Name(), theirs, other.Name, mine),
+			Approvers: []string{other.Name},
+			Command:   &accept,
+		},
+	}
+}
+
+// captainAcceptSwap applies a swap the other person agreed to by pressing
+// the button; typed by hand it is refused, as nobody agreed to it.
+func (h *commands) captainAcceptSwap(ctx context.Context, req *bot.Request, rot schedule.Rotation) bot.Reply {
+	args := req.Command.Args
+	if !req.Confirmed || req.Caller.Person == nil || len(args) != 4 {
+		return refused("Use `captain swap @person [date]`; the other person confirms with the button.")
+	}
+	asker := h.Config.Person(args[1])
+	mine, err1 := schedule.ParseDate(args[2])
+	theirs, err2 := schedule.ParseDate(args[3])
+	if asker == nil || err1 != nil || err2 != nil || rot.Day(mine).Person != asker.Name || rot.Day(theirs).Person != req.Caller.Person.Name {
+		return refused("That swap no longer matches the rotation; ask again with `captain swap`.")
 	}
 	overrides, err := rot.Swap(mine, theirs)
 	if err != nil {
@@ -189,7 +207,7 @@ func (h *commands) captainSwap(ctx context.Context, req *bot.Request, rot schedu
 	}); failedReply {
 		return reply
 	}
-	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("Swapped: %s is on duty on %s, %s on %s.", h.mention(req.Caller.Person.Name), theirs, h.mention(other.Name), mine)}
+	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("Swapped: %s is on duty on %s, %s on %s.", h.mention(asker.Name), theirs, h.mention(req.Caller.Person.Name), mine)}
 }
 
 func (h *commands) changeRotation(ctx context.Context, change func(*kubestate.RotationChanges)) (bot.Reply, bool) {

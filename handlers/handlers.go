@@ -12,7 +12,9 @@ import (
 	"tekbot/bot"
 	"tekbot/bot/kubestate"
 	"tekbot/config"
+	"tekbot/handlers/promotion"
 	"tekbot/handlers/tekton"
+	"tekbot/schedule/paging"
 )
 
 // PullRequests is what handlers need from GitHub. The GitHub transport
@@ -31,6 +33,12 @@ type RotationStore interface {
 	Change(ctx context.Context, change func(*kubestate.RotationChanges) error) error
 }
 
+// Pager pages the build captain (paging.Pager).
+type Pager interface {
+	Page(ctx context.Context, now time.Time, r paging.Request) (*paging.Page, error)
+	Ack(ctx context.Context, now time.Time, id, by string) (*paging.Page, error)
+}
+
 // Deps are what the commands act on.
 type Deps struct {
 	Config       *config.Config
@@ -38,7 +46,19 @@ type Deps struct {
 	Policy       *bot.Policy
 	PullRequests PullRequests
 	Rotation     RotationStore
-	Log          *slog.Logger
+	// Pager is nil when paging is not configured (it needs Slack).
+	Pager Pager
+	// Notifier posts promotions' progress, approval requests and Roll
+	// back buttons to the releases channel (the Slack transport); nil
+	// posts nothing, and then the two-person rule cannot ask for approval.
+	Notifier promotion.Notifier
+	// GitOps is GitHub for gitops promotions (bot/github's API); nil
+	// refuses them.
+	GitOps promotion.Repos
+	// Background runs work that outlives a command (watching a deploy)
+	// until the process stops; nil watches nothing.
+	Background func(job func(ctx context.Context))
+	Log        *slog.Logger
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time
 }
@@ -57,6 +77,7 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.captainSpec(),
 		h.pageSpec(),
 		h.promoteSpec(),
+		h.promotionsSpec(),
 	)
 	h.registry = reg
 	return reg

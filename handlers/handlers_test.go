@@ -257,10 +257,13 @@ func TestCaptainChanges(t *testing.T) {
 		{"vincent", "captain cover 2026-11-25", false, bot.Done, "instead of andrea"},
 		{"sam", "captain schedule 1", false, bot.Noop, "2026-11-25: vincent (<@U01VINCENT>) (override)"},
 		{"mallory", "captain cover", false, bot.Denied, "Only people configured"},
-		// jerop (Fri 27) asks dibyo (Mon 23, today) to swap.
+		// jerop (Fri 27) asks dibyo (Mon 23, today) to swap; dibyo's click
+		// runs the accept, as dibyo. Typed by hand it is refused.
 		{"jerop", "captain swap <@U01DIBYO>", false, bot.Pending, "swap"},
 		{"sam", "captain next 1", false, bot.Noop, "2026-11-23: dibyo"},
-		{"jerop", "captain swap <@U01DIBYO>", true, bot.Done, "Swapped"},
+		{"dibyo", "captain accept-swap jerop 2026-11-27 2026-11-23", false, bot.Refused, "confirms with the button"},
+		{"sam", "captain accept-swap jerop 2026-11-27 2026-11-23", true, bot.Refused, "no longer matches"},
+		{"dibyo", "captain accept-swap jerop 2026-11-27 2026-11-23", true, bot.Done, "Swapped"},
 		{"sam", "captain next 5", false, bot.Noop, "2026-11-23: jerop"},
 		{"sam", "captain next 5", false, bot.Noop, "dibyo (<@U01DIBYO>) (override)"},
 		{"jerop", "captain swap <@U01JEROP>", false, bot.Refused, "not someone else"},
@@ -270,7 +273,8 @@ func TestCaptainChanges(t *testing.T) {
 		if r.Outcome != st.outcome || !strings.Contains(r.Text, st.contains) {
 			t.Fatalf("step %d, %s: %q → %s %q; want %s containing %q", i, st.person, st.text, r.Outcome, r.Text, st.outcome, st.contains)
 		}
-		if st.outcome == bot.Pending && (r.Confirm == nil || len(r.Confirm.Approvers) != 1 || r.Confirm.Approvers[0] != "U01DIBYO") {
+		if st.outcome == bot.Pending && (r.Confirm == nil || len(r.Confirm.Approvers) != 1 || r.Confirm.Approvers[0] != "dibyo" ||
+			r.Confirm.Command == nil || r.Confirm.Command.String() != "captain accept-swap jerop 2026-11-27 2026-11-23") {
 			t.Fatalf("step %d: the swap must wait for dibyo: %+v", i, r.Confirm)
 		}
 	}

@@ -12,7 +12,7 @@ func TestWriteICal(t *testing.T) {
 	rome, _ := time.LoadLocation("Europe/Rome")
 	r := Rotation{
 		Roster: []string{"andrea", "vincent"}, Location: rome, Handoff: TimeOfDay{Hour: 9},
-		Start: NewDate(2026, 11, 20), // a Friday
+		Start:     NewDate(2026, 11, 20), // a Friday
 		Overrides: map[Date]Override{NewDate(2026, 11, 24): {Person: "jérôme, the covering; hero", Comment: strings.Repeat("long comment ", 10)}},
 	}
 	var b strings.Builder

@@ -129,3 +129,19 @@ func (s *RotationState) Change(ctx context.Context, change func(*RotationChanges
 		return err
 	})
 }
+
+// Apply returns the rotation with these changes on top of its own
+// holidays and overrides; r itself is not changed.
+func (c RotationChanges) Apply(r schedule.Rotation) schedule.Rotation {
+	r.Overrides = maps.Clone(r.Overrides)
+	if r.Overrides == nil {
+		r.Overrides = map[schedule.Date]schedule.Override{}
+	}
+	maps.Copy(r.Overrides, c.Overrides)
+	r.Holidays = maps.Clone(r.Holidays)
+	if r.Holidays == nil {
+		r.Holidays = map[schedule.Date]string{}
+	}
+	maps.Copy(r.Holidays, c.Holidays)
+	return r
+}

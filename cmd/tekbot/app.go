@@ -6,19 +6,30 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/klog/v2"
 
 	"tekbot/bot"
 	"tekbot/bot/github"
 	"tekbot/bot/kubestate"
+	"tekbot/bot/slack"
 	"tekbot/config"
 	"tekbot/handlers"
+	"tekbot/handlers/promotion"
 	"tekbot/handlers/tekton"
+	"tekbot/schedule"
+	"tekbot/schedule/handoff"
+	"tekbot/schedule/paging"
 )
 
 // app is tekbot assembled from a config: the same for serve and dev.
@@ -31,6 +42,16 @@ type app struct {
 	pool     *bot.Pool
 	mux      *http.ServeMux
 	metrics  *bot.Metrics
+	// background runs for the process's life (Socket Mode); leader runs
+	// only on the replica holding the Lease (cron, escalation).
+	background []func(ctx context.Context)
+	leader     []func(ctx context.Context)
+	state      *tekton.Cluster
+	wg         sync.WaitGroup
+	// life ends when the app stops; work a command starts that outlives it
+	// (watching a deploy) runs under it and is waited for at shutdown.
+	life context.Context
+	stop context.CancelFunc
 }
 
 // Worker pool size: commands mostly wait on the apiserver and GitHub, so a
@@ -44,9 +65,20 @@ const (
 type appOptions struct {
 	// pullRequests replaces GitHub for PR look-ups (the sandbox).
 	pullRequests handlers.PullRequests
+	// notifier replaces Slack for the captain's messages (the sandbox).
+	notifier notifier
+}
+
+// notifier reaches people for handoffs and pages: Slack in production.
+type notifier interface {
+	Post(ctx context.Context, channel, text string) error
+	DirectMessage(ctx context.Context, userID, text string) error
 }
 
 func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
+	// client-go logs through klog (leader election, for one): keep it in
+	// tekbot's structured log rather than on stderr.
+	klog.SetSlogLogger(log)
 	clusters, err := tekton.Connect(cfg)
 	if err != nil {
 		return nil, err
@@ -68,6 +100,28 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 		api.Metrics = a.metrics
 		deps.PullRequests = api
+	}
+	a.state = state
+	a.life, a.stop = context.WithCancel(context.Background())
+	deps.Background = func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) }
+	if api != nil {
+		deps.GitOps = api
+	}
+	notify := opts.notifier
+	var adapter *slack.Adapter
+	var slackAPI *slackapi.Client
+	if cfg.SlackEnabled() {
+		if adapter, slackAPI, err = a.slackAdapter(cfg, log); err != nil {
+			return nil, err
+		}
+		notify = slackNotifier{adapter.Poster}
+		deps.Notifier = releaseThreads{adapter}
+	}
+	rotation := deps.Rotation.(*kubestate.RotationState)
+	if notify != nil && len(cfg.Rotation.Roster) > 0 && cfg.Slack.Channels.Captain != "" {
+		if err := a.captainDuties(cfg, log, notify, rotation, deps); err != nil {
+			return nil, err
+		}
 	}
 	a.registry = handlers.NewRegistry(deps)
 	auditor := &kubestate.EventAuditor{
@@ -104,34 +158,194 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			Log:     log.With("transport", "github"),
 		})
 	}
-	if cfg.SlackEnabled() {
-		log.Warn("slack is configured but this version of tekbot has no Slack transport yet; Slack commands are not served")
+	if adapter != nil {
+		adapter.Registry, adapter.Bot = a.registry, a.bot
+		if cfg.Slack.Mode == config.SlackSocket {
+			a.background = append(a.background, func(ctx context.Context) {
+				if err := adapter.RunSocketMode(ctx, socketmode.New(slackAPI)); err != nil {
+					log.Error("slack socket mode stopped", "err", err)
+				}
+			})
+		} else {
+			adapter.Register(a.mux)
+		}
+	}
+	claims := &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace}
+	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, claims, log) })
+	if len(cfg.Promotion.Environments) > 0 {
+		// Deploys that were running when the last process stopped are
+		// watched again, so their result is still reported.
+		a.background = append(a.background, func(ctx context.Context) {
+			logErr(log, "resuming promotion watches", deps.Promotions().Resume(ctx))
+		})
 	}
 	return a, nil
 }
 
-// readyz is ready when every cluster's apiserver answers: a bot that cannot
-// reach its clusters should not receive webhooks.
+// releaseThreads posts promotions' progress into Slack threads.
+type releaseThreads struct{ slack *slack.Adapter }
+
+func (r releaseThreads) Post(ctx context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
+	ts, err := r.slack.PostReply(ctx, thread.Channel, thread.TS, reply, offer)
+	return promotion.Thread{Channel: thread.Channel, TS: ts}, err
+}
+
+// slackAdapter builds the Slack transport; Registry and Bot are set once
+// they exist.
+func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter, *slackapi.Client, error) {
+	token, err := cfg.Slack.BotToken.Value()
+	if err != nil {
+		return nil, nil, fmt.Errorf("slack.botToken: %w", err)
+	}
+	opts := []slackapi.Option{}
+	if cfg.Slack.AppToken != nil {
+		appToken, err := cfg.Slack.AppToken.Value()
+		if err != nil {
+			return nil, nil, fmt.Errorf("slack.appToken: %w", err)
+		}
+		opts = append(opts, slackapi.OptionAppLevelToken(appToken))
+	}
+	if cfg.Slack.APIURL != "" {
+		opts = append(opts, slackapi.OptionAPIURL(strings.TrimSuffix(cfg.Slack.APIURL, "/")+"/"))
+	}
+	signing := ""
+	if cfg.Slack.SigningSecret != nil {
+		if signing, err = cfg.Slack.SigningSecret.Value(); err != nil {
+			return nil, nil, fmt.Errorf("slack.signingSecret: %w", err)
+		}
+	}
+	api := slackapi.New(token, opts...)
+	return &slack.Adapter{
+		SigningSecret: signing, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
+		Poster: slack.NewPoster(api, log), Pool: a.pool, Seen: bot.NewSeen(seenSize),
+		Claims: &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Log:    log.With("transport", "slack"),
+	}, api, nil
+}
+
+// captainDuties sets up the daily handoff and paging, which run on the
+// leader, and gives the page command its pager.
+func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifier, rotation *kubestate.RotationState, deps *handlers.Deps) error {
+	rot, err := handlers.RotationFromConfig(cfg.Rotation)
+	if err != nil {
+		return fmt.Errorf("rotation: %w", err)
+	}
+	claims := &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace}
+	mention := func(name string) string {
+		if p := cfg.Person(name); p != nil && p.Slack != "" {
+			return "<@" + p.Slack + ">"
+		}
+		return name
+	}
+	job := &handoff.Job{
+		Rotation: rot, Changes: rotation, Channel: cfg.Slack.Channels.Captain,
+		RunbookURL: cfg.Rotation.RunbookURL, LogURL: cfg.Rotation.LogURL, Mention: mention,
+		Poster: notify, Failures: a.clusters, Claims: claims, Metrics: a.metrics, Log: log.With("job", "handoff"),
+	}
+	pager := &paging.Pager{
+		Rotation: func(ctx context.Context) (schedule.Rotation, error) {
+			changes, err := rotation.Changes(ctx)
+			return changes.Apply(rot), err
+		},
+		Config: cfg, Store: &paging.Store{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Notifier: notify, Channel: cfg.Slack.Channels.Captain, EscalateAfter: cfg.Rotation.EscalateAfter.Duration,
+		Claims: claims, Log: log.With("job", "paging"),
+	}
+	if pd := cfg.Rotation.PagerDuty; pd != nil {
+		key, err := pd.RoutingKey.Value()
+		if err != nil {
+			return fmt.Errorf("rotation.pagerDuty.routingKey: %w", err)
+		}
+		pager.PagerDuty = &paging.PagerDuty{URL: pd.URL, RoutingKey: key}
+	}
+	deps.Pager = pager
+	a.leader = append(a.leader,
+		func(ctx context.Context) {
+			if err := job.Run(ctx); err != nil {
+				log.Error("handoff job stopped", "err", err)
+			}
+		},
+		func(ctx context.Context) {
+			every(ctx, time.Minute, func() { logErr(log, "paging tick", pager.Tick(ctx, time.Now())) })
+		},
+	)
+	return nil
+}
+
+// slackNotifier posts through the Slack transport's rate-limited poster; a
+// bot may post to a user ID to reach them in its DM.
+type slackNotifier struct{ poster *slack.Poster }
+
+func (n slackNotifier) Post(ctx context.Context, channel, text string) error {
+	return n.poster.PostMessage(ctx, channel, "", slack.Message{Text: text, Public: true})
+}
+
+func (n slackNotifier) DirectMessage(ctx context.Context, userID, text string) error {
+	return n.poster.PostMessage(ctx, userID, "", slack.Message{Text: text, Public: true})
+}
+
+// expireClaims forgets request claims after a day: redeliveries come within
+// minutes (Slack) or by hand soon after (GitHub).
+func expireClaims(ctx context.Context, claims *kubestate.Claims, log *slog.Logger) {
+	every(ctx, time.Hour, func() {
+		n, err := claims.Expire(ctx, 24*time.Hour, time.Now())
+		logErr(log, "expiring claims", err)
+		if n > 0 {
+			log.Info("expired claims", "count", n)
+		}
+	})
+}
+
+// every runs fn now and then every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func logErr(log *slog.Logger, what string, err error) {
+	if err != nil {
+		log.Error(what+" failed", "err", err)
+	}
+}
+
+// readyz is ready when the state cluster answers: claims live there, so
+// without it requests cannot be taken exactly once. Another cluster being
+// down is reported but keeps the bot ready, so that users who ask for
+// something there are told it is unreachable rather than met by silence.
 func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	var errs []error
+	var report []string
+	status := http.StatusOK
 	for _, c := range a.clusters.All() {
-		if _, err := c.Kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("cluster %s: %w", c.Name, err))
+		_, err := c.Kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		switch {
+		case err == nil:
+			report = append(report, "cluster "+c.Name+": ok")
+		case c == a.state:
+			status = http.StatusServiceUnavailable
+			report = append(report, fmt.Sprintf("cluster %s (state): %v", c.Name, err))
+		default:
+			report = append(report, fmt.Sprintf("cluster %s: degraded: %v", c.Name, err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		return
-	}
-	fmt.Fprintln(w, "ok")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, strings.Join(report, "\n"))
 }
 
 // serveHTTP serves until ctx ends, then stops accepting, lets in-flight
 // requests and queued work finish within the shutdown timeout, and returns.
 func (a *app) serveHTTP(ctx context.Context, listen string) error {
 	srv := &http.Server{Addr: listen, Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	a.startBackground(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	a.log.Info("tekbot serving", "listen", listen)
@@ -144,9 +358,44 @@ func (a *app) serveHTTP(ctx context.Context, listen string) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout.Duration)
 	defer cancel()
 	err := errors.Join(srv.Shutdown(sctx), a.pool.Shutdown(sctx))
+	a.stopBackground()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	a.log.Info("shutdown complete")
 	return nil
+}
+
+// startBackground starts the process-long work and the campaign for the
+// leader Lease; stopBackground waits for them after ctx ends.
+func (a *app) startBackground(ctx context.Context) {
+	context.AfterFunc(ctx, a.stop)
+	run := func(fn func(context.Context)) {
+		a.wg.Go(func() { fn(ctx) })
+	}
+	for _, fn := range a.background {
+		run(fn)
+	}
+	if len(a.leader) == 0 {
+		return
+	}
+	identity, _ := os.Hostname()
+	if pod := os.Getenv("POD_NAME"); pod != "" {
+		identity = pod
+	}
+	leader := &kubestate.Leader{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace, Lease: "tekbot-leader", Identity: identity, Log: a.log}
+	run(func(ctx context.Context) {
+		leader.Run(ctx, func(ctx context.Context) {
+			var wg sync.WaitGroup
+			for _, fn := range a.leader {
+				wg.Go(func() { fn(ctx) })
+			}
+			wg.Wait()
+		})
+	})
+}
+
+func (a *app) stopBackground() {
+	a.stop()
+	a.wg.Wait()
 }

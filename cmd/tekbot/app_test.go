@@ -86,7 +86,8 @@ func TestHealthAndReadiness(t *testing.T) {
 			t.Errorf("%s: %v %v", path, resp, err)
 		}
 	}
-	// A cluster that cannot be reached makes the bot not ready.
+	// A cluster that cannot be reached is reported; only the state cluster
+	// (dogfooding in the sandbox's config) makes the bot not ready.
 	broken := *a.cfg
 	broken.Clusters = append(broken.Clusters[:0:0], a.cfg.Clusters...)
 	kc := filepath.Join(t.TempDir(), "kubeconfig")
@@ -100,8 +101,18 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	rec := httptest.NewRecorder()
 	b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster nightly") {
-		t.Errorf("readyz with a dead cluster: %d %s", rec.Code, rec.Body)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "cluster nightly: degraded") {
+		t.Errorf("readyz with the nightly cluster down: %d %s", rec.Code, rec.Body)
+	}
+	broken.Clusters[0].Kubeconfig, broken.Clusters[1].Kubeconfig = a.cfg.Clusters[0].Kubeconfig, kc
+	c, err := newApp(&broken, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	c.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster dogfooding (state)") {
+		t.Errorf("readyz with the state cluster down: %d %s", rec.Code, rec.Body)
 	}
 }
 

@@ -92,13 +92,19 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	gh := newSandboxGitHub(writers)
 	log := slog.New(slog.NewJSONHandler(logFile, nil))
-	a, err := newApp(cfg, log, appOptions{pullRequests: gh})
+	out := &lockedWriter{w: stdout}
+	a, err := newApp(cfg, log, appOptions{pullRequests: gh, notifier: terminalNotifier{out}})
 	if err != nil {
 		return err
 	}
+	// The handoff and paging run as in production (on the Lease holder):
+	// today's handoff shows up at once, as a bot starting late catches up.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	defer func() { stopBackground(); a.stopBackground() }()
+	a.startBackground(bgCtx)
 	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n\n", time.Since(start).Seconds(), logFile.Name())
 
-	d := &driver{app: a, github: gh, out: stdout, nextID: 1}
+	d := &driver{app: a, github: gh, out: out, nextID: 1}
 	if err := d.become(*as); err != nil {
 		return err
 	}
@@ -257,15 +263,24 @@ func (d *driver) slack(ctx context.Context, in *bufio.Scanner, text string) {
 	}
 	req := &bot.Request{ID: d.requestID(), Command: cmd, Caller: bot.Caller{Transport: bot.Slack, ID: d.person.Slack, Person: d.person}}
 	reply := d.app.bot.Run(ctx, req)
-	if reply.Confirm != nil {
+	if c := reply.Confirm; c != nil {
 		d.show("slack, only you", reply.Text)
-		fmt.Fprintf(d.out, "[%s] %s — type yes to press %q: ", reply.Confirm.Title, reply.Confirm.Text, reply.Confirm.Button)
+		// As in Slack, the button runs as whoever may press it.
+		presser := d.person
+		if len(c.Approvers) > 0 {
+			presser = d.app.cfg.Person(c.Approvers[0])
+		}
+		fmt.Fprintf(d.out, "[%s] %s — type yes to press %q as %s: ", c.Title, c.Text, c.Button, presser.Name)
 		answer, _ := readLine(in)
 		if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
 			fmt.Fprintln(d.out, "Cancelled; nothing was done.")
 			return
 		}
 		req.Confirmed = true
+		req.Caller = bot.Caller{Transport: bot.Slack, ID: presser.Slack, Person: presser}
+		if c.Command != nil {
+			req.Command = *c.Command
+		}
 		reply = d.app.bot.Run(ctx, req)
 	}
 	where := "slack, only you"
@@ -325,4 +340,30 @@ func (d *driver) listRuns(ctx context.Context) {
 			fmt.Fprintf(d.out, "  %-48s %-10s%s\n", pr.Name, tekton.StateOf(&pr), note)
 		}
 	}
+}
+
+// lockedWriter lets the bot's background messages and the driver's replies
+// share the terminal without interleaving mid-line.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// terminalNotifier shows what tekbot would post to Slack.
+type terminalNotifier struct{ out io.Writer }
+
+func (n terminalNotifier) Post(_ context.Context, channel, text string) error {
+	_, err := fmt.Fprintf(n.out, "\n[slack #%s]\n  %s\n", channel, strings.ReplaceAll(text, "\n", "\n  "))
+	return err
+}
+
+func (n terminalNotifier) DirectMessage(_ context.Context, user, text string) error {
+	_, err := fmt.Fprintf(n.out, "\n[slack DM to %s]\n  %s\n", user, strings.ReplaceAll(text, "\n", "\n  "))
+	return err
 }

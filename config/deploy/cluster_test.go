@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,6 +40,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"tekbot/bot"
 	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers/tekton"
@@ -339,12 +342,17 @@ func TestRBAC(t *testing.T) {
 		{lease("update", "kube-controller-manager", "kube-system"), false},
 		{lease("delete", leaseName, nsBot), false},
 		{lease("delete", "", ""), false},
-		// Audit Events, as client-go's recorders write them.
+		// Audit Events: written in tekbot's namespace and on each
+		// PipelineRun touched, read back by `tekbot audit`. Written
+		// once under a derived name, so never patched.
 		{core("create", "events", nsBot), true},
-		{core("patch", "events", nsBot), true},
-		{access{verb: "create", group: "events.k8s.io", resource: "events", namespace: nsBot}, true},
-		{access{verb: "patch", group: "events.k8s.io", resource: "events", namespace: nsBot}, true},
-		{core("create", "events", nsCI), false},
+		{core("list", "events", nsBot), true},
+		{core("create", "events", nsCI), true},
+		{core("list", "events", nsCI), false},
+		{core("patch", "events", nsBot), false},
+		{core("delete", "events", nsBot), false},
+		{core("create", "events", "default"), false},
+		{access{verb: "create", group: "events.k8s.io", resource: "events", namespace: nsBot}, false},
 		// Secrets are mounted, never read through the API.
 		{core("get", "secrets", nsBot), false},
 		{core("list", "secrets", nsBot), false},
@@ -497,7 +505,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		}
 		lease, err := c.Kube.CoordinationV1().Leases(nsBot).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") != identity {
-			t.Fatalf("lease while leading: %v, %v; want held by %s", lease, err, identity)
+			t.Fatalf("lease while leading: %v; want held by %s", holder(lease, err), identity)
 		}
 		// Stopping releases the Lease (an update), so the other replica
 		// takes over at once instead of after the lease expires.
@@ -505,7 +513,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		<-done
 		lease, err = c.Kube.CoordinationV1().Leases(nsBot).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") != "" {
-			t.Errorf("lease after stopping: %v, %v; want released", lease, err)
+			t.Errorf("lease after stopping: %v; want released", holder(lease, err))
 		}
 	})
 
@@ -523,20 +531,35 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("audit events", func(t *testing.T) {
 		t.Parallel()
-		// What client-go's recorder sends: create, then patch the count
-		// when the same event repeats.
-		now := metav1.Now()
-		ev, err := kc.CoreV1().Events(nsBot).Create(ctx, &corev1.Event{
-			ObjectMeta:     metav1.ObjectMeta{GenerateName: "tekbot-audit-"},
-			InvolvedObject: corev1.ObjectReference{Kind: "ServiceAccount", Namespace: nsBot, Name: "tekbot"},
-			Reason:         "Rerun", Message: "deploy-test reran a PipelineRun", Type: corev1.EventTypeNormal,
-			Source: corev1.EventSource{Component: "tekbot"}, Count: 1, FirstTimestamp: now, LastTimestamp: now,
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatalf("create event: %v", err)
+		// tekbot's auditor writes one Event in its namespace and one on
+		// the PipelineRun a command touched; `tekbot audit` reads them.
+		auditor := &kubestate.EventAuditor{
+			State: kc, Namespace: nsBot, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Clusters: func(name string) kubernetes.Interface {
+				if name == "nightly" {
+					return kc
+				}
+				return nil
+			},
 		}
-		if _, err := kc.CoreV1().Events(nsBot).Patch(ctx, ev.Name, types.StrategicMergePatchType, []byte(`{"count":2}`), metav1.PatchOptions{}); err != nil {
-			t.Errorf("patch event: %v", err)
+		id := rand.Text()
+		run := "pipeline-unit-tests-" + strings.ToLower(id[:8])
+		auditor.Record(ctx, bot.Record{
+			Time: time.Now().UTC(), RequestID: id, Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea",
+			Verb: "rerun", Args: []string{run}, Targets: []string{"nightly/" + nsCI + "/" + run}, Outcome: bot.Done,
+		})
+		records, err := kubestate.LastRecords(ctx, kc, nsBot, 1000)
+		if err != nil {
+			t.Fatalf("tekbot audit, as tekbot: %v", err)
+		}
+		if !slices.ContainsFunc(records, func(r bot.Record) bool { return r.RequestID == id }) {
+			t.Errorf("the record of request %s is not in tekbot's namespace", id)
+		}
+		// Events on a run are read by people (kubectl describe), not by
+		// tekbot: the admin looks.
+		evs, err := c.Kube.CoreV1().Events(nsCI).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + run})
+		if err != nil || len(evs.Items) != 1 {
+			t.Errorf("events on PipelineRun %s: %d, %v; want the audit event", run, len(evs.Items), err)
 		}
 	})
 
@@ -559,7 +582,17 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 	})
 }
 
+// holder describes who holds a Lease, for failure messages.
+func holder(lease *coordinationv1.Lease, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("held by %q", ptr.Deref(lease.Spec.HolderIdentity, ""))
+}
+
 var applyFileRE = regexp.MustCompile(`-f config/deploy/([a-z0-9-]+\.yaml)`)
+
+const moreClusters = "More clusters"
 
 // TestAnotherCluster follows README.md's "More clusters" on a second
 // apiserver: apply the files it names, mint a token, write a kubeconfig with
@@ -573,10 +606,8 @@ func TestAnotherCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	text := readme(t)
-	section := text[strings.Index(text, "## More clusters"):]
 	var docs [][]byte
-	for _, m := range applyFileRE.FindAllStringSubmatch(section, -1) {
+	for _, m := range applyFileRE.FindAllStringSubmatch(readmeSection(t, moreClusters), -1) {
 		data, err := os.ReadFile(m[1])
 		if err != nil {
 			t.Fatal(err)
@@ -616,7 +647,7 @@ func TestAnotherCluster(t *testing.T) {
 
 	objs := render(t)
 	mount := secretMount(t, podSpec(t, objs), "tekbot-kubeconfigs")
-	block := configFile{data: []byte(readmeBlock(t, "More clusters", "yaml")), secretsDir: shippedConfig(t, objs).secretsDir}
+	block := configFile{data: []byte(readmeBlock(t, moreClusters, "yaml")), secretsDir: shippedConfig(t, objs).secretsDir}
 	cfg, err := parseConfig(t, block, map[string]string{mount + "/": kdir + "/"})
 	if err != nil {
 		t.Fatalf("README.md's cluster block:\n%v", err)
@@ -630,8 +661,11 @@ func TestAnotherCluster(t *testing.T) {
 		t.Fatalf("clusters %v, want dogfooding", clusters.Names())
 	}
 	who, err := cl.Kube.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
-	if err != nil || who.Status.UserInfo.Username != tekbotUser.User {
-		t.Fatalf("the kubeconfig authenticates as %+v (%v), want %s", who, err, tekbotUser.User)
+	if err != nil {
+		t.Fatalf("who the kubeconfig authenticates as: %v", err)
+	}
+	if who.Status.UserInfo.Username != tekbotUser.User {
+		t.Fatalf("the kubeconfig authenticates as %q, want %s", who.Status.UserInfo.Username, tekbotUser.User)
 	}
 	exercisePipelineRuns(ctx, t, other, cl, nsCI)
 	if _, err := cl.List(ctx, "default", ""); !apierrors.IsForbidden(err) {

@@ -120,12 +120,32 @@ var (
 	fromFileRE     = regexp.MustCompile(`--from-file=([A-Za-z0-9._-]+)=`)
 )
 
-// readmeSecrets maps each Secret that README.md tells the installer to
-// create (`kubectl create secret generic NAME --from-file=KEY=…`) to its
-// keys. The manifests may rely on exactly these Secrets and keys existing.
-func readmeSecrets(t *testing.T) map[string][]string {
+// readmeSection returns a section of README.md: from its "## title" line
+// up to the next "## ".
+func readmeSection(t *testing.T, title string) string {
 	t.Helper()
-	text := strings.ReplaceAll(readme(t), "\\\n", " ") // join continued lines
+	text := readme(t)
+	start := strings.Index(text, "\n## "+title+"\n")
+	if start < 0 {
+		t.Fatalf("README.md has no section %q", title)
+	}
+	text = text[start+1:]
+	if end := strings.Index(text[3:], "\n## "); end >= 0 {
+		text = text[:end+3]
+	}
+	return text
+}
+
+// credentialsSection is the install step that creates the Secrets every
+// install needs.
+const credentialsSection = "4. The credentials Secret"
+
+// readmeSecrets maps each Secret that a README.md section tells the
+// installer to create (`kubectl create secret generic NAME
+// --from-file=KEY=…`) to its keys.
+func readmeSecrets(t *testing.T, section string) map[string][]string {
+	t.Helper()
+	text := strings.ReplaceAll(readmeSection(t, section), "\\\n", " ") // join continued lines
 	secrets := map[string][]string{}
 	for _, m := range createSecretRE.FindAllStringSubmatch(text, -1) {
 		for _, f := range fromFileRE.FindAllStringSubmatch(m[2], -1) {
@@ -133,7 +153,7 @@ func readmeSecrets(t *testing.T) map[string][]string {
 		}
 	}
 	if len(secrets) == 0 {
-		t.Fatal("README.md creates no Secret with --from-file")
+		t.Fatalf("README.md section %q creates no Secret with --from-file", section)
 	}
 	return secrets
 }
@@ -188,7 +208,7 @@ func shippedConfig(t *testing.T, objs []object) configFile {
 func parseConfig(t *testing.T, f configFile, extra map[string]string) (*config.Config, error) {
 	t.Helper()
 	dir := t.TempDir()
-	for _, key := range readmeSecrets(t)["tekbot-credentials"] {
+	for _, key := range readmeSecrets(t, credentialsSection)["tekbot-credentials"] {
 		if err := os.WriteFile(filepath.Join(dir, key), []byte("test-"+key+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -204,19 +224,11 @@ func parseConfig(t *testing.T, f configFile, extra map[string]string) (*config.C
 	return config.Parse([]byte(text), path.Join(dir, "tekbot.yaml"), config.KnownVerbs(verbs...))
 }
 
-// readmeBlock returns the first fenced block of a language in a README
-// section ("## title" up to the next "## ").
+// readmeBlock returns the first fenced block of a language in a README.md
+// section.
 func readmeBlock(t *testing.T, section, lang string) string {
 	t.Helper()
-	text := readme(t)
-	start := strings.Index(text, "\n## "+section+"\n")
-	if start < 0 {
-		t.Fatalf("README.md has no section %q", section)
-	}
-	text = text[start+1:]
-	if end := strings.Index(text[3:], "\n## "); end >= 0 {
-		text = text[:end+3]
-	}
+	text := readmeSection(t, section)
 	open := "```" + lang + "\n"
 	i := strings.Index(text, open)
 	if i < 0 {

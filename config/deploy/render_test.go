@@ -201,13 +201,13 @@ func TestRendering(t *testing.T) {
 		}},
 		{"every ConfigMap and Secret it needs exists", func(t *testing.T) {
 			// A reference resolves if the rendering has the object, if
-			// it is optional, or (Secrets) if README.md has the
+			// it is optional, or (Secrets) if README.md has every
 			// installer create it: credentials are never shipped.
 			have := map[string]bool{}
 			for _, cm := range all[*corev1.ConfigMap](objs) {
 				have["ConfigMap "+cm.Namespace+"/"+cm.Name] = true
 			}
-			for name := range readmeSecrets(t) {
+			for name := range readmeSecrets(t, credentialsSection) {
 				have["Secret "+dep.Namespace+"/"+name] = true
 			}
 			type ref struct {

@@ -1,0 +1,72 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"tekbot/bot"
+	"tekbot/config"
+	"tekbot/schedule/paging"
+)
+
+func (h *commands) pageSpec() *bot.Spec {
+	return &bot.Spec{
+		Verb:         "page",
+		Usage:        "page [urgent] [reason] | page ack [id]",
+		Summary:      "page the build captain (escalates if nobody acks), or ack a page",
+		Transports:   onBoth,
+		DefaultAllow: []string{"maintainers", config.RoleRepoWriters},
+		Handle:       h.page,
+	}
+}
+
+// urgentPages is the policy entry for paging outside working hours
+// (policy.allow.page governs paging at all).
+var urgentPages = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers"}}
+
+func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
+	if h.Pager == nil {
+		return failed("Paging is not configured: it needs Slack and a rotation with a captain channel.")
+	}
+	args := req.Command.Args
+	if len(args) > 0 && strings.EqualFold(args[0], "ack") {
+		id := ""
+		if len(args) > 1 {
+			id = args[1]
+		}
+		pg, err := h.Pager.Ack(ctx, h.now(), id, req.Caller.Name())
+		if err != nil {
+			return refused("Could not ack: %v", err)
+		}
+		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, pg.Reason), Targets: []string{"page/" + pg.ID}}
+	}
+	urgent := len(args) > 0 && strings.EqualFold(args[0], "urgent")
+	if urgent {
+		args = args[1:]
+		if ok, err := h.Policy.Allowed(ctx, urgentPages, req.Caller); err != nil || !ok {
+			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page urgently. Who may: " + h.Policy.WhoMay(urgentPages) + "."}
+		}
+	}
+	reason := strings.Join(args, " ")
+	if reason == "" {
+		reason = "(no reason given)"
+	}
+	link := ""
+	if req.PullRequest != nil {
+		link = req.PullRequest.URL
+	}
+	pg, err := h.Pager.Page(ctx, h.now(), paging.Request{ID: req.ID, Requester: req.Caller.Name(), Reason: reason, Link: link, Urgent: urgent})
+	if errors.Is(err, paging.ErrRateLimited) {
+		return refused("Not paged: %v.", err)
+	}
+	if err != nil {
+		return failed("Could not page the build captain: %v. Please try again.", err)
+	}
+	text := fmt.Sprintf("Paged the build captain (%s), page %s: %s", strings.Join(pg.Paged, ", "), pg.ID, reason)
+	if !pg.Delivered {
+		text = fmt.Sprintf("Nobody is on duty now; page %s will reach the next captain at %s. Use `page urgent …` if it cannot wait.", pg.ID, pg.DeliverAt.Format("Mon 2006-01-02 15:04 MST"))
+	}
+	return bot.Reply{Outcome: bot.Done, Public: true, Text: text, Targets: []string{"page/" + pg.ID}}
+}

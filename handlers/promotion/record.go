@@ -1,0 +1,308 @@
+package promotion
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+)
+
+// State is where a promotion is in its life.
+type State string
+
+// The states of a promotion. The first three wait for a person.
+const (
+	Asked            State = "asked"             // for its requester's confirmation
+	Offered          State = "offered"           // a rollback, for anyone who may promote
+	AwaitingApproval State = "awaiting approval" // for a second person (two-person rule)
+	Running          State = "running"
+	Succeeded        State = "succeeded"
+	Failed           State = "failed"
+)
+
+// Done reports whether the promotion has ended.
+func (s State) Done() bool { return s == Succeeded || s == Failed }
+
+func (s State) waiting() bool { return s == Asked || s == Offered || s == AwaitingApproval }
+
+// Promotion is one promotion of a project's version to an environment,
+// from the request to its result: the audit trail of a deploy.
+type Promotion struct {
+	// ID is the request that asked for it; it names what it creates.
+	ID          string `json:"id"`
+	Project     string `json:"project"`
+	Environment string `json:"environment"`
+	Version     string `json:"version"`
+	// From is what the environment ran, as recorded, when it was checked.
+	From     string `json:"from,omitempty"`
+	Rollback bool   `json:"rollback,omitempty"`
+	State    State  `json:"state"`
+	// RequestedBy and ApprovedBy are config names of people.
+	RequestedBy string    `json:"requestedBy,omitempty"`
+	ApprovedBy  string    `json:"approvedBy,omitempty"`
+	Evidence    []string  `json:"evidence,omitempty"`
+	Asked       time.Time `json:"asked"`
+	Started     time.Time `json:"started,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
+	// Result says how it ended, or why it failed.
+	Result string `json:"result,omitempty"`
+	// The deploy PipelineRun (pipelinerun strategy).
+	Cluster     string `json:"cluster,omitempty"`
+	Namespace   string `json:"namespace,omitempty"`
+	PipelineRun string `json:"pipelineRun,omitempty"`
+	// The pull request (gitops strategy).
+	Repository  string `json:"repository,omitempty"`
+	Branch      string `json:"branch,omitempty"`
+	PullRequest int    `json:"pullRequest,omitempty"`
+	// URL links to the PipelineRun in the dashboard, or to the PR.
+	URL string `json:"url,omitempty"`
+	// Thread is where its progress is posted.
+	Thread Thread `json:"thread,omitzero"`
+}
+
+// Target names what the promotion created, for audit: cluster/ns/name or
+// owner/repo#number.
+func (p *Promotion) Target() string {
+	switch {
+	case p.PipelineRun != "":
+		return p.Cluster + "/" + p.Namespace + "/" + p.PipelineRun
+	case p.PullRequest != 0:
+		return fmt.Sprintf("%s#%d", p.Repository, p.PullRequest)
+	}
+	return ""
+}
+
+// Link renders what the promotion created as a Markdown link.
+func (p *Promotion) Link() string {
+	name := p.PipelineRun
+	if p.PullRequest != 0 {
+		name = fmt.Sprintf("%s#%d", p.Repository, p.PullRequest)
+	}
+	switch {
+	case name == "":
+		return "nothing created yet"
+	case p.URL == "":
+		return "`" + name + "`"
+	}
+	return fmt.Sprintf("[%s](%s)", name, p.URL)
+}
+
+// Change is the promotion in short: "`from` → `to`".
+func (p *Promotion) Change() string {
+	return fmt.Sprintf("`%s` → `%s`", orNone(p.From), p.Version)
+}
+
+// Args are the command that promotes this version again: an approval or
+// a rollback button runs it.
+func (p *Promotion) Args() []string {
+	return []string{p.Project, p.Version, "to", p.Environment}
+}
+
+// Deployed is what runs in an environment, as the last successful
+// promotion left it.
+type Deployed struct {
+	Version   string    `json:"version"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+	Promotion string    `json:"promotion"`
+	URL       string    `json:"url,omitempty"`
+	// Before lists the versions that ran here earlier, newest first: a
+	// rollback to one of them needs no new evidence.
+	Before []string `json:"before,omitempty"`
+}
+
+// Book is the whole record: what runs where, and recent promotions.
+type Book struct {
+	// Production maps "project/environment" to what runs there.
+	Production map[string]*Deployed `json:"production"`
+	// Promotions, newest first.
+	Promotions []*Promotion `json:"promotions"`
+}
+
+// Limits that keep the record well inside a ConfigMap's 1 MiB.
+const (
+	keepPromotions = 100
+	keepBefore     = 20
+	// waitFor is how long a promotion waits for a confirmation or an
+	// approval; after that it is forgotten and must be asked again.
+	waitFor = 24 * time.Hour
+)
+
+func deployedKey(project, env string) string { return project + "/" + env }
+
+// Deployed returns what runs in env, or nil if nothing was promoted there.
+func (b *Book) Deployed(project, env string) *Deployed {
+	return b.Production[deployedKey(project, env)]
+}
+
+// wasLive reports whether version ran in env before (or runs there now).
+func (b *Book) wasLive(project, env, version string) bool {
+	d := b.Deployed(project, env)
+	return d != nil && (d.Version == version || slices.Contains(d.Before, version))
+}
+
+// find returns the promotion with that ID.
+func (b *Book) find(id string) *Promotion {
+	for _, p := range b.Promotions {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// ApprovalID is the request ID of the Approve button of promotion id.
+func ApprovalID(id string) string { return id + "+approve" }
+
+// rollbackID is the ID of the rollback offered when promotion id fails.
+func rollbackID(id string) string { return id + "+rollback" }
+
+// forRequest finds the promotion a confirmed request is about; approval
+// reports that the request is the Approve button's.
+func (b *Book) forRequest(requestID string) (p *Promotion, approval bool) {
+	for _, p := range b.Promotions {
+		switch requestID {
+		case p.ID:
+			return p, false
+		case ApprovalID(p.ID):
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// running lists the promotions of project to env under way.
+func (b *Book) running(project, env string) []*Promotion {
+	var out []*Promotion
+	for _, p := range b.Promotions {
+		if p.State == Running && p.Project == project && p.Environment == env {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// put records p, replacing the promotion with its ID.
+func (b *Book) put(p *Promotion) {
+	b.Promotions = slices.DeleteFunc(b.Promotions, func(o *Promotion) bool { return o.ID == p.ID })
+	b.Promotions = append([]*Promotion{p}, b.Promotions...)
+}
+
+// deployed records that p's version now runs in its environment.
+func (b *Book) deployed(p *Promotion, at time.Time) {
+	k := deployedKey(p.Project, p.Environment)
+	d := &Deployed{Version: p.Version, By: p.RequestedBy, At: at, Promotion: p.ID, URL: p.URL}
+	if old := b.Production[k]; old != nil {
+		d.Before = slices.DeleteFunc(append([]string{old.Version}, old.Before...), func(v string) bool { return v == p.Version })
+		d.Before = d.Before[:min(len(d.Before), keepBefore)]
+	}
+	b.Production[k] = d
+}
+
+// prune forgets what waited too long and the oldest finished promotions.
+// A running promotion is never dropped: it is someone's deploy.
+func (b *Book) prune(now time.Time) {
+	b.Promotions = slices.DeleteFunc(b.Promotions, func(p *Promotion) bool {
+		return p.State.waiting() && now.Sub(p.Asked) > waitFor
+	})
+	kept := 0
+	b.Promotions = slices.DeleteFunc(b.Promotions, func(p *Promotion) bool {
+		if p.State == Running {
+			return false
+		}
+		kept++
+		return kept > keepPromotions
+	})
+}
+
+// Record keeps the Book in a ConfigMap in tekbot's state namespace, so
+// replicas share it and it outlives them. Writers use optimistic
+// concurrency on resourceVersion, so two replicas starting promotions at
+// once cannot both pass the in-flight check.
+type Record struct {
+	Kube      kubernetes.Interface
+	Namespace string
+}
+
+const (
+	recordName = "tekbot-promotions"
+	recordKey  = "promotions.json"
+)
+
+// Read returns the Book; it is empty before the first promotion.
+func (r *Record) Read(ctx context.Context) (*Book, error) {
+	cm, err := r.Kube.CoreV1().ConfigMaps(r.Namespace).Get(ctx, recordName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return decodeBook(nil)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the promotion record: %w", err)
+	}
+	return decodeBook(cm)
+}
+
+func decodeBook(cm *corev1.ConfigMap) (*Book, error) {
+	b := &Book{Production: map[string]*Deployed{}}
+	if cm == nil || cm.Data[recordKey] == "" {
+		return b, nil
+	}
+	if err := json.Unmarshal([]byte(cm.Data[recordKey]), b); err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, recordKey, err)
+	}
+	if b.Production == nil {
+		b.Production = map[string]*Deployed{}
+	}
+	return b, nil
+}
+
+// Update applies change to the Book and saves it, running change again
+// on fresh data when another writer got there first. An error from change
+// (e.g. a Refusal) leaves the record as it was.
+func (r *Record) Update(ctx context.Context, now time.Time, change func(*Book) error) error {
+	cms := r.Kube.CoreV1().ConfigMaps(r.Namespace)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := cms.Get(ctx, recordName, metav1.GetOptions{})
+		create := apierrors.IsNotFound(err)
+		switch {
+		case create:
+			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
+				Name: recordName, Namespace: r.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "tekbot"},
+			}}
+		case err != nil:
+			return fmt.Errorf("reading the promotion record: %w", err)
+		}
+		b, err := decodeBook(cm)
+		if err != nil {
+			return err
+		}
+		if err := change(b); err != nil {
+			return err
+		}
+		b.prune(now)
+		raw, err := json.MarshalIndent(b, "", " ")
+		if err != nil {
+			return fmt.Errorf("encoding the promotion record: %w", err)
+		}
+		cm.Data = map[string]string{recordKey: string(raw)}
+		if create {
+			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) {
+				// Another replica created it first: retry as a conflict.
+				return apierrors.NewConflict(corev1.Resource("configmaps"), recordName, err)
+			}
+		} else {
+			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		}
+		if err != nil && !apierrors.IsConflict(err) {
+			return fmt.Errorf("saving the promotion record: %w", err)
+		}
+		return err
+	})
+}

@@ -1,0 +1,241 @@
+package promotion
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"text/template"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"tekbot/config"
+	"tekbot/handlers/tekton"
+)
+
+// Labels on deploy PipelineRuns: the in-flight gate selects by them, and
+// they tell a human browsing the cluster what a run deploys.
+const (
+	LabelProject     = "tekbot.dev/promote-project"
+	LabelVersion     = "tekbot.dev/promote-version"
+	LabelEnvironment = "tekbot.dev/promote-environment"
+	LabelRequester   = "tekbot.dev/promote-requester"
+	// AnnotationApprover names the second person, under the two-person
+	// rule (the requester is tekton.AnnotationRequester).
+	AnnotationApprover = "tekbot.dev/approved-by"
+)
+
+// digest hashes parts, NUL-separated so that ("ab","c") and ("a","bc")
+// differ.
+func digest(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p + "\x00"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// runName derives the deploy PipelineRun's name from the promotion, so a
+// double click, a retry or a second replica meets AlreadyExists instead
+// of deploying twice. Projects have at most 30 characters: it fits a DNS
+// label.
+func runName(p *Promotion) string {
+	return "promote-" + p.Project + "-" + digest(p.ID, p.Environment)[:10]
+}
+
+// branchName is the gitops branch, derived from the promotion likewise.
+func branchName(p *Promotion) string {
+	return fmt.Sprintf("tekbot/promote-%s-%s-%s", p.Project, p.Version, digest(p.ID, p.Environment)[:8])
+}
+
+// target notes where p deploys to, before anything is created, so that a
+// crash between the claim and the deploy leaves a trail to follow.
+func (e *Engine) target(env *config.Environment, p *Promotion) {
+	switch env.Strategy {
+	case config.StrategyPipelineRun:
+		p.Cluster, p.Namespace, p.PipelineRun = env.Cluster, env.Namespace, runName(p)
+		if c := e.Clusters.Get(env.Cluster); c != nil {
+			p.URL = c.URL(p.Namespace, p.PipelineRun)
+		}
+	case config.StrategyGitOps:
+		p.Repository, p.Branch = env.Repository, branchName(p)
+	}
+}
+
+// deploy creates p's deploy; created is false when an earlier attempt
+// had created it.
+func (e *Engine) deploy(ctx context.Context, env *config.Environment, p *Promotion) (created bool, err error) {
+	switch env.Strategy {
+	case config.StrategyPipelineRun:
+		return e.createRun(ctx, env, p)
+	case config.StrategyGitOps:
+		return e.openPR(ctx, env, p)
+	}
+	return false, fmt.Errorf("environment %s: unknown strategy %q", env.Name, env.Strategy)
+}
+
+// render fills a config template with the promotion's values, which the
+// gates have checked: a project name, a tag and a DNS label.
+func render(text string, env *config.Environment, p *Promotion) (string, error) {
+	t, err := template.New("").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("environment %s: template %q: %w", env.Name, text, err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, map[string]string{"Project": p.Project, "Version": p.Version, "Environment": env.Name}); err != nil {
+		return "", fmt.Errorf("environment %s: template %q: %w", env.Name, text, err)
+	}
+	return b.String(), nil
+}
+
+// deployRun builds the deploy PipelineRun of p from env's template.
+func deployRun(env *config.Environment, p *Promotion) (*pipelinev1.PipelineRun, error) {
+	pr := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      runName(p),
+			Namespace: env.Namespace,
+			Labels: map[string]string{
+				LabelProject: p.Project, LabelVersion: p.Version, LabelEnvironment: env.Name,
+			},
+			Annotations: map[string]string{
+				tekton.AnnotationRequester: p.RequestedBy,
+				tekton.AnnotationRequestID: p.ID,
+			},
+		},
+		Spec: pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: env.PipelineRef}},
+	}
+	if p.ApprovedBy != "" {
+		pr.Annotations[AnnotationApprover] = p.ApprovedBy
+	}
+	// People's names are free text; a label only when it can be one.
+	if len(validation.IsValidLabelValue(p.RequestedBy)) == 0 {
+		pr.Labels[LabelRequester] = p.RequestedBy
+	}
+	for _, name := range slices.Sorted(maps.Keys(env.Params)) {
+		v, err := render(env.Params[name], env, p)
+		if err != nil {
+			return nil, err
+		}
+		pr.Spec.Params = append(pr.Spec.Params, pipelinev1.Param{Name: name, Value: *pipelinev1.NewStructuredValues(v)})
+	}
+	for _, ws := range slices.Sorted(maps.Keys(env.SecretWorkspaces)) {
+		pr.Spec.Workspaces = append(pr.Spec.Workspaces, pipelinev1.WorkspaceBinding{
+			Name: ws, Secret: &corev1.SecretVolumeSource{SecretName: env.SecretWorkspaces[ws]},
+		})
+	}
+	return pr, nil
+}
+
+func (e *Engine) createRun(ctx context.Context, env *config.Environment, p *Promotion) (bool, error) {
+	c := e.Clusters.Get(env.Cluster)
+	if c == nil {
+		return false, fmt.Errorf("environment %s: unknown cluster %q", env.Name, env.Cluster)
+	}
+	pr, err := deployRun(env, p)
+	if err != nil {
+		return false, err
+	}
+	_, err = c.Tekton.TektonV1().PipelineRuns(env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+	switch {
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, env.Namespace, pr.Name, err)
+	}
+	return true, nil
+}
+
+// openPR pins p's version in the environment's file on a new branch and
+// opens a pull request. Each step finds what an earlier attempt did.
+func (e *Engine) openPR(ctx context.Context, env *config.Environment, p *Promotion) (bool, error) {
+	if p.PullRequest != 0 {
+		return false, nil
+	}
+	if e.Repos == nil {
+		return false, errors.New("the gitops strategy needs GitHub, and it is not configured")
+	}
+	path, err := render(env.Path, env, p)
+	if err != nil {
+		return false, err
+	}
+	re, err := regexp.Compile(env.Pattern)
+	if err != nil {
+		return false, fmt.Errorf("environment %s: pattern: %w", env.Name, err)
+	}
+	repo := env.Repository
+	base, sha, err := e.Repos.DefaultBranch(ctx, repo)
+	if err != nil {
+		return false, err
+	}
+	if _, err := e.Repos.CreateBranch(ctx, repo, p.Branch, sha); err != nil {
+		return false, err
+	}
+	content, blob, err := e.Repos.File(ctx, repo, p.Branch, path)
+	if err != nil {
+		return false, err
+	}
+	pinned, err := pinVersion(content, re, p.Version)
+	if err != nil {
+		return false, fmt.Errorf("%s in %s: %w", path, repo, err)
+	}
+	title := fmt.Sprintf("Promote %s %s to %s", p.Project, p.Version, p.Environment)
+	if !bytes.Equal(pinned, content) {
+		msg := fmt.Sprintf("%s\n\nAsked by %s through tekbot (request %s).", title, p.RequestedBy, p.ID)
+		if err := e.Repos.CommitFile(ctx, repo, p.Branch, path, msg, pinned, blob); err != nil {
+			return false, err
+		}
+	}
+	number, url, err := e.Repos.OpenPullRequest(ctx, repo, p.Branch, base, title, prBody(p, path))
+	if err != nil {
+		return false, err
+	}
+	p.PullRequest, p.URL = number, url
+	err = e.update(ctx, func(b *Book) error {
+		if q := b.find(p.ID); q != nil {
+			q.PullRequest, q.URL = number, url
+		}
+		return nil
+	})
+	return true, err
+}
+
+func prBody(p *Promotion, path string) string {
+	approved := ""
+	if p.ApprovedBy != "" {
+		approved = fmt.Sprintf(" and approved by **%s** (two-person rule)", p.ApprovedBy)
+	}
+	return fmt.Sprintf("Promotes **%s** to **%s**: `%s` → `%s`, pinned in `%s`.\n\nAsked by **%s**%s through tekbot.\n\nEvidence:\n%s\n\nThis change was made by tekbot (request `%s`); it changes the pinned version only.",
+		p.Project, p.Environment, orNone(p.From), p.Version, path, p.RequestedBy, approved, bullets(p.Evidence), p.ID)
+}
+
+// pinVersion replaces the version that pattern finds in content: its
+// first group if it has one, else the whole match, at every match. The
+// rest of the file is left byte for byte, so the diff is the version.
+func pinVersion(content []byte, pattern *regexp.Regexp, version string) ([]byte, error) {
+	matches := pattern.FindAllSubmatchIndex(content, -1)
+	if len(matches) == 0 {
+		return nil, fmt.Errorf("the pattern %q matches nothing, so there is no pinned version to replace", pattern)
+	}
+	var out bytes.Buffer
+	last := 0
+	for _, m := range matches {
+		start, end := m[0], m[1]
+		if len(m) >= 4 && m[2] >= 0 {
+			start, end = m[2], m[3]
+		}
+		out.Write(content[last:start])
+		out.WriteString(version)
+		last = end
+	}
+	out.Write(content[last:])
+	return out.Bytes(), nil
+}
