@@ -32,10 +32,11 @@ type Adapter struct {
 	Poster   *Poster
 	// Claims makes a request happen once across replicas and restarts;
 	// nil trusts Seen alone (a single process).
-	Claims bot.Claimer
-	Pool   *bot.Pool
-	Seen   *bot.Seen
-	Log    *slog.Logger
+	Claims  bot.Claimer
+	Pool    *bot.Pool
+	Seen    *bot.Seen
+	Metrics *bot.Metrics
+	Log     *slog.Logger
 }
 
 // ack answers Slack's request within its three seconds: over HTTP with

@@ -12,6 +12,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"tekbot/bot"
 )
 
 // Register mounts the Slack endpoints: the slash command's, the
@@ -125,6 +127,7 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) ([]byte, bool) 
 		err = sv.Ensure()
 	}
 	if err != nil {
+		a.Metrics.VerificationFailed(bot.Slack)
 		a.Log.WarnContext(r.Context(), "slack request rejected: signature", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 		http.Error(w, "invalid, expired or missing X-Slack-Signature", http.StatusUnauthorized)
 		return nil, false

@@ -218,8 +218,9 @@ func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter
 	return &slack.Adapter{
 		SigningSecret: signing, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 		Poster: slack.NewPoster(api, log), Pool: a.pool, Seen: bot.NewSeen(seenSize),
-		Claims: &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
-		Log:    log.With("transport", "slack"),
+		Claims:  &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Metrics: a.metrics,
+		Log:     log.With("transport", "slack"),
 	}, api, nil
 }
 
