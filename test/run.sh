@@ -45,7 +45,7 @@ step "fuzzing, ${FUZZTIME:-10s} per target"
 # Every Fuzz function in the module; a crasher is saved under testdata/fuzz
 # and fails the run (and becomes a regression test once committed).
 while read -r file fn; do
-  pkg="./$(dirname "$file")"
+  pkg="./$(dirname "${file#./}")"
   echo "$fn ($pkg)"
   go test -run='^$' -fuzz="^${fn}\$" -fuzztime="${FUZZTIME:-10s}" -fuzzminimizetime=20x "$pkg" | tail -n 1
 done < <(grep -rho --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' --with-filename . \
