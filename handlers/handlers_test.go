@@ -279,3 +279,24 @@ func TestCaptainChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestPagePolicy: who may page and ack is decided before the pager is used
+// (the pager itself is tested in schedule/paging).
+func TestPagePolicy(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, monday)
+	for _, tt := range []struct {
+		person, text string
+		outcome      bot.Outcome
+		contains     string
+	}{
+		{"sam", "page nightly is red", bot.Denied, "may not page"},
+		{"jerop", "page urgent prod is down", bot.Failed, "not configured"},
+		{"mallory", "page ack", bot.Denied, "Only people configured"},
+		{"sam", "page ack abc", bot.Failed, "not configured"},
+	} {
+		if r := w.slack(tt.person, tt.text, false, "p-"+tt.person); r.Outcome != tt.outcome || !strings.Contains(r.Text, tt.contains) {
+			t.Errorf("%s: %q → %s %q, want %s containing %q", tt.person, tt.text, r.Outcome, r.Text, tt.outcome, tt.contains)
+		}
+	}
+}

@@ -13,28 +13,37 @@ import (
 
 func (h *commands) pageSpec() *bot.Spec {
 	return &bot.Spec{
-		Verb:         "page",
-		Usage:        "page [urgent] [reason] | page ack [id]",
-		Summary:      "page the build captain (escalates if nobody acks), or ack a page",
-		Transports:   onBoth,
-		DefaultAllow: []string{"maintainers", config.RoleRepoWriters},
-		Handle:       h.page,
+		Verb:       "page",
+		Usage:      "page [urgent] [reason] | page ack [id]",
+		Summary:    "page the build captain (escalates if nobody acks), or ack a page",
+		Transports: onBoth,
+		// Checked in the handler: paging by policy.allow.page, while any
+		// configured person may ack (a captain need not be a maintainer).
+		ReadOnly: true,
+		Handle:   h.page,
 	}
 }
 
-// urgentPages is the policy entry for paging outside working hours
-// (policy.allow.page governs paging at all).
-var urgentPages = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers"}}
+var notConfigured = bot.Reply{Outcome: bot.Failed, Text: "Paging is not configured: it needs Slack and a rotation with a captain channel."}
+
+// pagers may page; urgentPages may page outside working hours.
+var (
+	pagers      = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers", config.RoleRepoWriters}}
+	urgentPages = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers"}}
+)
 
 func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
-	if h.Pager == nil {
-		return failed("Paging is not configured: it needs Slack and a rotation with a captain channel.")
-	}
 	args := req.Command.Args
 	if len(args) > 0 && strings.EqualFold(args[0], "ack") {
+		if req.Caller.Person == nil {
+			return bot.Reply{Outcome: bot.Denied, Text: "Only people configured in tekbot can ack a page."}
+		}
 		id := ""
 		if len(args) > 1 {
 			id = args[1]
+		}
+		if h.Pager == nil {
+			return notConfigured
 		}
 		pg, err := h.Pager.Ack(ctx, h.now(), id, req.Caller.Name())
 		if err != nil {
@@ -42,12 +51,18 @@ func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
 		}
 		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, pg.Reason), Targets: []string{"page/" + pg.ID}}
 	}
+	if ok, err := h.Policy.Allowed(ctx, pagers, req.Caller); err != nil || !ok {
+		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page the build captain. Who may: " + h.Policy.WhoMay(pagers) + "."}
+	}
 	urgent := len(args) > 0 && strings.EqualFold(args[0], "urgent")
 	if urgent {
 		args = args[1:]
 		if ok, err := h.Policy.Allowed(ctx, urgentPages, req.Caller); err != nil || !ok {
 			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page urgently. Who may: " + h.Policy.WhoMay(urgentPages) + "."}
 		}
+	}
+	if h.Pager == nil {
+		return notConfigured
 	}
 	reason := strings.Join(args, " ")
 	if reason == "" {

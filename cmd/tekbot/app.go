@@ -72,7 +72,7 @@ type appOptions struct {
 // notifier reaches people for handoffs and pages: Slack in production.
 type notifier interface {
 	Post(ctx context.Context, channel, text string) error
-	DirectMessage(ctx context.Context, userID, text string) error
+	DirectMessage(ctx context.Context, to *config.Person, text, ackPage string) error
 }
 
 func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error) {
@@ -114,7 +114,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if adapter, slackAPI, err = a.slackAdapter(cfg, log); err != nil {
 			return nil, err
 		}
-		notify = slackNotifier{adapter.Poster}
+		notify = slackNotifier{adapter}
 		deps.Notifier = releaseThreads{adapter}
 	}
 	rotation := deps.Rotation.(*kubestate.RotationState)
@@ -275,14 +275,23 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 
 // slackNotifier posts through the Slack transport's rate-limited poster; a
 // bot may post to a user ID to reach them in its DM.
-type slackNotifier struct{ poster *slack.Poster }
+type slackNotifier struct{ slack *slack.Adapter }
 
 func (n slackNotifier) Post(ctx context.Context, channel, text string) error {
-	return n.poster.PostMessage(ctx, channel, "", slack.Message{Text: text, Public: true})
+	return n.slack.Poster.PostMessage(ctx, channel, "", slack.Message{Text: text, Public: true})
 }
 
-func (n slackNotifier) DirectMessage(ctx context.Context, userID, text string) error {
-	return n.poster.PostMessage(ctx, userID, "", slack.Message{Text: text, Public: true})
+// DirectMessage offers an Ack button that runs "page ack <id>" as whoever
+// presses it, and only the person paged may.
+func (n slackNotifier) DirectMessage(ctx context.Context, to *config.Person, text, ackPage string) error {
+	reply := bot.Reply{Text: text}
+	ack := bot.Command{Verb: "page", Args: []string{"ack", ackPage}}
+	offer := &bot.Request{ID: "page-ack/" + ackPage + "/" + to.Name, Command: ack, Caller: bot.Caller{Transport: bot.Slack, ID: to.Slack, Person: to}}
+	if ackPage != "" {
+		reply.Confirm = &bot.Confirm{Title: "Ack this page?", Text: "Stops the escalation.", Button: "Ack", Approvers: []string{to.Name}, Command: &ack}
+	}
+	_, err := n.slack.PostReply(ctx, to.Slack, "", reply, offer)
+	return err
 }
 
 // expireClaims forgets request claims after a day: redeliveries come within

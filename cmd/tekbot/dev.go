@@ -363,7 +363,7 @@ func (n terminalNotifier) Post(_ context.Context, channel, text string) error {
 	return err
 }
 
-func (n terminalNotifier) DirectMessage(_ context.Context, user, text string) error {
-	_, err := fmt.Fprintf(n.out, "\n[slack DM to %s]\n  %s\n", user, strings.ReplaceAll(text, "\n", "\n  "))
+func (n terminalNotifier) DirectMessage(_ context.Context, to *config.Person, text, ackPage string) error {
+	_, err := fmt.Fprintf(n.out, "\n[slack DM to %s, with an Ack button for page %s]\n  %s\n", to.Name, ackPage, strings.ReplaceAll(text, "\n", "\n  "))
 	return err
 }

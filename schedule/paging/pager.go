@@ -22,10 +22,11 @@ import (
 	"tekbot/schedule"
 )
 
-// Notifier reaches people: the captain channel and direct messages.
+// Notifier reaches people: the captain channel, and direct messages that
+// offer an Ack button for a page (ackPage "" offers none).
 type Notifier interface {
 	Post(ctx context.Context, channel, text string) error
-	DirectMessage(ctx context.Context, userID, text string) error
+	DirectMessage(ctx context.Context, to *config.Person, text, ackPage string) error
 }
 
 // Pager pages the captain and escalates.
@@ -157,13 +158,6 @@ func (p *Pager) mention(name string) string {
 	return name
 }
 
-func (p *Pager) slackID(name string) string {
-	if person := p.Config.Person(name); person != nil {
-		return person.Slack
-	}
-	return ""
-}
-
 func (p *Pager) deliver(ctx context.Context, rot schedule.Rotation, id string, now time.Time) error {
 	pg, _, err := p.Store.Get(ctx, id)
 	if err != nil {
@@ -179,8 +173,8 @@ func (p *Pager) deliver(ctx context.Context, rot schedule.Rotation, id string, n
 	err = p.step(ctx, "page/"+id+"/deliver", func() error {
 		var errs []error
 		errs = append(errs, p.Notifier.Post(ctx, p.Channel, text))
-		if id := p.slackID(captain); id != "" {
-			errs = append(errs, p.Notifier.DirectMessage(ctx, id, text))
+		if person := p.Config.Person(captain); person != nil {
+			errs = append(errs, p.Notifier.DirectMessage(ctx, person, text, pg.ID))
 		}
 		if p.PagerDuty != nil {
 			errs = append(errs, p.PagerDuty.Trigger(ctx, pg))
@@ -247,8 +241,8 @@ func (p *Pager) escalate(ctx context.Context, rot schedule.Rotation, pg *Page, n
 	}
 	err := p.step(ctx, fmt.Sprintf("page/%s/level/%d", pg.ID, level), func() error {
 		errs := []error{p.Notifier.Post(ctx, p.Channel, text)}
-		if id := p.slackID(who); id != "" {
-			errs = append(errs, p.Notifier.DirectMessage(ctx, id, text))
+		if person := p.Config.Person(who); person != nil {
+			errs = append(errs, p.Notifier.DirectMessage(ctx, person, text, pg.ID))
 		}
 		return errors.Join(errs...)
 	})

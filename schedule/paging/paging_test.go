@@ -64,12 +64,12 @@ func (n notifier) Post(ctx context.Context, channel, text string) error {
 	return err
 }
 
-func (n notifier) DirectMessage(ctx context.Context, user, text string) error {
-	ch, _, _, err := n.client.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}})
+func (n notifier) DirectMessage(ctx context.Context, to *config.Person, text, ackPage string) error {
+	ch, _, _, err := n.client.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{to.Slack}})
 	if err != nil {
 		return err
 	}
-	return n.Post(ctx, ch.ID, text)
+	return n.Post(ctx, ch.ID, text+" [Ack button for page "+ackPage+"]")
 }
 
 // pagerDuty speaks the Events API v2 and records the events.
@@ -148,7 +148,8 @@ func TestPageEscalateAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	posts := sl.take()
-	if len(posts) != 2 || !contains(posts, "C01CAPTAIN: <@U01ANDREA> :rotating_light: page from sam: nightly is red") || !contains(posts, "D-U01ANDREA: ") {
+	if len(posts) != 2 || !contains(posts, "C01CAPTAIN: <@U01ANDREA> :rotating_light: page from sam: nightly is red") || !contains(posts, "D-U01ANDREA: ") ||
+		!contains(posts, "[Ack button for page "+pg.ID+"]") {
 		t.Fatalf("page: %q", posts)
 	}
 	// A retried request finds the same page.
