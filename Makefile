@@ -9,3 +9,9 @@ test:
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o bin/tekbot ./cmd/tekbot
+
+# The benchmarks of BENCHMARKS.md against local apiservers (~5 min; builds
+# what it needs on first use). BENCHFLAGS passes flags, e.g. -scale 2000.
+.PHONY: bench
+bench:
+	go run ./test/bench $(BENCHFLAGS)

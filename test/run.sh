@@ -39,7 +39,18 @@ step "staticcheck"
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 step "tests"
-go test -count=1 -timeout 20m ./...
+go test -count=1 -timeout 20m $(go list ./... | grep -v '/test/robust$')
+
+step "robustness suite (bad input, duplicate storm, faults, SIGTERM)"
+# Run apart and verbose so each part's closing summary line is shown.
+robust_log=$(mktemp)
+robust_status=0
+go test -count=1 -timeout 10m -v ./test/robust > "$robust_log" 2>&1 || robust_status=$?
+grep -E '^(robust:|ok|FAIL)' "$robust_log" || true
+if [[ $robust_status -ne 0 ]]; then
+  tail -n 60 "$robust_log"
+  exit "$robust_status"
+fi
 
 step "fuzzing, ${FUZZTIME:-10s} per target"
 # Every Fuzz function in the module; a crasher is saved under testdata/fuzz

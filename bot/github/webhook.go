@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 
@@ -125,7 +126,7 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	switch {
 	case e.GetAction() != "created":
 		return nil, "comment " + e.GetAction(), nil
-	case !e.GetIssue().IsPullRequest():
+	case e.GetIssue() == nil || !e.GetIssue().IsPullRequest():
 		return nil, "comment on an issue, not a pull request", nil
 	case e.GetIssue().GetState() != "open":
 		return nil, "pull request is " + e.GetIssue().GetState(), nil
@@ -146,7 +147,10 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 // runs "<repository> / <pipeline>").
 func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error) {
 	repo := e.GetRepo().GetFullName()
-	prs := e.GetCheckRun().PullRequests
+	var prs []*gh.PullRequest
+	if cr := e.GetCheckRun(); cr != nil {
+		prs = cr.PullRequests
+	}
 	switch {
 	case e.GetAction() != "rerequested":
 		return nil, "check run " + e.GetAction(), nil
@@ -241,18 +245,48 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
 	}
 }
 
+// maxCommentChars is GitHub's limit on a comment body: a reply echoing a
+// huge argument must still be posted, clipped.
+const maxCommentChars = 65536
+
+// afterwards is for what must still happen when the job's context ended
+// (shutdown): telling the user, releasing a claim.
+func afterwards(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
 func (r *Receiver) reply(ctx context.Context, log *slog.Logger, d *delivery, body string) {
+	if len(body) > maxCommentChars-100 {
+		body = strings.ToValidUTF8(body[:maxCommentChars-100], "") + "\n\n… (reply clipped)"
+	}
+	ctx, cancel := afterwards(ctx)
+	defer cancel()
 	if err := r.API.Comment(ctx, d.repo, d.number, body); err != nil {
 		log.Error("posting reply failed", "err", err)
 	}
 }
 
+// release gives the claim back, retrying while the apiserver is away: a
+// claim left behind would make a redelivery of this failed request vanish.
 func (r *Receiver) release(ctx context.Context, log *slog.Logger, key string) {
+	r.Seen.Forget(strings.TrimPrefix(key, "github-delivery/"))
 	if r.Claims == nil {
 		return
 	}
-	if err := r.Claims.Release(ctx, key); err != nil {
-		log.Warn("releasing claim failed", "err", err)
+	ctx, cancel := afterwards(ctx)
+	defer cancel()
+	delay := 250 * time.Millisecond
+	for {
+		err := r.Claims.Release(ctx, key)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			log.Error("releasing claim failed; a redelivery of this request will be ignored until the claim expires", "err", err)
+			return
+		case <-time.After(delay):
+			delay = min(2*delay, 5*time.Second)
+		}
 	}
-	r.Seen.Forget(strings.TrimPrefix(key, "github-delivery/"))
 }

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+	"github.com/prometheus/client_golang/prometheus"
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"tekbot/bot"
+	"tekbot/bot/github"
+	"tekbot/bot/kubestate"
+	"tekbot/config"
+	"tekbot/handlers"
+	"tekbot/handlers/tekton"
+	"tekbot/test/githubtest"
+	"tekbot/test/kube"
+)
+
+// spans records the outgoing calls of one command, as offsets from when
+// its delivery was sent: where the end-to-end time goes.
+type spans struct {
+	mu    sync.Mutex
+	start time.Time // zero: not recording
+	list  []string
+}
+
+func (s *spans) begin() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start, s.list = time.Now(), nil
+}
+
+func (s *spans) note(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.start.IsZero() {
+		s.list = append(s.list, fmt.Sprintf("%+8.2f ms  ", ms(time.Since(s.start)))+fmt.Sprintf(format, args...))
+	}
+}
+
+func (s *spans) end() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.start = time.Time{}
+	return s.list
+}
+
+// roundTripper records each call of one API, and tells done about each
+// GitHub comment posted: the last thing tekbot does for a delivery.
+type roundTripper struct {
+	api   string
+	next  http.RoundTripper
+	spans *spans
+	done  chan<- struct{}
+}
+
+func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	t.spans.note("%6.2f ms  %s %s %s", ms(time.Since(start)), t.api, req.Method, req.URL.Path)
+	if t.done != nil && err == nil && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/comments") {
+		t.done <- struct{}{}
+	}
+	return resp, err
+}
+
+// e2eReceiver assembles the GitHub transport as serve does (cmd/tekbot's
+// newApp): clients with serve's rate limits, request claims and audit
+// events in the state namespace, metrics, JSON logs.
+func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, error) {
+	rc := rest.CopyConfig(c.REST)
+	rc.QPS, rc.Burst = 50, 100 // tekton.Connect's
+	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper{api: "apiserver", next: rt, spans: sp}
+	})
+	cluster, err := tekton.NewCluster(cfg.Clusters[0], cfg.Dashboard, rc)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: http.DefaultTransport, spans: sp, done: replied}})
+	if client.BaseURL, err = url.Parse(ghURL); err != nil {
+		return nil, err
+	}
+	api := github.NewAPIWithClient(client)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	metrics := bot.NewMetrics(prometheus.NewRegistry())
+	api.Metrics = metrics
+	policy := bot.NewPolicy(cfg.Policy)
+	clusters := tekton.NewClusters(cluster)
+	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: api, Log: log})
+	auditor := &kubestate.EventAuditor{
+		State: kc, Namespace: cfg.State.Namespace, Log: log,
+		Clusters: func(string) kubernetes.Interface { return kc },
+	}
+	return &github.Receiver{
+		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
+		Bot: &bot.Bot{Registry: reg, Policy: policy, Audit: auditor, Metrics: metrics, Log: log}, API: api,
+		Claims: &kubestate.Claims{Kube: kc, Namespace: cfg.State.Namespace}, Pool: bot.NewPool(8, 512),
+		Seen: bot.NewSeen(10000), Metrics: metrics, Log: log,
+	}, nil
+}
+
+// waitCreated reads events until the run made for request id is added.
+func waitCreated(ctx context.Context, events <-chan watch.Event, id string) error {
+	timeout := time.NewTimer(time.Minute)
+	defer timeout.Stop()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("the watch ended")
+			}
+			if pr, isRun := ev.Object.(*pipelinev1.PipelineRun); isRun && ev.Type == watch.Added && pr.Annotations[tekton.AnnotationRequestID] == id {
+				return nil
+			}
+		case <-timeout.C:
+			return fmt.Errorf("no run for request %s within a minute", id)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitSignal waits for one signal on ch, for at most a minute.
+func waitSignal(ctx context.Context, ch <-chan struct{}, what string) error {
+	select {
+	case <-ch:
+		return nil
+	case <-time.After(time.Minute):
+		return fmt.Errorf("no %s within a minute", what)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
+	const warmup, pairs = 3, 25
+	ns, state := "bench-e2e", "bench-state"
+	for _, n := range []string{ns, state} {
+		if err := createNamespace(ctx, e.prod, n); err != nil {
+			return nil, err
+		}
+	}
+	orig, err := seedPR(ctx, e.prod, ns, repoName, prNumber)
+	if err != nil {
+		return nil, err
+	}
+	cfg := e2eConfig(ns, state)
+	ghs := githubServer(e, repoPR{repoName, prNumber})
+	sp := &spans{}
+	replied := make(chan struct{}, 1)
+	recv, err := e2eReceiver(e.prod, cfg, ghs.URL(), sp, replied)
+	if err != nil {
+		return nil, err
+	}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	defer drain(recv.Pool)
+	runs := e.prod.Tekton.TektonV1().PipelineRuns(ns)
+	w, err := runs.Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Stop()
+	body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
+		Body: "/retest", CommentID: 4242, Commenter: maintainer, CommenterType: "User",
+		Number: prNumber, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
+	})
+
+	viaTekbot := func(id string) (time.Duration, error) {
+		req := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", id, webhookSecret, body)
+		start := time.Now()
+		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
+			return 0, err
+		}
+		sp.note("202 from the receiver")
+		if err := waitCreated(ctx, w.ResultChan(), id); err != nil {
+			return 0, err
+		}
+		took := time.Since(start)
+		sp.note("the rerun is in the apiserver")
+		if err := waitSignal(ctx, replied, "reply"); err != nil {
+			return 0, err
+		}
+		return took, runs.Delete(ctx, tekton.RerunName(id, orig.Name, ""), metav1.DeleteOptions{})
+	}
+	direct := func(id string) (time.Duration, error) {
+		want := tekton.RerunOf(orig, tekton.Requester{Name: "vincent", RequestID: id})
+		start := time.Now()
+		if _, err := runs.Create(ctx, want, metav1.CreateOptions{}); err != nil {
+			return 0, err
+		}
+		if err := waitCreated(ctx, w.ResultChan(), id); err != nil {
+			return 0, err
+		}
+		took := time.Since(start)
+		return took, runs.Delete(ctx, want.Name, metav1.DeleteOptions{})
+	}
+
+	var tek, dir []float64
+	var breakdown []string
+	stop := func() {}
+	for i := range warmup + pairs {
+		if i == warmup {
+			stop = startProfile(e, true, "e2e.cpu.pprof")
+		}
+		last := i == warmup+pairs-1
+		if last {
+			sp.begin()
+		}
+		t, err := viaTekbot(fmt.Sprintf("e2e-%d", i))
+		if last {
+			breakdown = sp.end()
+		}
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("via tekbot: %w", err)
+		}
+		d, err := direct(fmt.Sprintf("direct-%d", i))
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("direct: %w", err)
+		}
+		if i >= warmup {
+			tek, dir = append(tek, ms(t)), append(dir, ms(d))
+		}
+	}
+	stop()
+	e.log.Info("where one /retest's time goes (offsets from sending the delivery; call durations)", "calls", "\n"+strings.Join(breakdown, "\n"))
+	r := row{
+		Figure: "3 end-to-end /retest, delivery sent → rerun in the apiserver (median)", Unit: "ms",
+		Tekbot: median(tek), Baseline: median(dir), BaselineIs: "Create with the clientset",
+		Target: "ratio ≤ 1.5", Note: fmt.Sprintf("%d pairs", pairs), Detail: breakdown,
+	}
+	r.Ratio = r.Tekbot / r.Baseline
+	r.Met = r.Ratio <= 1.5
+	return []row{r}, nil
+}
+
+// e2eConfig is tekbot's config for one repository whose runs are in ns.
+func e2eConfig(ns, state string) *config.Config {
+	return &config.Config{
+		Server:    config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
+		Clusters:  []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: ns}},
+		State:     config.State{Cluster: "dogfooding", Namespace: state},
+		People:    []config.Person{{Name: "vincent", GitHub: maintainer}},
+		Dashboard: &config.Dashboard{PipelineRunURL: "https://dashboard.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"},
+		GitHub: config.GitHub{Repositories: []config.Repository{{
+			Name: owner + "/" + repoName, Cluster: "dogfooding", Namespace: ns,
+			Selector: config.DefaultSelector, PipelineLabel: config.DefaultPipelineLabel,
+		}}},
+	}
+}
+
+// repoPR names a pull request of a repository of tektoncd.
+type repoPR struct {
+	repo string
+	pr   int
+}
+
+// githubServer is GitHub with the maintainer's write access to each
+// repository and its pull request.
+func githubServer(e *env, prs ...repoPR) *githubtest.Server {
+	s := githubtest.NewServer(e.tb)
+	for _, p := range prs {
+		s.SetPermission(owner, p.repo, maintainer, "write")
+		s.SetPullRequest(owner, p.repo, githubtest.PullRequest{Number: p.pr, User: maintainer, HeadSHA: headSHA(p.pr)})
+	}
+	return s
+}
