@@ -130,16 +130,19 @@ type Requester struct {
 	RequestID string
 }
 
-// RerunName derives the rerun's name from the request and the original, so
-// a redelivered request (or another replica handling the same one) gets
-// AlreadyExists instead of creating a duplicate. It fits a DNS label, as
-// Tekton needs for the labels it derives from the name.
+// RerunName derives the rerun's name from the request and the root run
+// (the original, or what a rerun reruns), so a redelivered request (or
+// another replica handling the same one) gets AlreadyExists instead of
+// creating a duplicate: even when the first attempt's rerun already exists
+// and is now the pipeline's latest run, the root and so the name stay the
+// same. It fits a DNS label, as Tekton needs for the labels it derives from
+// the name.
 func RerunName(requestID, original string, rerunOf string) string {
 	base := original
 	if rerunOf != "" {
-		base = rerunOf // keep names short across reruns of reruns
+		base = rerunOf
 	}
-	sum := sha256.Sum256([]byte(requestID + "\x00" + original))
+	sum := sha256.Sum256([]byte(requestID + "\x00" + base))
 	suffix := hex.EncodeToString(sum[:])[:10]
 	if len(base) > 63-len(suffix)-1 {
 		base = strings.TrimRight(base[:63-len(suffix)-1], "-.")

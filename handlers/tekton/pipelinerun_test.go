@@ -42,6 +42,15 @@ func TestRerunName(t *testing.T) {
 	if RerunName("d1", "x", "") == RerunName("d1", "y", "") {
 		t.Error("two originals in one request must get two names")
 	}
+	// A redelivery after the first attempt's rerun became the latest run
+	// reruns that rerun: it must land on the same name.
+	first := RerunName("d1", "unit-x", "")
+	if again := RerunName("d1", first, "unit-x"); again != first {
+		t.Errorf("redelivery names %q, first attempt %q", again, first)
+	}
+	if RerunName("d2", first, "unit-x") == first {
+		t.Error("a new request rerunning a rerun needs a new name")
+	}
 }
 
 func run(name string, status corev1.ConditionStatus, reason string, created time.Time) pipelinev1.PipelineRun {
