@@ -66,19 +66,9 @@ func boolRank(b bool) int {
 }
 
 func latestRuns(ctx context.Context, c *tekton.Cluster) ([]*pipelinev1.PipelineRun, error) {
-	latest := map[string]*pipelinev1.PipelineRun{}
-	err := c.Each(ctx, c.Namespace, func(pr *pipelinev1.PipelineRun) {
-		p := tekton.Pipeline(pr, "")
-		if cur := latest[p]; cur == nil || tekton.Newer(pr, cur) {
-			latest[p] = pr
-		}
-	})
-	if err != nil {
+	newest := tekton.NewNewestByPipeline("")
+	if err := c.Each(ctx, c.Namespace, newest.Add); err != nil {
 		return nil, err
 	}
-	out := make([]pipelinev1.PipelineRun, 0, len(latest))
-	for _, pr := range latest {
-		out = append(out, *pr)
-	}
-	return tekton.Latest(out, ""), nil
+	return newest.Sorted(), nil
 }

@@ -106,22 +106,45 @@ func Newer(a, b *pipelinev1.PipelineRun) bool {
 	return a.Name > b.Name
 }
 
+// NewestByPipeline keeps the newest run of each pipeline as runs are
+// added, so a namespace can be scanned a page at a time.
+type NewestByPipeline struct {
+	label  string
+	newest map[string]*pipelinev1.PipelineRun
+}
+
+// NewNewestByPipeline groups runs by Pipeline(pr, label).
+func NewNewestByPipeline(label string) *NewestByPipeline {
+	return &NewestByPipeline{label: label, newest: map[string]*pipelinev1.PipelineRun{}}
+}
+
+// Add considers one run. It keeps a copy, not pr, so the page pr came
+// from can be freed.
+func (n *NewestByPipeline) Add(pr *pipelinev1.PipelineRun) {
+	p := Pipeline(pr, n.label)
+	if cur := n.newest[p]; cur == nil || Newer(pr, cur) {
+		kept := *pr
+		n.newest[p] = &kept
+	}
+}
+
+// Sorted returns the newest runs, by pipeline name.
+func (n *NewestByPipeline) Sorted() []*pipelinev1.PipelineRun {
+	out := make([]*pipelinev1.PipelineRun, 0, len(n.newest))
+	for _, p := range slices.Sorted(maps.Keys(n.newest)) {
+		out = append(out, n.newest[p])
+	}
+	return out
+}
+
 // Latest keeps the newest run of each pipeline, sorted by pipeline name:
 // reruns supersede what they rerun.
 func Latest(runs []pipelinev1.PipelineRun, label string) []*pipelinev1.PipelineRun {
-	latest := map[string]*pipelinev1.PipelineRun{}
+	n := NewNewestByPipeline(label)
 	for i := range runs {
-		pr := &runs[i]
-		p := Pipeline(pr, label)
-		if cur := latest[p]; cur == nil || Newer(pr, cur) {
-			latest[p] = pr
-		}
+		n.Add(&runs[i])
 	}
-	out := make([]*pipelinev1.PipelineRun, 0, len(latest))
-	for _, p := range slices.Sorted(maps.Keys(latest)) {
-		out = append(out, latest[p])
-	}
-	return out
+	return n.Sorted()
 }
 
 // Requester says who asked for an action and in which request.
