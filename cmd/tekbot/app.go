@@ -47,7 +47,10 @@ type app struct {
 	background []func(ctx context.Context)
 	leader     []func(ctx context.Context)
 	state      *tekton.Cluster
-	wg         sync.WaitGroup
+	// claims are the request and step claims in the state namespace, shared
+	// by the transports and the leader's jobs.
+	claims *kubestate.Claims
+	wg     sync.WaitGroup
 	// life ends when the app stops; work a command starts that outlives it
 	// (watching a deploy) runs under it and is waited for at shutdown.
 	life context.Context
@@ -85,12 +88,19 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a := &app{cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(), metrics: bot.NewMetrics(reg)}
-	policy := bot.NewPolicy(cfg.Policy)
 	state := clusters.Get(cfg.State.Cluster)
+	a := &app{
+		cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(),
+		metrics: bot.NewMetrics(reg), state: state,
+		claims: &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace},
+	}
+	a.life, a.stop = context.WithCancel(context.Background())
+	policy := bot.NewPolicy(cfg.Policy)
+	rotation := &kubestate.RotationState{Kube: state.Kube, Namespace: cfg.State.Namespace}
 	deps := &handlers.Deps{
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
-		Rotation: &kubestate.RotationState{Kube: state.Kube, Namespace: cfg.State.Namespace},
+		Rotation:   rotation,
+		Background: func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) },
 	}
 
 	var api *github.API
@@ -99,13 +109,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil, err
 		}
 		api.Metrics = a.metrics
-		deps.PullRequests = api
-	}
-	a.state = state
-	a.life, a.stop = context.WithCancel(context.Background())
-	deps.Background = func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) }
-	if api != nil {
-		deps.GitOps = api
+		deps.PullRequests, deps.GitOps = api, api
 	}
 	notify := opts.notifier
 	var adapter *slack.Adapter
@@ -117,7 +121,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		notify = slackNotifier{adapter}
 		deps.Notifier = releaseThreads{adapter}
 	}
-	rotation := deps.Rotation.(*kubestate.RotationState)
 	if notify != nil && len(cfg.Rotation.Roster) > 0 && cfg.Slack.Channels.Captain != "" {
 		if err := a.captainDuties(cfg, log, notify, rotation, deps); err != nil {
 			return nil, err
@@ -139,7 +142,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if len(cfg.Rotation.Roster) > 0 {
-		cal, err := newCalendar(cfg.Rotation, deps.Rotation)
+		cal, err := newCalendar(cfg.Rotation, rotation)
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +156,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		a.mux.Handle("/github/webhook", &github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),
-			Claims:  &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace},
+			Claims:  a.claims,
 			Metrics: a.metrics,
 			Log:     log.With("transport", "github"),
 		})
@@ -170,8 +173,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			adapter.Register(a.mux)
 		}
 	}
-	claims := &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace}
-	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, claims, log) })
+	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, a.claims, log) })
 	if len(cfg.Promotion.Environments) > 0 {
 		// Deploys that were running when the last process stopped are
 		// watched again, so their result is still reported.
@@ -218,7 +220,7 @@ func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter
 	return &slack.Adapter{
 		SigningSecret: signing, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 		Poster: slack.NewPoster(api, log), Pool: a.pool, Seen: bot.NewSeen(seenSize),
-		Claims:  &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Claims:  a.claims,
 		Metrics: a.metrics,
 		Log:     log.With("transport", "slack"),
 	}, api, nil
@@ -231,7 +233,6 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 	if err != nil {
 		return fmt.Errorf("rotation: %w", err)
 	}
-	claims := &kubestate.Claims{Kube: a.state.Kube, Namespace: cfg.State.Namespace}
 	mention := func(name string) string {
 		if p := cfg.Person(name); p != nil && p.Slack != "" {
 			return "<@" + p.Slack + ">"
@@ -241,7 +242,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 	job := &handoff.Job{
 		Rotation: rot, Changes: rotation, Channel: cfg.Slack.Channels.Captain,
 		RunbookURL: cfg.Rotation.RunbookURL, LogURL: cfg.Rotation.LogURL, Mention: mention,
-		Poster: notify, Failures: a.clusters, Claims: claims, Metrics: a.metrics, Log: log.With("job", "handoff"),
+		Poster: notify, Failures: a.clusters, Claims: a.claims, Metrics: a.metrics, Log: log.With("job", "handoff"),
 	}
 	pager := &paging.Pager{
 		Rotation: func(ctx context.Context) (schedule.Rotation, error) {
@@ -250,7 +251,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 		},
 		Config: cfg, Store: &paging.Store{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
 		Notifier: notify, Channel: cfg.Slack.Channels.Captain, EscalateAfter: cfg.Rotation.EscalateAfter.Duration,
-		Claims: claims, Log: log.With("job", "paging"),
+		Claims: a.claims, Log: log.With("job", "paging"),
 	}
 	if pd := cfg.Rotation.PagerDuty; pd != nil {
 		key, err := pd.RoutingKey.Value()
