@@ -3,7 +3,7 @@ package bot
 import "context"
 
 // Claimer records which requests have been taken, across replicas and
-// restarts (kubestate.Claims keeps them in the apiserver). Claim returns
+// restarts (state.Claims keeps them in the apiserver). Claim returns
 // false when the key was taken before; Release gives it back so a retry of
 // work that failed on our side is not lost.
 type Claimer interface {

@@ -1,7 +1,7 @@
 // Package bot is tekbot's core, shared by every transport: the command
 // grammar, the registry of commands with their help, identity and policy, and
 // the dispatcher that authorises, runs and audits a command. Transports (in
-// bot/github, and the sandbox's terminal driver) only verify, deduplicate and decode;
+// transport/github, and the sandbox's terminal driver) only verify, deduplicate and decode;
 // handlers (in package handlers) only act. Nobody else reads command text.
 package bot
 

@@ -7,7 +7,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"tekbot/bot"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 func (h *commands) cancelSpec() *bot.Spec {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/schedule"
+	"tekbot/state"
 )
 
 func (h *commands) captainSpec() *bot.Spec {
@@ -122,7 +122,7 @@ func (h *commands) captainOff(ctx context.Context, req *bot.Request, today sched
 	if err != nil || d.Before(today) {
 		return refused("`%s` is not a date from today on (YYYY-MM-DD).", req.Command.Args[1])
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
 		c.Holidays[d] = "day off, marked by " + req.Caller.Name()
 	}); failedReply {
 		return reply
@@ -142,7 +142,7 @@ func (h *commands) captainCover(ctx context.Context, req *bot.Request, rot sched
 	if was.Person == req.Caller.Person.Name {
 		return refused("You are already on duty on %s.", d)
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
 		c.Overrides[d] = schedule.Override{Person: req.Caller.Person.Name, Comment: "covers for " + orNobody(was.Person)}
 	}); failedReply {
 		return reply
@@ -202,7 +202,7 @@ func (h *commands) captainAcceptSwap(ctx context.Context, req *bot.Request, rot 
 	if err != nil {
 		return refused("Cannot swap: %v", err)
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *kubestate.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
 		maps.Copy(c.Overrides, overrides)
 	}); failedReply {
 		return reply
@@ -210,11 +210,11 @@ func (h *commands) captainAcceptSwap(ctx context.Context, req *bot.Request, rot 
 	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("Swapped: %s is on duty on %s, %s on %s.", h.mention(asker.Name), theirs, h.mention(req.Caller.Person.Name), mine)}
 }
 
-func (h *commands) changeRotation(ctx context.Context, change func(*kubestate.RotationChanges)) (bot.Reply, bool) {
+func (h *commands) changeRotation(ctx context.Context, change func(*state.RotationChanges)) (bot.Reply, bool) {
 	if h.Rotation == nil {
 		return failed("Rotation changes are not stored anywhere in this setup."), true
 	}
-	err := h.Rotation.Change(ctx, func(c *kubestate.RotationChanges) error { change(c); return nil })
+	err := h.Rotation.Change(ctx, func(c *state.RotationChanges) error { change(c); return nil })
 	if err != nil {
 		return failed("Could not save the change: %v. Nothing changed; please try again.", err), true
 	}

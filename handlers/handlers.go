@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
+	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/handlers/promotion"
-	"tekbot/handlers/tekton"
-	"tekbot/schedule/paging"
+	"tekbot/state"
+	"tekbot/tekton"
 )
 
 // PullRequests is what handlers need from GitHub. The GitHub transport
@@ -27,10 +27,10 @@ type PullRequests interface {
 }
 
 // RotationStore keeps the rotation's changes made from chat
-// (kubestate.RotationState); nil means the config's rotation is all there is.
+// (state.RotationState); nil means the config's rotation is all there is.
 type RotationStore interface {
-	Changes(ctx context.Context) (kubestate.RotationChanges, error)
-	Change(ctx context.Context, change func(*kubestate.RotationChanges) error) error
+	Changes(ctx context.Context) (state.RotationChanges, error)
+	Change(ctx context.Context, change func(*state.RotationChanges) error) error
 }
 
 // Pager pages the build captain (paging.Pager).
@@ -52,7 +52,7 @@ type Deps struct {
 	// back buttons to the releases channel (the Slack transport); nil
 	// posts nothing, and then the two-person rule cannot ask for approval.
 	Notifier promotion.Notifier
-	// GitOps is GitHub for gitops promotions (bot/github's API); nil
+	// GitOps is GitHub for gitops promotions (transport/github's API); nil
 	// refuses them.
 	GitOps promotion.Repos
 	// Background runs work that outlives a command (watching a deploy)

@@ -14,10 +14,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 )
 
@@ -68,7 +68,7 @@ func newWorld(t *testing.T, now time.Time) *world {
 	policy := bot.NewPolicy(w.cfg.Policy)
 	reg := handlers.NewRegistry(&handlers.Deps{
 		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log,
-		Rotation: &kubestate.RotationState{Kube: w.prod.Kube, Namespace: w.pNS},
+		Rotation: &state.RotationState{Kube: w.prod.Kube, Namespace: w.pNS},
 		Now:      func() time.Time { return now },
 	})
 	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
@@ -281,7 +281,7 @@ func TestCaptainChanges(t *testing.T) {
 }
 
 // TestPagePolicy: who may page and ack is decided before the pager is used
-// (the pager itself is tested in schedule/paging).
+// (the pager itself is tested in captain/paging).
 func TestPagePolicy(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, monday)

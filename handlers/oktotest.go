@@ -6,7 +6,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 func (h *commands) okToTestSpec() *bot.Spec {

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"tekbot/bot"
+	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/schedule/paging"
 )
 
 func (h *commands) pageSpec() *bot.Spec {

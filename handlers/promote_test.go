@@ -21,13 +21,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/handlers/promotion"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 // promoWorld is a world whose bot can promote: release managers andrea

@@ -10,7 +10,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 // prRuns are the PipelineRuns of a PR's head commit, where they live.

@@ -13,7 +13,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 func (h *commands) rerunSpec() *bot.Spec {

@@ -9,7 +9,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"tekbot/bot"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 func (h *commands) statusSpec() *bot.Spec {

@@ -6,7 +6,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -19,17 +19,18 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
+	"tekbot/audit"
 	"tekbot/bot"
-	"tekbot/bot/github"
-	"tekbot/bot/kubestate"
-	"tekbot/bot/slack"
+	"tekbot/captain/handoff"
+	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/handlers/promotion"
-	"tekbot/handlers/tekton"
 	"tekbot/schedule"
-	"tekbot/schedule/handoff"
-	"tekbot/schedule/paging"
+	"tekbot/state"
+	"tekbot/tekton"
+	"tekbot/transport/github"
+	"tekbot/transport/slack"
 )
 
 // app is tekbot assembled from a config: the same for serve and dev.
@@ -49,7 +50,7 @@ type app struct {
 	state      *tekton.Cluster
 	// claims are the request and step claims in the state namespace, shared
 	// by the transports and the leader's jobs.
-	claims *kubestate.Claims
+	claims *state.Claims
 	wg     sync.WaitGroup
 	// life ends when the app stops; work a command starts that outlives it
 	// (watching a deploy) runs under it and is waited for at shutdown.
@@ -88,15 +89,15 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	state := clusters.Get(cfg.State.Cluster)
+	stateCluster := clusters.Get(cfg.State.Cluster)
 	a := &app{
 		cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(),
-		metrics: bot.NewMetrics(reg), state: state,
-		claims: &kubestate.Claims{Kube: state.Kube, Namespace: cfg.State.Namespace},
+		metrics: bot.NewMetrics(reg), state: stateCluster,
+		claims: &state.Claims{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 	}
 	a.life, a.stop = context.WithCancel(context.Background())
 	policy := bot.NewPolicy(cfg.Policy)
-	rotation := &kubestate.RotationState{Kube: state.Kube, Namespace: cfg.State.Namespace}
+	rotation := &state.RotationState{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
 	deps := &handlers.Deps{
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
 		Rotation:   rotation,
@@ -127,8 +128,8 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 	}
 	a.registry = handlers.NewRegistry(deps)
-	auditor := &kubestate.EventAuditor{
-		State: state.Kube, Namespace: cfg.State.Namespace, Log: log,
+	auditor := &audit.EventAuditor{
+		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log,
 		Clusters: func(name string) kubernetes.Interface {
 			if c := clusters.Get(name); c != nil {
 				return c.Kube
@@ -228,7 +229,7 @@ func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter
 
 // captainDuties sets up the daily handoff and paging, which run on the
 // leader, and gives the page command its pager.
-func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifier, rotation *kubestate.RotationState, deps *handlers.Deps) error {
+func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifier, rotation *state.RotationState, deps *handlers.Deps) error {
 	rot, err := handlers.RotationFromConfig(cfg.Rotation)
 	if err != nil {
 		return fmt.Errorf("rotation: %w", err)
@@ -297,7 +298,7 @@ func (n slackNotifier) DirectMessage(ctx context.Context, to *config.Person, tex
 
 // expireClaims forgets request claims after a day: redeliveries come within
 // minutes (Slack) or by hand soon after (GitHub).
-func expireClaims(ctx context.Context, claims *kubestate.Claims, log *slog.Logger) {
+func expireClaims(ctx context.Context, claims *state.Claims, log *slog.Logger) {
 	every(ctx, time.Hour, func() {
 		n, err := claims.Expire(ctx, 24*time.Hour, time.Now())
 		logErr(log, "expiring claims", err)
@@ -394,7 +395,7 @@ func (a *app) startBackground(ctx context.Context) {
 	if pod := os.Getenv("POD_NAME"); pod != "" {
 		identity = pod
 	}
-	leader := &kubestate.Leader{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace, Lease: "tekbot-leader", Identity: identity, Log: a.log}
+	leader := &state.Leader{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace, Lease: "tekbot-leader", Identity: identity, Log: a.log}
 	run(func(ctx context.Context) {
 		leader.Run(ctx, func(ctx context.Context) {
 			var wg sync.WaitGroup

@@ -6,8 +6,8 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"tekbot/bot/kubestate"
-	"tekbot/handlers/tekton"
+	"tekbot/audit"
+	"tekbot/tekton"
 )
 
 func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -25,7 +25,7 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	records, err := kubestate.LastRecords(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
+	records, err := audit.LastRecords(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
 	if err != nil {
 		return err
 	}

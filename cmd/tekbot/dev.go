@@ -19,10 +19,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 //go:embed dev.yaml

@@ -40,10 +40,11 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
+	"tekbot/audit"
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 )
 
@@ -450,7 +451,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("claims", func(t *testing.T) {
 		t.Parallel()
-		claims := &kubestate.Claims{Kube: kc, Namespace: nsBot}
+		claims := &state.Claims{Kube: kc, Namespace: nsBot}
 		key := "deploy-test/" + rand.Text()
 		for _, step := range []struct {
 			name string
@@ -488,7 +489,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		const identity = "tekbot-deploy-test"
 		runCtx, stop := context.WithCancel(ctx)
 		defer stop()
-		l := &kubestate.Leader{Kube: kc, Namespace: nsBot, Lease: leaseName, Identity: identity, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		l := &state.Leader{Kube: kc, Namespace: nsBot, Lease: leaseName, Identity: identity, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		leading, done := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		go func() {
@@ -533,7 +534,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		t.Parallel()
 		// tekbot's auditor writes one Event in its namespace and one on
 		// the PipelineRun a command touched; `tekbot audit` reads them.
-		auditor := &kubestate.EventAuditor{
+		auditor := &audit.EventAuditor{
 			State: kc, Namespace: nsBot, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Clusters: func(name string) kubernetes.Interface {
 				if name == "nightly" {
@@ -548,7 +549,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 			Time: time.Now().UTC(), RequestID: id, Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea",
 			Verb: "rerun", Args: []string{run}, Targets: []string{"nightly/" + nsCI + "/" + run}, Outcome: bot.Done,
 		})
-		records, err := kubestate.LastRecords(ctx, kc, nsBot, 1000)
+		records, err := audit.LastRecords(ctx, kc, nsBot, 1000)
 		if err != nil {
 			t.Fatalf("tekbot audit, as tekbot: %v", err)
 		}

@@ -31,7 +31,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 // Verb is the command that promotes; approval and rollback buttons run it.
@@ -55,7 +55,7 @@ type Notifier interface {
 	Post(ctx context.Context, thread Thread, reply bot.Reply, offer *bot.Request) (Thread, error)
 }
 
-// Repos is what the gitops strategy needs from GitHub; bot/github's API
+// Repos is what the gitops strategy needs from GitHub; transport/github's API
 // implements it. Repositories are written owner/name.
 type Repos interface {
 	// DefaultBranch returns the repository's default branch and the

@@ -14,7 +14,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 )
 

@@ -19,7 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"tekbot/config"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 // Labels on deploy PipelineRuns: the in-flight gate selects by them, and

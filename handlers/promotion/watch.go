@@ -16,7 +16,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"tekbot/bot"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 )
 
 // createGrace is how long a running promotion may lack its deploy: the

@@ -21,14 +21,15 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"tekbot/audit"
 	"tekbot/bot"
-	"tekbot/bot/github"
-	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 // spans records the outgoing calls of one command, as offsets from when
@@ -107,14 +108,14 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	policy := bot.NewPolicy(cfg.Policy)
 	clusters := tekton.NewClusters(cluster)
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: api, Log: log})
-	auditor := &kubestate.EventAuditor{
+	auditor := &audit.EventAuditor{
 		State: kc, Namespace: cfg.State.Namespace, Log: log,
 		Clusters: func(string) kubernetes.Interface { return kc },
 	}
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Audit: auditor, Metrics: metrics, Log: log}, API: api,
-		Claims: &kubestate.Claims{Kube: kc, Namespace: cfg.State.Namespace}, Pool: bot.NewPool(8, 512),
+		Claims: &state.Claims{Kube: kc, Namespace: cfg.State.Namespace}, Pool: bot.NewPool(8, 512),
 		Seen: bot.NewSeen(10000), Metrics: metrics, Log: log,
 	}, nil
 }

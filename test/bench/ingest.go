@@ -24,11 +24,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
+	"tekbot/transport/github"
 )
 
 const (

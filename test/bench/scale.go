@@ -18,7 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
 )
 

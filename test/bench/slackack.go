@@ -24,12 +24,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
-	"tekbot/bot/slack"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/transport/slack"
 )
 
 const (
@@ -96,7 +96,7 @@ func slackServer(cfg *config.Config, rc *rest.Config, api string) (*httptest.Ser
 	(&slack.Adapter{
 		SigningSecret: slackSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
-		Poster: poster, Claims: &kubestate.Claims{Kube: kc, Namespace: cfg.Clusters[0].Namespace},
+		Poster: poster, Claims: &state.Claims{Kube: kc, Namespace: cfg.Clusters[0].Namespace},
 		Pool: pool, Seen: bot.NewSeen(10000), Log: log,
 	}).Register(mux)
 	return httptest.NewServer(mux), pool, nil

@@ -29,14 +29,14 @@ import (
 	"k8s.io/client-go/rest"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
-	"tekbot/bot/kubestate"
-	"tekbot/bot/slack"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
+	"tekbot/transport/slack"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -202,7 +202,7 @@ func (w *world) replica(opts replicaOptions) *replica {
 	reg := handlers.NewRegistry(&handlers.Deps{Config: w.cfg, Clusters: tekton.NewClusters(cluster), Policy: policy, PullRequests: api, Log: log})
 	metrics := bot.NewMetrics(prometheus.NewRegistry())
 	b := &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log}
-	claims := &kubestate.Claims{Kube: kc, Namespace: w.ns}
+	claims := &state.Claims{Kube: kc, Namespace: w.ns}
 	// As in serve, both transports share one pool of 8 workers. The queue
 	// is larger than serve's so that a storm from one test process is
 	// never refused as "busy" and the expected counts stay exact.

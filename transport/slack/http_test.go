@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 )
 

@@ -17,9 +17,9 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
-	"tekbot/handlers/tekton"
 	"tekbot/schedule"
+	"tekbot/state"
+	"tekbot/tekton"
 )
 
 // Poster sends a message to a chat channel; the Slack transport implements
@@ -33,9 +33,9 @@ type Failures interface {
 	FailedSince(ctx context.Context, since time.Time) ([]tekton.Failure, error)
 }
 
-// Changes reads the rotation's changes made from chat (kubestate).
+// Changes reads the rotation's changes made from chat (package state).
 type Changes interface {
-	Changes(ctx context.Context) (kubestate.RotationChanges, error)
+	Changes(ctx context.Context) (state.RotationChanges, error)
 }
 
 // Job posts the daily handoff.

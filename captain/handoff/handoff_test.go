@@ -18,11 +18,11 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"tekbot/bot/kubestate"
+	"tekbot/captain/handoff"
 	"tekbot/config"
-	"tekbot/handlers/tekton"
 	"tekbot/schedule"
-	"tekbot/schedule/handoff"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 )
 
@@ -102,8 +102,8 @@ func (f *fixture) replica(t *testing.T) *handoff.Job {
 		Mention:  func(p string) string { return "@" + p },
 		Poster:   slackPoster{slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.URL+"/"))},
 		Failures: f.clusters,
-		Claims:   &kubestate.Claims{Kube: f.cluster.Kube, Namespace: f.ns},
-		Changes:  &kubestate.RotationState{Kube: f.cluster.Kube, Namespace: f.ns},
+		Claims:   &state.Claims{Kube: f.cluster.Kube, Namespace: f.ns},
+		Changes:  &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -235,8 +235,8 @@ func TestExpiryWarning(t *testing.T) {
 func TestHandoffSeesChatChanges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	state := &kubestate.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
-	err := state.Change(context.Background(), func(c *kubestate.RotationChanges) error {
+	changes := &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
+	err := changes.Change(context.Background(), func(c *state.RotationChanges) error {
 		c.Overrides[schedule.NewDate(2026, 11, 24)] = schedule.Override{Person: "jerop", Comment: "covers for vincent"}
 		return nil
 	})

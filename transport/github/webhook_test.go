@@ -22,13 +22,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
-	"tekbot/bot/kubestate"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -98,7 +98,7 @@ func (e *env) replica() *replica {
 	recv := &github.Receiver{
 		Secret: secret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, API: api, Pool: pool, Seen: bot.NewSeen(100),
-		Claims: &kubestate.Claims{Kube: e.cluster.Kube, Namespace: e.ns}, Log: log,
+		Claims: &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}, Log: log,
 	}
 	r := &replica{server: httptest.NewServer(recv), pool: pool}
 	e.t.Cleanup(func() { r.drain(e.t); r.server.Close() })

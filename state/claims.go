@@ -1,7 +1,7 @@
-// Package kubestate keeps tekbot's runtime state in the Kubernetes API, so
+// Package state keeps tekbot's runtime state in the Kubernetes API, so
 // that it survives restarts and is shared by every replica: the apiserver,
 // not process memory, decides who handles a request.
-package kubestate
+package state
 
 import (
 	"context"

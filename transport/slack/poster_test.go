@@ -10,7 +10,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"tekbot/bot/slack"
+	"tekbot/transport/slack"
 )
 
 func newPoster(t *testing.T, f *fakeSlack) *slack.Poster {

@@ -26,12 +26,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"tekbot/bot"
-	"tekbot/bot/kubestate"
-	"tekbot/bot/slack"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/state"
+	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/transport/slack"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -152,7 +152,7 @@ func (e *env) replica() *replica {
 	a := &slack.Adapter{
 		SigningSecret: signingSecret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
 		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
-		Poster: poster, Claims: &kubestate.Claims{Kube: e.prod.Kube, Namespace: e.prodNS},
+		Poster: poster, Claims: &state.Claims{Kube: e.prod.Kube, Namespace: e.prodNS},
 		Pool: pool, Seen: bot.NewSeen(100), Log: log,
 	}
 	mux := http.NewServeMux()

@@ -1,4 +1,4 @@
-package kubestate
+package state
 
 import (
 	"context"

@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"tekbot/bot"
-	"tekbot/bot/github"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
 	"tekbot/test/githubtest"
+	"tekbot/transport/github"
 )
 
 // takenElsewhere is a Claimer for which every delivery was taken by

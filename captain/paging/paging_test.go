@@ -17,10 +17,10 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"tekbot/bot/kubestate"
+	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/schedule"
-	"tekbot/schedule/paging"
+	"tekbot/state"
 	"tekbot/test/kube"
 )
 
@@ -120,7 +120,7 @@ func newPager(t *testing.T) (*paging.Pager, *paging.Pager, *slackAPI, *pagerDuty
 			PagerDuty:     &paging.PagerDuty{URL: s2.URL + "/v2/enqueue", RoutingKey: "rk-test"},
 			Channel:       "C01CAPTAIN",
 			EscalateAfter: 15 * time.Minute,
-			Claims:        &kubestate.Claims{Kube: c.Kube, Namespace: ns},
+			Claims:        &state.Claims{Kube: c.Kube, Namespace: ns},
 			Log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		}
 	}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"tekbot/bot/github"
 	"tekbot/config"
 	"tekbot/test/githubtest"
+	"tekbot/transport/github"
 )
 
 // TestGitHubAppAuthentication: with App credentials, tekbot signs a JWT

@@ -1,4 +1,4 @@
-package kubestate_test
+package state_test
 
 import (
 	"context"
@@ -6,17 +6,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"tekbot/bot"
-	"tekbot/bot/kubestate"
 	"tekbot/schedule"
+	"tekbot/state"
 	"tekbot/test/kube"
 )
 
@@ -25,7 +20,7 @@ func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 func TestClaimsAreTakenOnceAndCanBeReleased(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "state")
-	claims := &kubestate.Claims{Kube: c.Kube, Namespace: c.Namespace(t)}
+	claims := &state.Claims{Kube: c.Kube, Namespace: c.Namespace(t)}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -71,7 +66,7 @@ func TestLeaderHandsOver(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	leading := make(chan string, 4)
 	start := func(ctx context.Context, id string) {
-		l := &kubestate.Leader{Kube: c.Kube, Namespace: ns, Lease: "tekbot-leader", Identity: id, Log: log,
+		l := &state.Leader{Kube: c.Kube, Namespace: ns, Lease: "tekbot-leader", Identity: id, Log: log,
 			LeaseDuration: 2 * time.Second, RenewDeadline: time.Second, RetryPeriod: 100 * time.Millisecond}
 		l.Run(ctx, func(ctx context.Context) {
 			leading <- id
@@ -106,63 +101,17 @@ func waitFor(t *testing.T, ch <-chan string) string {
 	}
 }
 
-func TestAuditEvents(t *testing.T) {
-	t.Parallel()
-	c := kube.Shared(t, "state")
-	state, work := c.Namespace(t), c.Namespace(t)
-	a := &kubestate.EventAuditor{
-		State: c.Kube, Namespace: state, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Clusters: func(name string) kubernetes.Interface {
-			if name == "dogfooding" {
-				return c.Kube
-			}
-			return nil
-		},
-	}
-	ctx := context.Background()
-	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
-	for i, r := range []bot.Record{
-		{Time: base, RequestID: "d1", Transport: bot.GitHub, CallerID: "vdemeest", Person: "vincent", Verb: "retest", Args: []string{}, Targets: []string{"dogfooding/" + work + "/unit-x-1"}, Outcome: bot.Done},
-		{Time: base.Add(time.Minute), RequestID: "s1", Transport: bot.Slack, CallerID: "U01SAM", Verb: "rerun", Args: []string{"x"}, Outcome: bot.Denied},
-		{Time: base.Add(2 * time.Minute), RequestID: "s2", Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea", Verb: "status", Args: []string{}, Outcome: bot.Noop},
-	} {
-		a.Record(ctx, r)
-		if i == 0 {
-			a.Record(ctx, r) // a retried write is not doubled
-		}
-	}
-	got, err := kubestate.LastRecords(ctx, c.Kube, state, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].RequestID != "s2" || got[1].RequestID != "s1" || got[1].Outcome != bot.Denied {
-		t.Fatalf("last 2 records = %+v", got)
-	}
-	all, _ := kubestate.LastRecords(ctx, c.Kube, state, 10)
-	if len(all) != 3 {
-		t.Fatalf("want 3 records, got %d", len(all))
-	}
-	evs, err := c.Kube.CoreV1().Events(work).List(ctx, metav1.ListOptions{})
-	if err != nil || len(evs.Items) != 1 {
-		t.Fatalf("events on the affected PipelineRun: %v %v", evs, err)
-	}
-	ev := evs.Items[0]
-	if ev.InvolvedObject.Kind != "PipelineRun" || ev.InvolvedObject.Name != "unit-x-1" || !strings.Contains(ev.Message, `vincent ran "retest" via github: done`) {
-		t.Errorf("event = %+v", ev)
-	}
-}
-
 // TestRotationChangesFromManyReplicas: concurrent writers each add a day;
 // optimistic concurrency keeps every one.
 func TestRotationChangesFromManyReplicas(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "state")
-	s := &kubestate.RotationState{Kube: c.Kube, Namespace: c.Namespace(t)}
+	s := &state.RotationState{Kube: c.Kube, Namespace: c.Namespace(t)}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			err := s.Change(ctx, func(ch *kubestate.RotationChanges) error {
+			err := s.Change(ctx, func(ch *state.RotationChanges) error {
 				d := schedule.NewDate(2026, 12, 1+i)
 				if i%2 == 0 {
 					ch.Overrides[d] = schedule.Override{Person: fmt.Sprint("p", i), Comment: "covers"}

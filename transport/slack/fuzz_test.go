@@ -19,10 +19,10 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"tekbot/bot"
-	"tekbot/bot/slack"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/tekton"
+	"tekbot/tekton"
+	"tekbot/transport/slack"
 )
 
 // fuzzTaken is a Claimer for which every request was taken by another

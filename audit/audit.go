@@ -1,4 +1,6 @@
-package kubestate
+// Package audit keeps audit records as Kubernetes Events, beside the log line
+// every record gets, and reads them back for `tekbot audit`.
+package audit
 
 import (
 	"context"
@@ -15,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"tekbot/bot"
+	"tekbot/state"
 )
 
 // Audit events: one per command in tekbot's state namespace (what `tekbot
@@ -86,7 +89,7 @@ func createEvent(ctx context.Context, kube kubernetes.Interface, ns string, ref 
 			// Derived from the request: a retried write does not double it.
 			Name:        "tekbot-" + hex.EncodeToString(sum[:])[:20],
 			Namespace:   ns,
-			Labels:      map[string]string{LabelManagedBy: "tekbot"},
+			Labels:      map[string]string{state.LabelManagedBy: "tekbot"},
 			Annotations: map[string]string{annotationAudit: string(raw)},
 		},
 		InvolvedObject:      ref,
@@ -112,7 +115,7 @@ func createEvent(ctx context.Context, kube kubernetes.Interface, ns string, ref 
 // LastRecords reads the newest n audit records from the state namespace.
 func LastRecords(ctx context.Context, kube kubernetes.Interface, namespace string, n int) ([]bot.Record, error) {
 	list, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: LabelManagedBy + "=tekbot",
+		LabelSelector: state.LabelManagedBy + "=tekbot",
 		FieldSelector: "reason=" + AuditReason + ",involvedObject.kind=ServiceAccount",
 	})
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"tekbot/bot"
-	"tekbot/bot/slack"
+	"tekbot/transport/slack"
 )
 
 func TestMrkdwn(t *testing.T) {

@@ -1,0 +1,66 @@
+package audit_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"tekbot/audit"
+	"tekbot/bot"
+	"tekbot/test/kube"
+)
+
+func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
+
+func TestAuditEvents(t *testing.T) {
+	t.Parallel()
+	c := kube.Shared(t, "audit")
+	self, work := c.Namespace(t), c.Namespace(t)
+	a := &audit.EventAuditor{
+		State: c.Kube, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clusters: func(name string) kubernetes.Interface {
+			if name == "dogfooding" {
+				return c.Kube
+			}
+			return nil
+		},
+	}
+	ctx := context.Background()
+	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	for i, r := range []bot.Record{
+		{Time: base, RequestID: "d1", Transport: bot.GitHub, CallerID: "vdemeest", Person: "vincent", Verb: "retest", Args: []string{}, Targets: []string{"dogfooding/" + work + "/unit-x-1"}, Outcome: bot.Done},
+		{Time: base.Add(time.Minute), RequestID: "s1", Transport: bot.Slack, CallerID: "U01SAM", Verb: "rerun", Args: []string{"x"}, Outcome: bot.Denied},
+		{Time: base.Add(2 * time.Minute), RequestID: "s2", Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea", Verb: "status", Args: []string{}, Outcome: bot.Noop},
+	} {
+		a.Record(ctx, r)
+		if i == 0 {
+			a.Record(ctx, r) // a retried write is not doubled
+		}
+	}
+	got, err := audit.LastRecords(ctx, c.Kube, self, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].RequestID != "s2" || got[1].RequestID != "s1" || got[1].Outcome != bot.Denied {
+		t.Fatalf("last 2 records = %+v", got)
+	}
+	all, _ := audit.LastRecords(ctx, c.Kube, self, 10)
+	if len(all) != 3 {
+		t.Fatalf("want 3 records, got %d", len(all))
+	}
+	evs, err := c.Kube.CoreV1().Events(work).List(ctx, metav1.ListOptions{})
+	if err != nil || len(evs.Items) != 1 {
+		t.Fatalf("events on the affected PipelineRun: %v %v", evs, err)
+	}
+	ev := evs.Items[0]
+	if ev.InvolvedObject.Kind != "PipelineRun" || ev.InvolvedObject.Name != "unit-x-1" || !strings.Contains(ev.Message, `vincent ran "retest" via github: done`) {
+		t.Errorf("event = %+v", ev)
+	}
+}
