@@ -28,7 +28,7 @@ func testApp(t *testing.T) (*app, string) {
 		t.Fatal(err)
 	}
 	// The state namespace, as the sandbox and the manifests make it.
-	if err := seed(context.Background(), prod, cfg.State.Namespace, nil); err != nil {
+	if err := seed(context.Background(), prod.Cluster, cfg.State.Namespace, nil); err != nil {
 		t.Fatal(err)
 	}
 	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})

@@ -21,7 +21,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/tekton"
-	"tekbot/test/kube"
+	"tekbot/localcluster"
 	"tekbot/transport/github"
 )
 
@@ -61,7 +61,7 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	defer logFile.Close()
-	clusters, err := startClusters(ctx, dir, logFile)
+	clusters, err := startClusters(ctx, dir, logFile, stderr)
 	for _, c := range clusters {
 		if c != nil {
 			defer c.Stop()
@@ -120,15 +120,16 @@ func openLog(dir string) (*os.File, error) {
 }
 
 // startClusters starts both control planes at once: most of a start is
-// waiting for the apiservers, which overlaps well.
-func startClusters(ctx context.Context, dir string, logw io.Writer) ([]*kube.Cluster, error) {
+// waiting for the apiservers, which overlaps well. The first start on a
+// machine builds the binaries, reporting to progress.
+func startClusters(ctx context.Context, dir string, logw, progress io.Writer) ([]*localcluster.Cluster, error) {
 	names := []string{"nightly", "dogfooding"}
-	out := make([]*kube.Cluster, len(names))
+	out := make([]*localcluster.Cluster, len(names))
 	errs := make([]error, len(names))
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			out[i], errs[i] = kube.Start(ctx, kube.Options{Name: name, DataDir: filepath.Join(dir, name), Log: logw})
+			out[i], errs[i] = localcluster.Start(ctx, localcluster.Options{Name: name, DataDir: filepath.Join(dir, name), Log: logw, Progress: progress})
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("starting the %s cluster: %w", name, errs[i])
 			}

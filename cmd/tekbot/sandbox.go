@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
-	"tekbot/test/kube"
+	"tekbot/localcluster"
 )
 
 // sandboxGitHub stands in for GitHub in `tekbot dev`: one open PR, #42 on
@@ -75,7 +75,7 @@ type seedRun struct {
 	pipeline string
 	labels   map[string]string
 	params   map[string]string
-	state    kube.RunState
+	state    localcluster.RunState
 	pending  bool
 }
 
@@ -83,9 +83,9 @@ func nightlySeeds() []seedRun {
 	var runs []seedRun
 	for i, day := range []string{"20261122", "20261123"} {
 		for _, p := range []struct{ project, sha string }{{"pipeline", "a1b2c3d"}, {"triggers", "e4f5a6b"}, {"dashboard", "c7d8e9f"}, {"chains", "0a1b2c3"}} {
-			state := kube.Succeeded
+			state := localcluster.Succeeded
 			if p.project == "triggers" && i == 1 {
-				state = kube.Failed // the newest triggers nightly is broken
+				state = localcluster.Failed // the newest triggers nightly is broken
 			}
 			tag := fmt.Sprintf("v%s-%s", day, p.sha)
 			runs = append(runs, seedRun{
@@ -113,16 +113,16 @@ func prSeeds() []seedRun {
 		}
 	}
 	return []seedRun{
-		{name: "pipeline-pr-42-build-x7k2p", pipeline: "build", labels: pac("build"), state: kube.Succeeded},
-		{name: "pipeline-pr-42-unit-tests-q9m4d", pipeline: "unit-tests", labels: pac("unit-tests"), state: kube.Failed},
-		{name: "pipeline-pr-42-e2e-tests-h3v8n", pipeline: "e2e-tests", labels: pac("e2e-tests"), state: kube.TimedOut},
+		{name: "pipeline-pr-42-build-x7k2p", pipeline: "build", labels: pac("build"), state: localcluster.Succeeded},
+		{name: "pipeline-pr-42-unit-tests-q9m4d", pipeline: "unit-tests", labels: pac("unit-tests"), state: localcluster.Failed},
+		{name: "pipeline-pr-42-e2e-tests-h3v8n", pipeline: "e2e-tests", labels: pac("e2e-tests"), state: localcluster.TimedOut},
 		{name: "pipeline-pr-42-integration-z5r1c", pipeline: "integration", labels: pac("integration"), pending: true},
 	}
 }
 
 // seed creates the sample data once; on later starts it is already there
 // (with whatever the user did to it), so starting stays fast.
-func seed(ctx context.Context, c *kube.Cluster, namespace string, runs []seedRun) error {
+func seed(ctx context.Context, c *localcluster.Cluster, namespace string, runs []seedRun) error {
 	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: namespace}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating namespace %s: %w", namespace, err)
@@ -150,7 +150,7 @@ func seed(ctx context.Context, c *kube.Cluster, namespace string, runs []seedRun
 			return fmt.Errorf("seeding %s: %w", s.name, err)
 		}
 		if s.state != "" {
-			if _, err := kube.SetState(ctx, c, namespace, s.name, s.state); err != nil {
+			if _, err := localcluster.SetState(ctx, c, namespace, s.name, s.state); err != nil {
 				return fmt.Errorf("seeding %s status: %w", s.name, err)
 			}
 		}

@@ -1,9 +1,12 @@
-// Package kube runs a real Kubernetes control plane on loopback (etcd and
-// kube-apiserver, built from the Go module proxy by controlplane/build.sh)
-// with Tekton's CRDs applied. Tests and `tekbot dev` use it instead of a fake
-// clientset so that label selectors, status subresources, resourceVersion
-// conflicts and AlreadyExists behave as they do in production.
-package kube
+// Package localcluster runs a real Kubernetes control plane on loopback:
+// etcd and kube-apiserver, built once from the Go module proxy into the
+// user's cache, with Tekton's CRDs applied. `tekbot dev` runs its sandbox
+// on it and tests reach it through test/kube (as controller-runtime's
+// envtest serves its users), so that label selectors, status subresources,
+// resourceVersion conflicts and AlreadyExists behave as in production.
+// Everything it needs is embedded: a built binary works anywhere a go
+// toolchain is on PATH (for the first build) or the binaries are cached.
+package localcluster
 
 import (
 	"bytes"
@@ -20,7 +23,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,35 +62,15 @@ type Options struct {
 	DataDir string
 	// Log receives the components' output; nil discards it.
 	Log io.Writer
-}
-
-// BinDir returns the folder with kube-apiserver and etcd, building them on
-// first use. TEKBOT_CONTROLPLANE_BIN short-cuts the build script (the
-// Makefile runs it once before the tests so its progress is visible).
-func BinDir() (string, error) {
-	if dir := os.Getenv("TEKBOT_CONTROLPLANE_BIN"); dir != "" {
-		return dir, nil
-	}
-	script := filepath.Join(sourceDir(), "controlplane", "build.sh")
-	cmd := exec.Command("bash", script)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("building the control plane (%s): %w", script, err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	return lines[len(lines)-1], nil
-}
-
-func sourceDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(file)
+	// Progress receives the control plane's build progress, the first
+	// time the binaries are built; nil discards it.
+	Progress io.Writer
 }
 
 // Start starts etcd and kube-apiserver on free loopback ports and applies
 // Tekton's CRDs. It returns once the CRDs are established.
 func Start(ctx context.Context, opts Options) (*Cluster, error) {
-	bin, err := BinDir()
+	bin, err := BinDir(ctx, opts.Progress)
 	if err != nil {
 		return nil, err
 	}

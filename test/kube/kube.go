@@ -1,3 +1,8 @@
+// Package kube is the tests' adapter over localcluster: a package's tests
+// share one real control plane per name (Shared), stopped after the run
+// (Main), with a namespace per test (Namespace). Under go test -short the
+// real-apiserver tier steps aside: Shared skips the test, so the fast tier
+// runs without a control plane; test/run.sh runs everything.
 package kube
 
 import (
@@ -10,9 +15,48 @@ import (
 	"testing"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tekbot/localcluster"
 )
+
+// Cluster is a running control plane, with the test helpers.
+type Cluster struct{ *localcluster.Cluster }
+
+// Options configure Start.
+type Options = localcluster.Options
+
+// Start starts a control plane outside a test's lifetime (the benchmarks).
+// Progress defaults to stderr: a first build takes minutes.
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	if opts.Progress == nil {
+		opts.Progress = os.Stderr
+	}
+	c, err := localcluster.Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Cluster{c}, nil
+}
+
+// RunState is a PipelineRun state SetState can write.
+type RunState = localcluster.RunState
+
+// The states of a PipelineRun.
+const (
+	Running   = localcluster.Running
+	Succeeded = localcluster.Succeeded
+	Failed    = localcluster.Failed
+	TimedOut  = localcluster.TimedOut
+	Cancelled = localcluster.Cancelled
+)
+
+// SetState plays the Tekton controller for one run: see localcluster.SetState.
+func SetState(ctx context.Context, c *Cluster, namespace, name string, state RunState) (*pipelinev1.PipelineRun, error) {
+	return localcluster.SetState(ctx, c.Cluster, namespace, name, state)
+}
 
 var (
 	sharedMu sync.Mutex
@@ -27,9 +71,13 @@ type sharedCluster struct {
 
 // Shared returns the package's cluster of that name ("nightly",
 // "production", …), starting it on first use. Every test in a package run
-// shares it; Main stops it. A cluster that cannot start fails the test.
+// shares it; Main stops it. A cluster that cannot start fails the test;
+// under -short the test is skipped (the real-apiserver tier).
 func Shared(tb testing.TB, name string) *Cluster {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("needs a real apiserver: not run under -short")
+	}
 	sharedMu.Lock()
 	sc := shared[name]
 	if sc == nil {
@@ -40,13 +88,9 @@ func Shared(tb testing.TB, name string) *Cluster {
 	sc.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		var logw *os.File
-		if os.Getenv("TEKBOT_KUBE_LOG") != "" {
-			logw = os.Stderr
-		}
 		opts := Options{Name: name}
-		if logw != nil {
-			opts.Log = logw
+		if os.Getenv("TEKBOT_KUBE_LOG") != "" {
+			opts.Log = os.Stderr
 		}
 		sc.cluster, sc.err = Start(ctx, opts)
 	})

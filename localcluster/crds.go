@@ -1,15 +1,13 @@
-package kube
+package localcluster
 
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"io/fs"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,30 +20,19 @@ import (
 
 var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// TektonCRDDir is the folder of Tekton's CRDs inside the tektoncd/pipeline
-// module that tekbot is built against, so the schema always matches the
-// typed client.
-func TektonCRDDir() (string, error) {
-	if dir := os.Getenv("TEKBOT_TEKTON_CRDS"); dir != "" {
-		return dir, nil
-	}
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/tektoncd/pipeline")
-	cmd.Dir = sourceDir()
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("finding the tektoncd/pipeline module (go list): %w", err)
-	}
-	return filepath.Join(strings.TrimSpace(string(out)), "config", "300-crds"), nil
-}
+// tektonCRDs are config/300-crds of the tektoncd/pipeline module tekbot is
+// built against, copied so that a built binary needs no module cache; a
+// test fails when the copy and the module differ (after a bump, run
+// go generate ./localcluster).
+//
+//go:generate sh -c "rm -f crds/*.yaml && cp \"$(go list -m -f '{{.Dir}}' github.com/tektoncd/pipeline)\"/config/300-crds/*.yaml crds/ && chmod 644 crds/*.yaml"
+//go:embed crds/*.yaml
+var tektonCRDs embed.FS
 
 func (c *Cluster) applyTektonCRDs(ctx context.Context) error {
-	dir, err := TektonCRDDir()
-	if err != nil {
-		return err
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	files, err := fs.Glob(tektonCRDs, "crds/*.yaml")
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no CRDs in %s", dir)
+		return fmt.Errorf("no CRDs embedded: %v", err)
 	}
 	dyn, err := dynamic.NewForConfig(c.REST)
 	if err != nil {
@@ -54,7 +41,7 @@ func (c *Cluster) applyTektonCRDs(ctx context.Context) error {
 	crds := dyn.Resource(crdResource)
 	var names []string
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := tektonCRDs.ReadFile(f)
 		if err != nil {
 			return err
 		}
