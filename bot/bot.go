@@ -40,19 +40,44 @@ func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
 	}
 	ok, err := b.Policy.Allowed(ctx, spec, req.Caller)
 	if err != nil {
-		return Reply{Outcome: Failed, Text: fmt.Sprintf("Could not check whether you may run `%s`: %v. Please try again.", spec.Verb, err)}
+		b.Log.ErrorContext(ctx, "checking permissions failed", "request", req.ID, "verb", spec.Verb, "err", err)
+		return Trouble(req, permissionService(req.Caller.Transport), err, "check whether you may run `"+spec.Verb+"`")
 	}
 	if !ok {
-		return Reply{Outcome: Denied, Text: fmt.Sprintf("Sorry, you may not run `%s`. Who may: %s.", spec.Verb, b.Policy.WhoMay(spec))}
+		var repo string
+		if req.PullRequest != nil {
+			repo = req.PullRequest.Repository
+		}
+		return Reply{Outcome: Denied, Text: fmt.Sprintf("Sorry, you may not run `%s`. Who may: %s.", spec.Verb, b.Policy.WhoMay(spec, req.Caller.Transport, repo))}
 	}
 	return spec.Handle(ctx, req)
 }
 
+// unknown answers a verb the caller's transport does not offer: a typo
+// gets what was probably meant, and another transport's verb says how to
+// run it there and what to do here instead.
 func (b *Bot) unknown(req *Request) Reply {
+	t := req.Caller.Transport
+	if s := b.Registry.Lookup(req.Command.Verb); s != nil {
+		return Reply{Outcome: Refused, Text: s.Hint(t) + "."}
+	}
 	text := fmt.Sprintf("I don't know the command `%s`.", req.Command.Verb)
-	if s := b.Registry.Closest(req.Command.Verb, req.Caller.Transport); s != nil {
-		text += fmt.Sprintf(" Did you mean `%s`? (%s)", s.Usage, s.Summary)
+	if s := b.Registry.Closest(req.Command.Verb, t); s != nil {
+		if s.Offered(t) {
+			text += " Did you mean " + s.Hint(t) + "?"
+		} else {
+			text += fmt.Sprintf(" Did you mean `%s`? %s.", s.Verb, s.Hint(t))
+		}
 	}
 	text += " Try `help` for the list."
 	return Reply{Outcome: Refused, Text: text}
+}
+
+// permissionService names who answers permission questions for a
+// transport's callers, for replies.
+func permissionService(t Transport) string {
+	if t == GitHub {
+		return "GitHub"
+	}
+	return "the permission check"
 }

@@ -19,6 +19,9 @@ type Config struct {
 	Policy    Policy     `yaml:"policy"`
 	Dashboard *Dashboard `yaml:"dashboard"`
 	State     State      `yaml:"state"`
+	Alerts    Alerts     `yaml:"alerts"`
+	// Commands are verbs the team declares (config/commands.go).
+	Commands []Command `yaml:"commands"`
 }
 
 // State is where tekbot keeps its runtime state (request claims, rotation
@@ -37,6 +40,19 @@ type Server struct {
 	ShutdownTimeout Duration `yaml:"shutdownTimeout"`
 	// MaxBodyBytes caps webhook bodies; larger ones are answered 413.
 	MaxBodyBytes int64 `yaml:"maxBodyBytes"`
+	// ReadTimeout bounds reading a whole request, body included, and
+	// WriteTimeout sending its answer; IdleTimeout closes a kept-alive
+	// connection that sends nothing. A stalled client is cut off by them.
+	ReadTimeout  Duration `yaml:"readTimeout"`
+	WriteTimeout Duration `yaml:"writeTimeout"`
+	IdleTimeout  Duration `yaml:"idleTimeout"`
+	// MaxConcurrentBodies caps the webhook and Slack requests read at once
+	// (before their signature is checked); more are answered 503 at once.
+	MaxConcurrentBodies int `yaml:"maxConcurrentBodies"`
+	// MetricsAddr, a host:port, serves /metrics on a listener of its own
+	// (e.g. reachable only from the monitoring namespace); empty serves it
+	// on Listen.
+	MetricsAddr string `yaml:"metricsAddr"`
 }
 
 // Role is what a cluster is for, in TEP-0066's terms.
@@ -88,7 +104,21 @@ type GitHub struct {
 	// account, e.g. tekbot's own user when it authenticates with a token.
 	Bots         []string     `yaml:"bots"`
 	Repositories []Repository `yaml:"repositories"`
+	// CommentWindow is how old a comment may be, by its signed created_at,
+	// and still be acted on: a replayed or long-delayed delivery of an old
+	// comment is ignored. The default is DefaultCommentWindow.
+	CommentWindow Duration `yaml:"commentWindow"`
 }
+
+// Trust is how long a maintainer's /ok-to-test lasts.
+type Trust string
+
+// Trust modes: per commit (Pipelines-as-Code's require-ok-to-test-sha), or
+// for the whole PR, every later push included (Prow's sticky ok-to-test).
+const (
+	TrustCommit Trust = "commit"
+	TrustPR     Trust = "pr"
+)
 
 // GitHubApp is a GitHub App installation used instead of a token.
 type GitHubApp struct {
@@ -112,6 +142,12 @@ type Repository struct {
 	PipelineLabel string `yaml:"pipelineLabel"`
 	// TrustedTeams (org/team) may run commands on any PR and /ok-to-test.
 	TrustedTeams []string `yaml:"trustedTeams"`
+	// Trust says what a maintainer's /ok-to-test approves: the commit it
+	// names ("commit", the default) or the PR and every later push ("pr").
+	Trust Trust `yaml:"trust"`
+	// Params are the params "/test <pipeline> key=value" may override:
+	// name → regular expression the whole value must match.
+	Params map[string]string `yaml:"params"`
 }
 
 // SlackMode is how Slack reaches tekbot.
@@ -130,6 +166,9 @@ type Slack struct {
 	BotToken      *Secret       `yaml:"botToken"`
 	AppToken      *Secret       `yaml:"appToken"`
 	Channels      SlackChannels `yaml:"channels"`
+	// CaptainGroup is the ID of a user group (@build-captain) that
+	// tekbot keeps set to today's build captain.
+	CaptainGroup string `yaml:"captainGroup"`
 	// APIURL points the client at another Slack API (tests, proxies).
 	APIURL string `yaml:"apiURL"`
 }
@@ -214,6 +253,12 @@ type Environment struct {
 	// top of policy.allow.promote: e.g. staging for maintainers,
 	// production for release managers alone.
 	Allow []string `yaml:"allow"`
+	// InfoNamespace is where the cluster's Tekton components keep their
+	// <component>-info ConfigMaps; empty means DefaultInfoNamespace.
+	InfoNamespace string `yaml:"infoNamespace"`
+	// AfterDeploy: verification, automatic rollback, auto-merge, nightly
+	// images and the promotion train (verify.go).
+	AfterDeploy `yaml:",inline"`
 }
 
 // DefaultNightlyParam is the param Tekton's release pipelines take the

@@ -12,6 +12,13 @@ const (
 	// DefaultMaxBodyBytes fits GitHub's largest issue_comment payloads (a
 	// 65,536-character comment is ~260 KB escaped) with room to spare.
 	DefaultMaxBodyBytes = 1 << 20
+	// A stalled connection is closed within DefaultTimeout, whichever way
+	// it stalls: sending the request, reading the answer, or idle.
+	DefaultTimeout = 30 * time.Second
+	// DefaultMaxConcurrentBodies, each up to maxBodyBytes, bounds what
+	// unauthenticated clients can make tekbot hold (~32 MiB); webhooks
+	// are read in milliseconds, so honest traffic never nears it.
+	DefaultMaxConcurrentBodies = 32
 	// DefaultSelector finds a PR's runs by Pipelines-as-Code's labels.
 	DefaultSelector = "pipelinesascode.tekton.dev/repository={{.Repo}}," +
 		"pipelinesascode.tekton.dev/pull-request={{.PullRequest}}," +
@@ -19,7 +26,27 @@ const (
 	DefaultPipelineLabel = "pipelinesascode.tekton.dev/original-prname"
 	DefaultHandoff       = "09:00"
 	DefaultEscalateAfter = 15 * time.Minute
+	// DefaultCommentWindow: GitHub delivers a comment within seconds, so a
+	// comment older than this is a replay or a manual redelivery of
+	// something long past.
+	DefaultCommentWindow = 10 * time.Minute
 )
+
+// TrustMode is the repository's trust, TrustCommit unless set.
+func (r *Repository) TrustMode() Trust {
+	if r.Trust == "" {
+		return TrustCommit
+	}
+	return r.Trust
+}
+
+// MaxCommentAge is CommentWindow, or its default.
+func (g *GitHub) MaxCommentAge() time.Duration {
+	if g.CommentWindow.Duration <= 0 {
+		return DefaultCommentWindow
+	}
+	return g.CommentWindow.Duration
+}
 
 // DefaultWorkingDays is Monday to Friday.
 var DefaultWorkingDays = []string{"Mon", "Tue", "Wed", "Thu", "Fri"}
@@ -33,6 +60,14 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.MaxBodyBytes == 0 {
 		c.Server.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	for _, d := range []*Duration{&c.Server.ReadTimeout, &c.Server.WriteTimeout, &c.Server.IdleTimeout} {
+		if d.Duration == 0 {
+			d.Duration = DefaultTimeout
+		}
+	}
+	if c.Server.MaxConcurrentBodies == 0 {
+		c.Server.MaxConcurrentBodies = DefaultMaxConcurrentBodies
 	}
 	for i := range c.Clusters {
 		if c.Clusters[i].Namespace == "" {
@@ -74,6 +109,7 @@ func (c *Config) applyDefaults() {
 	if c.Rotation.EscalateAfter.Duration == 0 {
 		c.Rotation.EscalateAfter.Duration = DefaultEscalateAfter
 	}
+	c.alertDefaults()
 	for i := range c.Promotion.Environments {
 		e := &c.Promotion.Environments[i]
 		if e.Namespace == "" {

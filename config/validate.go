@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -14,6 +16,8 @@ type validator struct {
 	cfg   *Config
 	verbs []string
 	errs  []FieldError
+	// line finds the line of another field, for errors that name two.
+	line func(path string) int
 }
 
 func (v *validator) add(path, format string, args ...any) {
@@ -33,6 +37,7 @@ var (
 )
 
 func (v *validator) validate() {
+	v.server()
 	v.clusters()
 	if v.cfg.State.Cluster != "" {
 		v.clusterRef("state.cluster", v.cfg.State.Cluster)
@@ -43,6 +48,9 @@ func (v *validator) validate() {
 	v.slack()
 	v.rotation()
 	v.promotion()
+	v.alerts()
+	v.secretNamespaces()
+	v.commands()
 	v.policy()
 }
 
@@ -161,6 +169,11 @@ func (v *validator) github() {
 		seen[r.Name] = true
 		v.clusterRef(p+".cluster", r.Cluster)
 		v.template(p+".selector", r.Selector)
+		switch r.Trust {
+		case "", TrustCommit, TrustPR:
+		default:
+			v.add(p+".trust", "must be %q or %q, got %q", TrustCommit, TrustPR, r.Trust)
+		}
 		for j, t := range r.TrustedTeams {
 			if !repoRE.MatchString(t) {
 				v.add(fmt.Sprintf("%s.trustedTeams[%d]", p, j), "must be org/team-slug, got %q", t)
@@ -299,10 +312,53 @@ func (v *validator) promotion() {
 				v.add(fmt.Sprintf("%s.canaryPipelines[%d]", p, j), "not a pipeline name: %q", c)
 			}
 		}
+		v.afterDeploy(p, &e)
 		for j, role := range e.Allow {
 			if _, defined := v.cfg.Policy.Roles[role]; !defined && role != RoleEveryone {
 				v.add(fmt.Sprintf("%s.allow[%d]", p, j), "unknown role %q (define it under policy.roles)", role)
 			}
+		}
+	}
+}
+
+func (v *validator) lineOf(path string) int {
+	if v.line == nil {
+		return 0
+	}
+	return v.line(path)
+}
+
+func (v *validator) server() {
+	s := v.cfg.Server
+	if s.MaxConcurrentBodies < 0 {
+		v.add("server.maxConcurrentBodies", "must be positive, got %d", s.MaxConcurrentBodies)
+	}
+	if s.MetricsAddr == "" {
+		return
+	}
+	if _, _, err := net.SplitHostPort(s.MetricsAddr); err != nil {
+		v.add("server.metricsAddr", "must be host:port (e.g. \":9090\"), got %q", s.MetricsAddr)
+	} else if s.MetricsAddr == s.Listen {
+		v.add("server.metricsAddr", "is server.listen (%q); leave it empty to serve /metrics there", s.Listen)
+	}
+}
+
+// secretNamespaces refuses a repository whose PR PipelineRuns share a
+// namespace with a promotion environment that binds Secrets: a PipelineRun
+// written by a PR author could mount the deploy credentials there.
+func (v *validator) secretNamespaces() {
+	for i, r := range v.cfg.GitHub.Repositories {
+		for j, e := range v.cfg.Promotion.Environments {
+			if e.Strategy != StrategyPipelineRun || len(e.SecretWorkspaces) == 0 || e.Cluster != r.Cluster || e.Namespace != r.Namespace {
+				continue
+			}
+			other := fmt.Sprintf("promotion.environments[%d].namespace", j)
+			if n := v.lineOf(other); n > 0 {
+				other += fmt.Sprintf(" (line %d)", n)
+			}
+			v.add(fmt.Sprintf("github.repositories[%d].namespace", i),
+				"%q on cluster %q is also %s, which binds secret workspaces (%s); PR-authored PipelineRuns there could mount them: give the environment a namespace of its own",
+				r.Namespace, r.Cluster, other, strings.Join(slices.Sorted(maps.Keys(e.SecretWorkspaces)), ", "))
 		}
 	}
 }

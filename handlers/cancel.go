@@ -17,12 +17,13 @@ func (h *commands) cancelSpec() *bot.Spec {
 		Summary:      "cancel the head commit's running PipelineRuns (or the named one)",
 		Transports:   onGitHub,
 		DefaultAllow: writers,
+		ListArgs:     true,
 		Handle:       h.cancel,
 	}
 }
 
 func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
-	p, stop := h.findPRRuns(ctx, req.PullRequest)
+	p, stop := h.findPRRuns(ctx, req, req.PullRequest)
 	if stop != nil {
 		return *stop
 	}
@@ -42,7 +43,7 @@ func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
 	for _, pr := range running {
 		if err := p.cluster.Cancel(ctx, pr); err != nil {
 			reply.Outcome = bot.Failed
-			bullet(&b, "%s: could not cancel: %v", p.pipeline(pr), err)
+			bullet(&b, "%s: could not cancel: %s", p.pipeline(pr), h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
 			continue
 		}
 		if reply.Outcome != bot.Failed {
@@ -52,7 +53,7 @@ func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
 		bullet(&b, "%s: cancelled %s", p.pipeline(pr), runLink(p.cluster, pr))
 	}
 	for _, n := range unknown {
-		bullet(&b, "%s: no such pipeline for this commit", n)
+		bullet(&b, "%s: no such pipeline for this commit", bot.UserText(n))
 	}
 	if len(running) == 0 {
 		b.WriteString(sprintf("Nothing to cancel for %s: no PipelineRun is running.\n", shortSHA(p.pr.HeadSHA)))

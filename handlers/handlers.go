@@ -26,6 +26,12 @@ type PullRequests interface {
 	AddLabel(ctx context.Context, repo string, number int, label string) error
 }
 
+// Approvals records the commits maintainers approve with /ok-to-test
+// (state.Approvals).
+type Approvals interface {
+	Approve(ctx context.Context, repo string, number int, sha, by string) error
+}
+
 // RotationStore keeps the rotation's changes made from chat
 // (state.RotationState); nil means the config's rotation is all there is.
 type RotationStore interface {
@@ -45,7 +51,9 @@ type Deps struct {
 	Clusters     *tekton.Clusters
 	Policy       *bot.Policy
 	PullRequests PullRequests
-	Rotation     RotationStore
+	// Approvals keeps /ok-to-test approvals; nil refuses /ok-to-test.
+	Approvals Approvals
+	Rotation  RotationStore
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager
 	// Notifier posts promotions' progress, approval requests and Roll
@@ -80,6 +88,7 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.promotionsSpec(),
 	)
 	h.registry = reg
+	h.registerDeclared(reg)
 	return reg
 }
 
@@ -100,6 +109,25 @@ var (
 
 func refused(format string, args ...any) bot.Reply {
 	return bot.Reply{Outcome: bot.Refused, Text: sprintf(format, args...)}
+}
+
+// trouble answers a failure on our side or a service's in words, and logs
+// the error itself under the request ID the reply quotes.
+func (h *commands) trouble(ctx context.Context, req *bot.Request, service string, err error, what string) bot.Reply {
+	h.logFailure(ctx, req, what, err)
+	return bot.Trouble(req, service, err, what)
+}
+
+// troubleWords is trouble for one line of a longer reply.
+func (h *commands) troubleWords(ctx context.Context, req *bot.Request, service string, err error) string {
+	h.logFailure(ctx, req, "", err)
+	return bot.Explain(service, err) + " (request " + bot.ShortID(req.ID) + ")"
+}
+
+func (h *commands) logFailure(ctx context.Context, req *bot.Request, what string, err error) {
+	if h.Log != nil {
+		h.Log.ErrorContext(ctx, "command failed", "request", req.ID, "verb", req.Command.Verb, "what", what, "err", err)
+	}
 }
 
 func failed(format string, args ...any) bot.Reply {

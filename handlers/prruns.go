@@ -21,11 +21,13 @@ type prRuns struct {
 	runs    []pipelinev1.PipelineRun
 	// latest is the newest run of each pipeline: what /retest looks at.
 	latest []*pipelinev1.PipelineRun
+	// params override the reruns' params ("/test unit key=value").
+	params map[string]string
 }
 
 // findPRRuns lists the PR's runs with the repository's label selector. A
-// non-empty reply means the caller should return it.
-func (h *commands) findPRRuns(ctx context.Context, pr *bot.PullRequest) (*prRuns, *bot.Reply) {
+// non-nil reply means the caller should return it.
+func (h *commands) findPRRuns(ctx context.Context, req *bot.Request, pr *bot.PullRequest) (*prRuns, *bot.Reply) {
 	if pr == nil {
 		r := refused("This command works on a pull request: comment it on the PR.")
 		return nil, &r
@@ -38,12 +40,12 @@ func (h *commands) findPRRuns(ctx context.Context, pr *bot.PullRequest) (*prRuns
 	cluster := h.Clusters.Get(repo.Cluster)
 	selector, err := renderSelector(repo.Selector, pr)
 	if err != nil {
-		r := failed("The label selector for %s does not render: %v", pr.Repository, err)
+		r := h.trouble(ctx, req, "tekbot's configuration", err, "find this PR's PipelineRuns")
 		return nil, &r
 	}
-	runs, err := cluster.List(ctx, repo.Namespace, selector)
+	runs, err := cluster.Runs(ctx, repo.Namespace, selector)
 	if err != nil {
-		r := failed("Could not list the PipelineRuns of this PR on cluster %s: %v. Nothing was done; please try again.", cluster.Name, err)
+		r := h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "list this PR's PipelineRuns")
 		return nil, &r
 	}
 	return &prRuns{pr: pr, repo: repo, cluster: cluster, runs: runs, latest: tekton.Latest(runs, repo.PipelineLabel)}, nil
@@ -101,37 +103,48 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 	if len(targets) > 0 {
 		b.WriteString(sprintf("Rerunning for %s:\n", shortSHA(p.pr.HeadSHA)))
 	}
-	var errs int
+	var errs, refusals int
 	for _, orig := range targets {
-		run, created, err := p.cluster.Rerun(ctx, orig, by)
+		if why := h.deployOf(p.cluster, orig); why != "" {
+			refusals++
+			bullet(&b, "%s: %s", p.pipeline(orig), promoteInstead(orig.Name, why))
+			continue
+		}
+		run, created, err := p.cluster.RerunWithParams(ctx, orig, by, p.params)
 		if err != nil {
 			errs++
-			bullet(&b, "%s: could not rerun %s: %v", p.pipeline(orig), orig.Name, err)
+			bullet(&b, "%s: could not rerun %s: %s", p.pipeline(orig), orig.Name, h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
 			continue
 		}
 		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+run.Namespace+"/"+run.Name)
 		note := "was " + string(tekton.StateOf(orig))
 		if !created {
-			note = "already started for this request"
+			note = alreadyRerun(run, req)
 		} else {
 			reply.Outcome = bot.Done
 		}
 		bullet(&b, "%s: %s (%s)", p.pipeline(orig), runLink(p.cluster, run), note)
 	}
 	for _, n := range unknown {
-		bullet(&b, "%s: no such pipeline for this commit", n)
+		bullet(&b, "%s: no such pipeline for this commit", bot.UserText(n))
 	}
 	if len(targets) == 0 {
 		switch {
 		case len(p.latest) == 0:
 			b.WriteString(sprintf("No PipelineRuns found for commit %s on cluster %s; nothing to rerun.", shortSHA(p.pr.HeadSHA), p.cluster.Name))
 		default:
-			b.WriteString(sprintf("Nothing to rerun for %s: %s.\n", shortSHA(p.pr.HeadSHA), skipped))
+			if skipped == "" {
+				skipped = "no pipeline by that name; this commit's pipelines are"
+			}
+			b.WriteString(sprintf("Nothing to rerun for %s: %s:\n", shortSHA(p.pr.HeadSHA), skipped))
 			p.summary(&b)
 		}
 		if len(unknown) > 0 {
 			reply.Outcome = bot.Refused
 		}
+	}
+	if refusals > 0 && reply.Outcome == bot.Noop {
+		reply.Outcome = bot.Refused
 	}
 	if errs > 0 {
 		reply.Outcome = bot.Failed

@@ -45,7 +45,7 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 	case len(args) == 3 && strings.EqualFold(args[1], "on"):
 		clusterName = args[2]
 		if h.Clusters.Get(clusterName) == nil {
-			return refused("Unknown cluster `%s`. Clusters: %s.", clusterName, strings.Join(h.Clusters.Names(), ", "))
+			return refused("Unknown cluster %s. Clusters: %s.", bot.UserText(clusterName), strings.Join(h.Clusters.Names(), ", "))
 		}
 	default:
 		return refused(rerunUsage)
@@ -62,11 +62,14 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 		namespace, name = ns, n
 	}
 	if !objectNameRE.MatchString(name) || (namespace != "" && !objectNameRE.MatchString(namespace)) {
-		return refused("`%s` is not a PipelineRun name, dashboard link or PR link. %s", target, rerunUsage)
+		return refused("%s is not a PipelineRun name, dashboard link or PR link. %s", bot.UserText(target), rerunUsage)
 	}
-	cluster, orig, reply := h.locate(ctx, clusterName, namespace, name)
+	cluster, orig, reply := h.locate(ctx, req, clusterName, namespace, name)
 	if reply != nil {
 		return *reply
+	}
+	if why := h.deployOf(cluster, orig); why != "" {
+		return refused("%s", promoteInstead(orig.Name, why))
 	}
 	where := fmt.Sprintf("%s/%s/%s", cluster.Name, orig.Namespace, orig.Name)
 	if cluster.Role == config.RoleProduction && !req.Confirmed {
@@ -83,12 +86,12 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 	}
 	run, created, err := cluster.Rerun(ctx, orig, tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID})
 	if err != nil {
-		return failed("Could not rerun %s: %v. Nothing was created; please try again.", where, err)
+		return h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "rerun "+orig.Name)
 	}
 	reply2 := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{cluster.Name + "/" + run.Namespace + "/" + run.Name}}
 	if !created {
 		reply2.Outcome = bot.Noop
-		reply2.Text = fmt.Sprintf("Already rerunning %s for this request: %s.", where, runLink(cluster, run))
+		reply2.Text = fmt.Sprintf("%s was %s: %s.", where, alreadyRerun(run, req), runLink(cluster, run))
 		return reply2
 	}
 	reply2.Text = fmt.Sprintf("%s reran %s (was %s): %s", req.Caller.Name(), where, tekton.StateOf(orig), runLink(cluster, run))
@@ -97,7 +100,7 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 
 // locate finds a PipelineRun by name on the named cluster, or on whichever
 // single cluster has it.
-func (h *commands) locate(ctx context.Context, clusterName, namespace, name string) (*tekton.Cluster, *pipelinev1.PipelineRun, *bot.Reply) {
+func (h *commands) locate(ctx context.Context, req *bot.Request, clusterName, namespace, name string) (*tekton.Cluster, *pipelinev1.PipelineRun, *bot.Reply) {
 	clusters := h.Clusters.All()
 	if clusterName != "" {
 		clusters = []*tekton.Cluster{h.Clusters.Get(clusterName)}
@@ -108,6 +111,7 @@ func (h *commands) locate(ctx context.Context, clusterName, namespace, name stri
 	}
 	var hits []hit
 	var errs []error
+	var unread []string // clusters that could not be asked
 	for _, c := range clusters {
 		ns := namespace
 		if ns == "" {
@@ -119,6 +123,7 @@ func (h *commands) locate(ctx context.Context, clusterName, namespace, name stri
 			hits = append(hits, hit{c, pr})
 		case !apierrors.IsNotFound(errors.Unwrap(err)):
 			errs = append(errs, err)
+			unread = append(unread, c.Name)
 		}
 	}
 	var r bot.Reply
@@ -128,7 +133,7 @@ func (h *commands) locate(ctx context.Context, clusterName, namespace, name stri
 	case len(hits) > 1:
 		r = refused("`%s` exists on several clusters; add `on <cluster>` (%s).", name, strings.Join(h.Clusters.Names(), ", "))
 	case len(errs) > 0:
-		r = failed("Could not look for `%s`: %v. Nothing was done; please try again.", name, errors.Join(errs...))
+		r = h.trouble(ctx, req, "the "+strings.Join(unread, " and ")+" cluster", errors.Join(errs...), "look for "+name)
 	default:
 		r = refused("No PipelineRun `%s` on %s.", name, strings.Join(h.Clusters.Names(), ", "))
 	}
@@ -141,9 +146,9 @@ func (h *commands) rerunPR(ctx context.Context, req *bot.Request, repo string, n
 	}
 	pr, err := h.PullRequests.Get(ctx, repo, number)
 	if err != nil {
-		return failed("Could not read %s#%d from GitHub: %v", repo, number, err)
+		return h.trouble(ctx, req, "GitHub", err, sprintf("read %s#%d", repo, number))
 	}
-	p, stop := h.findPRRuns(ctx, pr)
+	p, stop := h.findPRRuns(ctx, req, pr)
 	if stop != nil {
 		return *stop
 	}
@@ -154,4 +159,18 @@ func (h *commands) rerunPR(ctx context.Context, req *bot.Request, repo string, n
 		}
 	}
 	return h.rerun(ctx, req, p, retry, nil, "no latest run failed, timed out or was cancelled")
+}
+
+// alreadyRerun says why a rerun was not made: reruns are named after the
+// run they retry, so this request, or another asking to retry the same run
+// (a second delivery, a Slack rerun, another replica), made it first.
+func alreadyRerun(run *pipelinev1.PipelineRun, req *bot.Request) string {
+	switch by := run.Annotations[tekton.AnnotationRequester]; {
+	case run.Annotations[tekton.AnnotationRequestID] == req.ID:
+		return "already rerun for this request"
+	case by != "":
+		return "already rerun by " + by
+	default:
+		return "already rerun"
+	}
 }

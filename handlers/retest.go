@@ -16,12 +16,14 @@ func (h *commands) retestSpec() *bot.Spec {
 		Summary:      "rerun the head commit's failed, timed-out or cancelled PipelineRuns (or the named one, whatever its result)",
 		Transports:   onGitHub,
 		DefaultAllow: writers,
+		ListArgs:     true,
+		Elsewhere:    map[bot.Transport]string{bot.Slack: "rerun <PR URL>"},
 		Handle:       h.retest,
 	}
 }
 
 func (h *commands) retest(ctx context.Context, req *bot.Request) bot.Reply {
-	p, stop := h.findPRRuns(ctx, req.PullRequest)
+	p, stop := h.findPRRuns(ctx, req, req.PullRequest)
 	if stop != nil {
 		return *stop
 	}

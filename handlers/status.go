@@ -9,6 +9,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"tekbot/bot"
+	"tekbot/config"
 	"tekbot/tekton"
 )
 
@@ -31,14 +32,15 @@ func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
 	var b strings.Builder
 	outcome := bot.Noop
 	for _, c := range h.Clusters.All() {
-		latest, err := latestRuns(ctx, c)
+		label := h.pipelineLabel(c)
+		latest, err := latestRuns(ctx, c, label)
 		if err != nil {
 			outcome = bot.Failed
-			fmt.Fprintf(&b, "*%s* (%s): could not read PipelineRuns: %v\n", c.Name, c.Role, err)
+			fmt.Fprintf(&b, "*%s* (%s): could not read PipelineRuns: %s\n", c.Name, c.Role, h.troubleWords(ctx, req, "the "+c.Name+" cluster", err))
 			continue
 		}
 		latest = slices.DeleteFunc(latest, func(pr *pipelinev1.PipelineRun) bool {
-			return project != "" && !strings.Contains(strings.ToLower(tekton.Pipeline(pr, "")), project)
+			return project != "" && !strings.Contains(strings.ToLower(tekton.Pipeline(pr, label)), project)
 		})
 		failing := 0
 		for _, pr := range latest {
@@ -51,11 +53,30 @@ func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
 		slices.SortStableFunc(latest, func(a, b *pipelinev1.PipelineRun) int {
 			return boolRank(tekton.StateOf(b).Retryable()) - boolRank(tekton.StateOf(a).Retryable())
 		})
-		for _, pr := range latest {
-			bullet(&b, "%s: %s (%s)", tekton.Pipeline(pr, ""), runLink(c, pr), tekton.StateOf(pr))
+		for i, pr := range latest {
+			if i == maxStatusLines {
+				bullet(&b, "… and %d more; `/tekton status <project>` narrows the list", len(latest)-i)
+				break
+			}
+			bullet(&b, "%s: %s (%s)", tekton.Pipeline(pr, label), runLink(c, pr), tekton.StateOf(pr))
 		}
 	}
 	return bot.Reply{Outcome: outcome, Text: strings.TrimRight(b.String(), "\n")}
+}
+
+// maxStatusLines bounds a cluster's part of the status reply: a busy
+// namespace must not make a reply too long to read or to post.
+const maxStatusLines = 30
+
+// pipelineLabel is the label that names pipelines on cluster c: that of
+// the repositories whose runs live there, else Pipelines-as-Code's.
+func (h *commands) pipelineLabel(c *tekton.Cluster) string {
+	for _, r := range h.Config.GitHub.Repositories {
+		if r.Cluster == c.Name && r.PipelineLabel != "" {
+			return r.PipelineLabel
+		}
+	}
+	return config.DefaultPipelineLabel
 }
 
 func boolRank(b bool) int {
@@ -65,8 +86,8 @@ func boolRank(b bool) int {
 	return 0
 }
 
-func latestRuns(ctx context.Context, c *tekton.Cluster) ([]*pipelinev1.PipelineRun, error) {
-	newest := tekton.NewNewestByPipeline("")
+func latestRuns(ctx context.Context, c *tekton.Cluster, label string) ([]*pipelinev1.PipelineRun, error) {
+	newest := tekton.NewNewestByPipeline(label)
 	if err := c.Each(ctx, c.Namespace, newest.Add); err != nil {
 		return nil, err
 	}

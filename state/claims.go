@@ -52,6 +52,34 @@ func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
 	}
 }
 
+// ClaimEvery takes key at most once per period: it succeeds when the key
+// is free or its last claim is older than period (e.g. one denial per PR
+// per ten minutes). A stale claim is deleted only if it is still the one
+// read, so of two replicas racing past it exactly one succeeds.
+func (c *Claims) ClaimEvery(ctx context.Context, key string, period time.Duration, now time.Time) (bool, error) {
+	ok, err := c.Claim(ctx, key)
+	if ok || err != nil {
+		return ok, err
+	}
+	cms := c.Kube.CoreV1().ConfigMaps(c.Namespace)
+	old, err := cms.Get(ctx, claimName(key), metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return c.Claim(ctx, key)
+	case err != nil:
+		return false, fmt.Errorf("reading claim %s: %w", key, err)
+	}
+	if at, err := time.Parse(time.RFC3339, old.Annotations[annotationAt]); err == nil && now.Sub(at) < period {
+		return false, nil
+	}
+	uid := old.UID
+	err = cms.Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return false, fmt.Errorf("renewing claim %s: %w", key, err)
+	}
+	return c.Claim(ctx, key)
+}
+
 // Release gives a claim back, so that a redelivery of a request that
 // failed on our side is handled again rather than lost.
 func (c *Claims) Release(ctx context.Context, key string) error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -19,7 +20,10 @@ import (
 
 // Labels and annotations tekbot writes on the PipelineRuns it creates.
 const (
-	LabelRerunOf        = "tekbot.dev/rerun-of"
+	// LabelRerunOf names a rerun's root: the run first retried.
+	LabelRerunOf = "tekbot.dev/rerun-of"
+	// LabelAttempt numbers the reruns of one root: 1, 2, …
+	LabelAttempt        = "tekbot.dev/attempt"
 	AnnotationRequester = "tekbot.dev/requested-by"
 	AnnotationRequestID = "tekbot.dev/request-id"
 )
@@ -86,7 +90,7 @@ func (c *Cluster) Get(ctx context.Context, namespace, name string) (*pipelinev1.
 
 // Pipeline names the pipeline a run belongs to: the value of label if the
 // run has it (Pipelines-as-Code's original-prname), else its pipelineRef,
-// else the run's name.
+// else the name it was generated from, else the run's name.
 func Pipeline(pr *pipelinev1.PipelineRun, label string) string {
 	if v := pr.Labels[label]; v != "" {
 		return v
@@ -94,14 +98,24 @@ func Pipeline(pr *pipelinev1.PipelineRun, label string) string {
 	if pr.Spec.PipelineRef != nil && pr.Spec.PipelineRef.Name != "" {
 		return pr.Spec.PipelineRef.Name
 	}
+	// Runs with an embedded spec are told apart by what they were named
+	// after, not by their random suffix: 2,000 runs of one pipeline are
+	// one pipeline.
+	if base := strings.TrimRight(pr.GenerateName, "-"); base != "" {
+		return base
+	}
 	return pr.Name
 }
 
-// Newer orders runs by creation time, then name: timestamps have whole
-// seconds, and a rerun's name extends its original's.
+// Newer orders runs by creation time, then attempt, then name: timestamps
+// have whole seconds, and a rerun made in the same second as what it
+// reruns has the higher attempt.
 func Newer(a, b *pipelinev1.PipelineRun) bool {
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 		return b.CreationTimestamp.Before(&a.CreationTimestamp)
+	}
+	if x, y := Attempt(a), Attempt(b); x != y {
+		return x > y
 	}
 	return a.Name > b.Name
 }
@@ -153,24 +167,36 @@ type Requester struct {
 	RequestID string
 }
 
-// RerunName derives the rerun's name from the request and the root run
-// (the original, or what a rerun reruns), so a redelivered request (or
-// another replica handling the same one) gets AlreadyExists instead of
-// creating a duplicate: even when the first attempt's rerun already exists
-// and is now the pipeline's latest run, the root and so the name stay the
-// same. It fits a DNS label, as Tekton needs for the labels it derives from
-// the name.
-func RerunName(requestID, original string, rerunOf string) string {
-	base := original
-	if rerunOf != "" {
-		base = rerunOf
+// Attempt is which retry of its root a run is: 0 for a run tekbot did not
+// make, n for the nth rerun. Reruns made before attempts were numbered
+// count as the first.
+func Attempt(pr *pipelinev1.PipelineRun) int {
+	if pr.Labels[LabelRerunOf] == "" {
+		return 0
 	}
-	sum := sha256.Sum256([]byte(requestID + "\x00" + base))
-	suffix := hex.EncodeToString(sum[:])[:10]
-	if len(base) > 63-len(suffix)-1 {
-		base = strings.TrimRight(base[:63-len(suffix)-1], "-.")
+	n, err := strconv.Atoi(pr.Labels[LabelAttempt])
+	if err != nil || n < 1 {
+		return 1
 	}
-	return base + "-" + suffix
+	return n
+}
+
+// RerunName names attempt n of root (the run first retried). The name is
+// keyed to what is retried, not to who asks: two requests to retry the
+// same failure (two deliveries, a /retest and a Slack rerun, two
+// replicas) name the same run, and the apiserver creates it once, however
+// stale the list each request decided on. It fits a DNS label, as Tekton
+// needs for the labels it derives from the name; a long root is cut and
+// keeps a hash of its full name so that two roots never share a name.
+func RerunName(root string, attempt int) string {
+	suffix := "-retry-" + strconv.Itoa(attempt)
+	if len(root)+len(suffix) <= 63 {
+		return root + suffix
+	}
+	sum := sha256.Sum256([]byte(root))
+	hash := "-" + hex.EncodeToString(sum[:])[:8]
+	base := strings.TrimRight(root[:63-len(suffix)-len(hash)], "-.")
+	return base + hash + suffix
 }
 
 // managedPrefixes are label and annotation keys written by controllers,
@@ -192,19 +218,20 @@ func userMetadata(m map[string]string) map[string]string {
 	return out
 }
 
-// RerunOf builds a new PipelineRun that repeats orig: the same spec and user
-// metadata, without status, controller state or spec.status, plus labels
-// and annotations recording what it reruns and who asked.
+// RerunOf builds the next attempt at orig's root: the same spec and user
+// metadata as orig, without status, controller state or spec.status, plus
+// labels and annotations recording its root, its attempt and who asked.
 func RerunOf(orig *pipelinev1.PipelineRun, by Requester) *pipelinev1.PipelineRun {
 	root := orig.Labels[LabelRerunOf]
 	if root == "" {
 		root = orig.Name
 	}
+	attempt := Attempt(orig) + 1
 	spec := orig.Spec.DeepCopy()
 	spec.Status = "" // a cancelled or pending original must not pass that on
 	pr := &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        RerunName(by.RequestID, orig.Name, orig.Labels[LabelRerunOf]),
+			Name:        RerunName(root, attempt),
 			Namespace:   orig.Namespace,
 			Labels:      userMetadata(orig.Labels),
 			Annotations: userMetadata(orig.Annotations),
@@ -212,21 +239,50 @@ func RerunOf(orig *pipelinev1.PipelineRun, by Requester) *pipelinev1.PipelineRun
 		Spec: *spec,
 	}
 	pr.Labels[LabelRerunOf] = root
+	pr.Labels[LabelAttempt] = strconv.Itoa(attempt)
 	pr.Annotations[AnnotationRequester] = by.Name
 	pr.Annotations[AnnotationRequestID] = by.RequestID
 	return pr
 }
 
-// Rerun creates the rerun of orig. created is false when this request had
-// already created it (a redelivery): the existing run is returned.
+// Rerun creates the next attempt at orig's root. created is false when it
+// exists already: made by this request (a redelivery; then orig may be that
+// rerun itself), or by another asking to retry the same run. The existing
+// run is returned; its annotations say who asked. orig may be a slim copy
+// from Runs: the full run is read before it is copied.
 func (c *Cluster) Rerun(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester) (pr *pipelinev1.PipelineRun, created bool, err error) {
-	want := RerunOf(orig, by)
+	return c.RerunEdited(ctx, orig, by, nil)
+}
+
+// RerunEdited is Rerun with edit, if not nil, applied to the new run before
+// it is created (e.g. params overridden). The name stays the attempt's:
+// one attempt per run retried, whatever the edits.
+func (c *Cluster) RerunEdited(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, edit func(*pipelinev1.PipelineRun)) (pr *pipelinev1.PipelineRun, created bool, err error) {
+	if by.RequestID != "" && orig.Annotations[AnnotationRequestID] == by.RequestID {
+		return orig, false, nil
+	}
 	runs := c.Tekton.TektonV1().PipelineRuns(orig.Namespace)
+	if orig.ResourceVersion == "" {
+		// From the watch cache: the spec is what is copied, and it does
+		// not change.
+		full, err := runs.Get(ctx, orig.Name, metav1.GetOptions{ResourceVersion: "0"})
+		if err != nil {
+			return nil, false, fmt.Errorf("reading %s/%s/%s to rerun it: %w", c.Name, orig.Namespace, orig.Name, err)
+		}
+		orig = full
+	}
+	want := RerunOf(orig, by)
+	if edit != nil {
+		edit(want)
+	}
 	pr, err = runs.Create(ctx, want, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		existing, getErr := runs.Get(ctx, want.Name, metav1.GetOptions{})
 		if getErr != nil {
 			return nil, false, fmt.Errorf("rerun %s exists but cannot be read: %w", want.Name, getErr)
+		}
+		if existing.Labels[LabelRerunOf] != want.Labels[LabelRerunOf] || existing.Labels[LabelAttempt] != want.Labels[LabelAttempt] {
+			return nil, false, fmt.Errorf("the name %s/%s/%s is taken by a run that is not attempt %s at %s", c.Name, want.Namespace, want.Name, want.Labels[LabelAttempt], want.Labels[LabelRerunOf])
 		}
 		return existing, false, nil
 	}

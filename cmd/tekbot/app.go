@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -30,6 +32,7 @@ import (
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/transport/github"
+	"tekbot/transport/httplimit"
 	"tekbot/transport/slack"
 )
 
@@ -42,7 +45,10 @@ type app struct {
 	bot      *bot.Bot
 	pool     *bot.Pool
 	mux      *http.ServeMux
-	metrics  *bot.Metrics
+	// metricsMux serves /metrics on server.metricsAddr; nil when /metrics
+	// is on mux.
+	metricsMux *http.ServeMux
+	metrics    *bot.Metrics
 	// background runs for the process's life (Socket Mode); leader runs
 	// only on the replica holding the Lease (cron, escalation).
 	background []func(ctx context.Context)
@@ -71,6 +77,8 @@ type appOptions struct {
 	pullRequests handlers.PullRequests
 	// notifier replaces Slack for the captain's messages (the sandbox).
 	notifier notifier
+	// releases replaces Slack for promotions' progress (the sandbox).
+	releases promotion.Notifier
 }
 
 // notifier reaches people for handoffs and pages: Slack in production.
@@ -96,11 +104,13 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		claims: &state.Claims{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 	}
 	a.life, a.stop = context.WithCancel(context.Background())
-	policy := bot.NewPolicy(cfg.Policy)
+	policy := bot.PolicyFor(cfg)
 	rotation := &state.RotationState{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
+	approvals := &state.Approvals{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
 	deps := &handlers.Deps{
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
 		Rotation:   rotation,
+		Approvals:  approvals,
 		Background: func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) },
 	}
 
@@ -113,6 +123,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		deps.PullRequests, deps.GitOps = api, api
 	}
 	notify := opts.notifier
+	if opts.releases != nil {
+		deps.Notifier = opts.releases
+	}
 	var adapter *slack.Adapter
 	var slackAPI *slackapi.Client
 	if cfg.SlackEnabled() {
@@ -137,11 +150,20 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil
 		},
 	}
+	a.metrics.Known(a.registry)
 	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: auditor, Metrics: a.metrics, Log: log}
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	metricsMux := a.mux
+	if cfg.Server.MetricsAddr != "" {
+		a.metricsMux = http.NewServeMux()
+		metricsMux = a.metricsMux
+	}
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Webhook and Slack bodies are read before anyone is authenticated:
+	// one cap for them all.
+	unauthenticated := httplimit.New(cmp.Or(cfg.Server.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
 	if len(cfg.Rotation.Roster) > 0 {
 		cal, err := newCalendar(cfg.Rotation, rotation)
 		if err != nil {
@@ -154,13 +176,14 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if err != nil {
 			return nil, fmt.Errorf("github.webhookSecret: %w", err)
 		}
-		a.mux.Handle("/github/webhook", &github.Receiver{
+		a.mux.Handle("/github/webhook", unauthenticated.Wrap(&github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),
-			Claims:  a.claims,
-			Metrics: a.metrics,
-			Log:     log.With("transport", "github"),
-		})
+			Claims:    a.claims,
+			Approvals: approvals,
+			Metrics:   a.metrics,
+			Log:       log.With("transport", "github"),
+		}))
 	}
 	if adapter != nil {
 		adapter.Registry, adapter.Bot = a.registry, a.bot
@@ -171,7 +194,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 				}
 			})
 		} else {
-			adapter.Register(a.mux)
+			slackMux := http.NewServeMux()
+			adapter.Register(slackMux)
+			a.mux.Handle("/slack/", unauthenticated.Wrap(slackMux))
 		}
 	}
 	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, a.claims, log) })
@@ -262,6 +287,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 		pager.PagerDuty = &paging.PagerDuty{URL: pd.URL, RoutingKey: key}
 	}
 	deps.Pager = pager
+	a.liveDuties(cfg, log, notify, job, pager.Rotation)
 	a.leader = append(a.leader,
 		func(ctx context.Context) {
 			if err := job.Run(ctx); err != nil {
@@ -270,6 +296,15 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 		},
 		func(ctx context.Context) {
 			every(ctx, time.Minute, func() { logErr(log, "paging tick", pager.Tick(ctx, time.Now())) })
+		},
+		func(ctx context.Context) {
+			every(ctx, time.Hour, func() {
+				n, err := pager.Store.DeleteClosed(ctx, paging.ClosedRetention, time.Now())
+				logErr(log, "deleting closed pages", err)
+				if n > 0 {
+					log.Info("deleted closed pages", "count", n)
+				}
+			})
 		},
 	)
 	return nil
@@ -353,14 +388,37 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, strings.Join(report, "\n"))
 }
 
-// serveHTTP serves until ctx ends, then stops accepting, lets in-flight
-// requests and queued work finish within the shutdown timeout, and returns.
+// serveHTTP listens on listen, and on server.metricsAddr when /metrics has
+// a port of its own, then serves until ctx ends.
 func (a *app) serveHTTP(ctx context.Context, listen string) error {
-	srv := &http.Server{Addr: listen, Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
+	main, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("http server: %w", err)
+	}
+	var metrics net.Listener
+	if a.metricsMux != nil {
+		if metrics, err = net.Listen("tcp", a.cfg.Server.MetricsAddr); err != nil {
+			main.Close()
+			return fmt.Errorf("metrics server: %w", err)
+		}
+	}
+	return a.serve(ctx, main, metrics)
+}
+
+// serve serves on main (and /metrics on metrics, if not nil) until ctx
+// ends, then stops accepting, lets in-flight requests and queued work finish
+// within the shutdown timeout, and returns.
+func (a *app) serve(ctx context.Context, main, metrics net.Listener) error {
+	servers := map[*http.Server]net.Listener{httpServer(a.cfg.Server, a.mux, a.log): main}
+	if metrics != nil {
+		servers[httpServer(a.cfg.Server, a.metricsMux, a.log)] = metrics
+	}
 	a.startBackground(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	a.log.Info("tekbot serving", "listen", listen)
+	errc := make(chan error, len(servers))
+	for srv, ln := range servers {
+		go func() { errc <- srv.Serve(ln) }()
+		a.log.Info("tekbot serving", "listen", ln.Addr().String(), "metricsOnly", srv.Handler == a.metricsMux)
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -369,13 +427,38 @@ func (a *app) serveHTTP(ctx context.Context, listen string) error {
 	a.log.Info("shutting down: finishing in-flight work", "timeout", a.cfg.Server.ShutdownTimeout.Duration)
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Server.ShutdownTimeout.Duration)
 	defer cancel()
-	err := errors.Join(srv.Shutdown(sctx), a.pool.Shutdown(sctx))
+	var errs []error
+	for srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
+	}
+	err := errors.Join(append(errs, a.pool.Shutdown(sctx))...)
 	a.stopBackground()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	a.log.Info("shutdown complete")
 	return nil
+}
+
+// httpServer bounds every connection, since anyone can open one: a client
+// that stalls sending its request (headers within 10 s at most), reading
+// the answer, or idle between requests is cut off (30 s each by default).
+func httpServer(s config.Server, h http.Handler, log *slog.Logger) *http.Server {
+	bound := func(d config.Duration) time.Duration {
+		if d.Duration <= 0 {
+			return config.DefaultTimeout
+		}
+		return d.Duration
+	}
+	read := bound(s.ReadTimeout)
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(10*time.Second, read),
+		ReadTimeout:       read,
+		WriteTimeout:      bound(s.WriteTimeout),
+		IdleTimeout:       bound(s.IdleTimeout),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 // startBackground starts the process-long work and the campaign for the

@@ -46,6 +46,9 @@ type takenElsewhere struct{}
 
 func (takenElsewhere) Claim(context.Context, string) (bool, error) { return false, nil }
 func (takenElsewhere) Release(context.Context, string) error       { return nil }
+func (takenElsewhere) ClaimEvery(context.Context, string, time.Duration, time.Time) (bool, error) {
+	return false, nil
+}
 
 // ingestReceiver is the GitHub receiver as serve builds it (serve's pool
 // and memory sizes, metrics, JSON logs) with its work ending at once.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 type exampleEvent struct {
@@ -146,6 +147,10 @@ type PRCommentOptions struct {
 	// issue.labels by name. nil keeps the example's labels; an empty,
 	// non-nil slice means none.
 	Labels []string
+
+	// CreatedAt is comment.created_at (and updated_at). Zero means now, as
+	// for a comment GitHub delivers the moment it is written.
+	CreatedAt time.Time
 }
 
 // PRComment returns an issue_comment "created" delivery for a comment on a
@@ -217,6 +222,12 @@ func PRComment(tb testing.TB, opts PRCommentOptions) []byte {
 	if opts.Body != "" {
 		comment.set("body", opts.Body)
 	}
+	created := opts.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	comment.set("created_at", created.UTC().Format(time.RFC3339))
+	comment.set("updated_at", created.UTC().Format(time.RFC3339))
 	if opts.AuthorAssociation != "" {
 		comment.set("author_association", opts.AuthorAssociation)
 	}

@@ -40,6 +40,9 @@ type cached struct {
 // question; a revoked permission takes effect within a minute.
 const permissionCacheTTL = time.Minute
 
+// maxCachedChecks bounds the permission cache.
+const maxCachedChecks = 4096
+
 // NewAPI authenticates with the configured token or GitHub App.
 func NewAPI(cfg config.GitHub) (*API, error) {
 	var client *gh.Client
@@ -81,17 +84,31 @@ func NewAPIWithClient(c *gh.Client) *API {
 	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
 }
 
-// counted records a failed call's status before returning its error.
+// counted records a failed call's status before returning its error,
+// which carries the status for bot.Explain.
 func (a *API) counted(resp *gh.Response, err error) error {
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		a.Metrics.APIError("github", status)
+	if err == nil {
+		return nil
 	}
-	return err
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
+	}
+	a.Metrics.APIError("github", status)
+	return &apiError{status: status, err: err}
 }
+
+// apiError is a failed GitHub call and its HTTP status (0 without one).
+type apiError struct {
+	status int
+	err    error
+}
+
+func (e *apiError) Error() string { return e.err.Error() }
+func (e *apiError) Unwrap() error { return e.err }
+
+// HTTPStatus tells bot.Explain what kind of failure it was.
+func (e *apiError) HTTPStatus() int { return e.status }
 
 func splitRepo(repo string) (string, string) {
 	owner, name, _ := strings.Cut(repo, "/")
@@ -132,6 +149,9 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 		Author:     pr.GetUser().GetLogin(),
 		URL:        pr.GetHTMLURL(),
 		Open:       pr.GetState() == "open",
+		// For declared commands' templates (/cherry-pick).
+		BaseBranch:     pr.GetBase().GetRef(),
+		MergeCommitSHA: pr.GetMergeCommitSHA(),
 	}
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())
@@ -142,7 +162,8 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 // AddLabel labels a PR; it implements handlers.PullRequests.
 func (a *API) AddLabel(ctx context.Context, repo string, number int, label string) error {
 	owner, name := splitRepo(repo)
-	if _, resp, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label}); a.counted(resp, err) != nil {
+	_, resp, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("labelling %s#%d: %w", repo, number, err)
 	}
 	return nil
@@ -151,7 +172,8 @@ func (a *API) AddLabel(ctx context.Context, repo string, number int, label strin
 // React adds a reaction (e.g. "eyes") to an issue comment.
 func (a *API) React(ctx context.Context, repo string, commentID int64, content string) error {
 	owner, name := splitRepo(repo)
-	if _, resp, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content); a.counted(resp, err) != nil {
+	_, resp, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("reacting to comment %d: %w", commentID, err)
 	}
 	return nil
@@ -160,7 +182,8 @@ func (a *API) React(ctx context.Context, repo string, commentID int64, content s
 // Comment posts a comment on an issue or PR.
 func (a *API) Comment(ctx context.Context, repo string, number int, body string) error {
 	owner, name := splitRepo(repo)
-	if _, resp, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)}); a.counted(resp, err) != nil {
+	_, resp, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)})
+	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("commenting on %s#%d: %w", repo, number, err)
 	}
 	return nil
@@ -217,6 +240,17 @@ func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, e
 		return false, err
 	}
 	a.mu.Lock()
+	if len(a.cache) >= maxCachedChecks {
+		// Strangers' logins must not grow the cache without bound.
+		for k, c := range a.cache {
+			if !now.Before(c.expires) {
+				delete(a.cache, k)
+			}
+		}
+		if len(a.cache) >= maxCachedChecks {
+			clear(a.cache)
+		}
+	}
 	a.cache[key] = cached{ok: ok, expires: now.Add(a.cacheTTL)}
 	a.mu.Unlock()
 	return ok, nil

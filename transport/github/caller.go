@@ -15,9 +15,17 @@ type Permissions interface {
 	InTeam(ctx context.Context, orgTeam, login string) (bool, error)
 }
 
+// Approvals are the commits maintainers approved with /ok-to-test
+// (state.Approvals).
+type Approvals interface {
+	Approved(ctx context.Context, repo string, number int, sha string) (bool, error)
+	AnyApproved(ctx context.Context, repo string, number int) (bool, error)
+}
+
 // Vouch answers GitHub's built-in policy roles for one commenter on one PR.
 type Vouch struct {
 	Permissions Permissions
+	Approvals   Approvals
 	Repo        *config.Repository
 	Login       string
 	PR          *bot.PullRequest
@@ -32,12 +40,27 @@ func (v *Vouch) HasRole(ctx context.Context, role string) (bool, error) {
 		if v.PR == nil || v.Login != v.PR.Author {
 			return false, nil
 		}
-		if slices.Contains(v.PR.Labels, bot.OkToTestLabel) {
-			return true, nil
+		if ok, err := v.approved(ctx); ok || err != nil {
+			return ok, err
 		}
 		return v.trusted(ctx, v.Login)
 	}
 	return false, nil
+}
+
+// approved: a maintainer approved the PR's head commit or, where the
+// repository trusts whole PRs (Prow's sticky ok-to-test), the PR.
+func (v *Vouch) approved(ctx context.Context) (bool, error) {
+	if v.Approvals == nil {
+		return false, nil
+	}
+	if v.Repo.TrustMode() == config.TrustPR {
+		if slices.Contains(v.PR.Labels, bot.OkToTestLabel) {
+			return true, nil
+		}
+		return v.Approvals.AnyApproved(ctx, v.PR.Repository, v.PR.Number)
+	}
+	return v.Approvals.Approved(ctx, v.PR.Repository, v.PR.Number, v.PR.HeadSHA)
 }
 
 // trusted: write access to the repository, or a member of a trusted team.

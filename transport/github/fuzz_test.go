@@ -28,6 +28,9 @@ type takenElsewhere struct{}
 
 func (takenElsewhere) Claim(context.Context, string) (bool, error) { return false, nil }
 func (takenElsewhere) Release(context.Context, string) error       { return nil }
+func (takenElsewhere) ClaimEvery(context.Context, string, time.Duration, time.Time) (bool, error) {
+	return false, nil
+}
 
 // FuzzWebhook sends the receiver deliveries built from the fuzzer's bytes
 // (the committed corpus holds real GitHub payloads), signed with the

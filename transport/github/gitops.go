@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v62/github"
+
+	"tekbot/handlers/promotion"
 )
 
 // The GitOps path of a promotion: branch, commit one file, open a PR.
@@ -107,16 +109,37 @@ func (a *API) OpenPullRequest(ctx context.Context, repo, head, base, title, body
 	return pr.GetNumber(), pr.GetHTMLURL(), nil
 }
 
-// PullRequestState reports whether a PR was merged, or closed unmerged.
-func (a *API) PullRequestState(ctx context.Context, repo string, number int) (merged, closed bool, err error) {
+// PullRequestStatus reads what a promotion needs to know of its PR:
+// merged or closed, and whether GitHub would merge it now.
+func (a *API) PullRequestStatus(ctx context.Context, repo string, number int) (promotion.PullRequestStatus, error) {
 	owner, name := splitRepo(repo)
 	pr, resp, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
 		return a.client.PullRequests.Get(ctx, owner, name, number)
 	})
 	if err := a.counted(resp, err); err != nil {
-		return false, false, fmt.Errorf("reading %s#%d: %w", repo, number, err)
+		return promotion.PullRequestStatus{}, fmt.Errorf("reading %s#%d: %w", repo, number, err)
 	}
-	return pr.GetMerged(), pr.GetState() == "closed" && !pr.GetMerged(), nil
+	return promotion.PullRequestStatus{
+		Merged: pr.GetMerged(), Closed: pr.GetState() == "closed" && !pr.GetMerged(),
+		// "clean": mergeable, required checks green, required reviews
+		// given. "unstable" (a failing or pending check) is not enough.
+		Ready: pr.GetState() == "open" && pr.GetMergeable() && pr.GetMergeableState() == "clean",
+		Head:  pr.GetHead().GetSHA(),
+	}, nil
+}
+
+// Merge merges PR number if its head is still head: GitHub refuses (409)
+// when someone pushed since it was checked.
+func (a *API) Merge(ctx context.Context, repo string, number int, head, title string) error {
+	owner, name := splitRepo(repo)
+	res, resp, err := a.client.PullRequests.Merge(ctx, owner, name, number, "", &gh.PullRequestOptions{CommitTitle: title, SHA: head})
+	if err := a.counted(resp, err); err != nil {
+		return fmt.Errorf("merging %s#%d: %w", repo, number, err)
+	}
+	if !res.GetMerged() {
+		return fmt.Errorf("merging %s#%d: GitHub did not merge it: %s", repo, number, res.GetMessage())
+	}
+	return nil
 }
 
 // unprocessable reports GitHub's 422 answer whose message (or one of its

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v62/github"
@@ -25,21 +26,51 @@ type Receiver struct {
 	Registry *bot.Registry
 	Bot      *bot.Bot
 	API      *API
-	Claims   bot.Claimer
-	Pool     *bot.Pool
-	Seen     *bot.Seen
-	Metrics  *bot.Metrics
-	Log      *slog.Logger
+	// Approvals are the commits approved with /ok-to-test; nil trusts no
+	// PR author who is not also a writer.
+	Approvals Approvals
+	Claims    Claimer
+	Pool      *bot.Pool
+	Seen      *bot.Seen
+	Metrics   *bot.Metrics
+	Log       *slog.Logger
+	// Now is the clock for the comment window; nil means time.Now.
+	Now func() time.Time
+}
+
+// Claimer is bot.Claimer plus claims that renew after a period (state.Claims),
+// which keep denials to strangers to one per PR per deniedEvery.
+type Claimer interface {
+	bot.Claimer
+	ClaimEvery(ctx context.Context, key string, period time.Duration, now time.Time) (bool, error)
+}
+
+// deniedEvery is how often a PR gets a denial for commands from people
+// with no role there: strangers' comments must not make tekbot spam a PR.
+const deniedEvery = 10 * time.Minute
+
+func (r *Receiver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
 }
 
 // delivery is the work a webhook asks for, decoded and filtered.
 type delivery struct {
-	id        string
+	id string
+	// key names what the delivery acts on (the comment, the check run), so
+	// a replay of the same signed content under a new delivery ID is
+	// recognised as well as a redelivery.
+	key       string
 	repo      string
 	number    int
 	commentID int64 // 0 for check runs: nothing to react to
 	login     string
-	commands  []bot.Command
+	// member: GitHub says the commenter belongs to the repository (owner,
+	// organisation member, collaborator), so tekbot acknowledges at once.
+	member   bool
+	commands []bot.Command
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -82,13 +113,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	d.id = id
-	if !r.Seen.Add(id) {
+	if !r.Seen.Add(d.key) {
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "duplicate delivery: already taken")
 		return
 	}
 	if err := r.Pool.Submit(func(ctx context.Context) { r.process(ctx, log, d) }); err != nil {
-		r.Seen.Forget(id)
+		r.Seen.Forget(d.key)
 		log.Warn("github webhook refused", "err", err)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -103,7 +134,7 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	switch event {
 	case "ping":
 		return nil, "ping", nil
-	case "issue_comment", "check_run":
+	case "issue_comment", "check_run", "check_suite":
 	default:
 		return nil, "event " + event + " is not one tekbot acts on", nil
 	}
@@ -116,6 +147,8 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 		return r.decodeComment(e)
 	case *gh.CheckRunEvent:
 		return r.decodeCheckRun(e)
+	case *gh.CheckSuiteEvent:
+		return r.decodeCheckSuite(e)
 	}
 	return nil, "unexpected payload", nil
 }
@@ -139,7 +172,20 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	if len(cmds) == 0 {
 		return nil, "no tekbot command", nil
 	}
-	return &delivery{repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login, commands: cmds}, "", nil
+	// The signed created_at dates the comment: an old one is a replay, or
+	// a redelivery of something long past, and is not acted on again.
+	created := e.GetComment().GetCreatedAt().Time
+	if window := r.Config.GitHub.MaxCommentAge(); r.now().Sub(created) > window {
+		r.Log.Info("github comment ignored: older than the comment window",
+			"repository", repo, "comment", e.GetComment().GetID(), "created", created, "window", window)
+		return nil, fmt.Sprintf("comment is older than %s", window), nil
+	}
+	return &delivery{
+		key:  fmt.Sprintf("github-comment/%s/%d/created", repo, e.GetComment().GetID()),
+		repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login,
+		member:   slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, e.GetComment().GetAuthorAssociation()),
+		commands: cmds,
+	}, "", nil
 }
 
 // decodeCheckRun turns GitHub's "Re-run" button into "/test <name>", where
@@ -166,6 +212,7 @@ func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error
 		name = name[i+3:]
 	}
 	return &delivery{
+		key:  fmt.Sprintf("github-check-run/%s/%d/rerequested", repo, e.GetCheckRun().GetID()),
 		repo: repo, number: prs[0].GetNumber(), login: e.GetSender().GetLogin(),
 		commands: []bot.Command{{Verb: "test", Args: []string{name}}},
 	}, "", nil
@@ -186,63 +233,94 @@ func (r *Receiver) personByGitHub(login string) *config.Person {
 }
 
 // process runs a delivery's commands and posts one reply. The apiserver
-// claim makes it happen once across replicas and redeliveries; if nothing
-// could be done because of a failure on our side, the claim is released so
-// a redelivery is handled again instead of being lost.
+// claim on what the delivery acts on makes it happen once across replicas,
+// redeliveries and replays; if nothing could be done because of a failure
+// on our side, the claim is released so a redelivery is handled again
+// instead of being lost.
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
-	key := "github-delivery/" + d.id
 	if r.Claims != nil {
-		ok, err := r.Claims.Claim(ctx, key)
+		ok, err := r.Claims.Claim(ctx, d.key)
 		switch {
 		case err != nil:
 			// Go on: reruns have deterministic names, so the worst case
 			// is a second reply, not a second PipelineRun.
 			log.Warn("claiming delivery failed; handling it anyway", "err", err)
 		case !ok:
-			log.Info("delivery already handled elsewhere")
+			log.Info("delivery already handled elsewhere", "key", d.key)
 			return
 		}
 	}
-	if d.commentID != 0 {
-		if err := r.API.React(ctx, d.repo, d.commentID, "eyes"); err != nil {
-			log.Warn("reacting failed", "err", err)
-		}
+	person := r.personByGitHub(d.login)
+	// 👀 says "seen" at once to the repository's people; strangers get no
+	// acknowledgement before their permission is known.
+	var reacted sync.WaitGroup
+	if d.commentID != 0 && (d.member || person != nil) {
+		reacted.Go(func() {
+			if err := r.API.React(ctx, d.repo, d.commentID, "eyes"); err != nil {
+				log.Warn("reacting failed", "err", err)
+			}
+		})
 	}
 	pr, err := r.API.Get(ctx, d.repo, d.number)
+	reacted.Wait()
 	if err != nil {
 		log.Error("reading pull request failed", "err", err)
-		r.reply(ctx, log, d, fmt.Sprintf("@%s tekbot could not read this pull request from GitHub (%v), so nothing was done. Please try again.", d.login, err))
-		r.release(ctx, log, key)
+		r.reply(ctx, log, d, fmt.Sprintf("@%s tekbot could not read this pull request: %s, so nothing was done. Please try again. (request %s)",
+			d.login, bot.Explain("GitHub", err), bot.ShortID(d.id)))
+		r.release(ctx, log, d.key)
 		return
 	}
 	caller := bot.Caller{
 		Transport: bot.GitHub,
 		ID:        d.login,
-		Person:    r.personByGitHub(d.login),
-		Vouch:     &Vouch{Permissions: r.API, Repo: r.Config.Repository(d.repo), Login: d.login, PR: pr},
+		Person:    person,
+		Vouch:     &Vouch{Permissions: r.API, Approvals: r.Approvals, Repo: r.Config.Repository(d.repo), Login: d.login, PR: pr},
 	}
 	var parts []string
-	allFailed := true
+	allFailed, allDenied := true, true
 	for _, cmd := range d.commands {
 		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Command: cmd, Caller: caller, PullRequest: pr})
 		if reply.Outcome != bot.Failed {
 			allFailed = false
 		}
+		if reply.Outcome != bot.Denied {
+			allDenied = false
+		}
 		if reply.Text == "" {
 			continue
 		}
 		if len(d.commands) > 1 {
-			parts = append(parts, fmt.Sprintf("**/%s**\n%s", cmd, reply.Text))
+			parts = append(parts, fmt.Sprintf("**/%s**\n%s", bot.UserText(cmd.String()), reply.Text))
 		} else {
 			parts = append(parts, reply.Text)
 		}
+	}
+	if allDenied && !r.mayDeny(ctx, log, d) {
+		return
 	}
 	if len(parts) > 0 {
 		r.reply(ctx, log, d, fmt.Sprintf("@%s\n\n%s", d.login, strings.Join(parts, "\n\n")))
 	}
 	if allFailed {
-		r.release(ctx, log, key)
+		r.release(ctx, log, d.key)
 	}
+}
+
+// mayDeny reports whether a PR may get another denial now: one per PR per
+// deniedEvery, across replicas.
+func (r *Receiver) mayDeny(ctx context.Context, log *slog.Logger, d *delivery) bool {
+	if r.Claims == nil {
+		return true
+	}
+	ok, err := r.Claims.ClaimEvery(ctx, fmt.Sprintf("github-denial/%s#%d", d.repo, d.number), deniedEvery, r.now())
+	if err != nil {
+		log.Warn("could not check when this PR was last sent a denial; not sending one", "err", err)
+		return false
+	}
+	if !ok {
+		log.Info("denial not posted: this PR had one within the last ten minutes", "login", d.login)
+	}
+	return ok
 }
 
 // maxCommentChars is GitHub's limit on a comment body: a reply echoing a
@@ -269,7 +347,7 @@ func (r *Receiver) reply(ctx context.Context, log *slog.Logger, d *delivery, bod
 // release gives the claim back, retrying while the apiserver is away: a
 // claim left behind would make a redelivery of this failed request vanish.
 func (r *Receiver) release(ctx context.Context, log *slog.Logger, key string) {
-	r.Seen.Forget(strings.TrimPrefix(key, "github-delivery/"))
+	r.Seen.Forget(key)
 	if r.Claims == nil {
 		return
 	}

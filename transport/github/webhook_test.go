@@ -93,12 +93,13 @@ func (e *env) replica() *replica {
 	api := github.NewAPIWithClient(client)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	policy := bot.NewPolicy(e.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, PullRequests: api, Log: log})
+	approvals := &state.Approvals{Kube: e.cluster.Kube, Namespace: e.ns}
+	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, PullRequests: api, Approvals: approvals, Log: log})
 	pool := bot.NewPool(4, 64)
 	recv := &github.Receiver{
 		Secret: secret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, API: api, Pool: pool, Seen: bot.NewSeen(100),
-		Claims: &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}, Log: log,
+		Claims: &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}, Approvals: approvals, Log: log,
 	}
 	r := &replica{server: httptest.NewServer(recv), pool: pool}
 	e.t.Cleanup(func() { r.drain(e.t); r.server.Close() })
@@ -140,13 +141,19 @@ func (e *env) comment(login, body string, commentID int64) []byte {
 // labels it, with a spec rich enough to check the rerun copies it.
 func (e *env) seed(pipeline string, state kube.RunState, pending bool) *pipelinev1.PipelineRun {
 	e.t.Helper()
+	return e.seedAt(headSHA, pipeline, state, pending)
+}
+
+// seedAt is seed for another commit of the PR.
+func (e *env) seedAt(sha, pipeline string, state kube.RunState, pending bool) *pipelinev1.PipelineRun {
+	e.t.Helper()
 	pr := &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "pipeline-pr-42-" + pipeline + "-",
 			Labels: map[string]string{
 				"pipelinesascode.tekton.dev/repository":      repoName,
 				"pipelinesascode.tekton.dev/pull-request":    fmt.Sprint(prNumber),
-				"pipelinesascode.tekton.dev/sha":             headSHA,
+				"pipelinesascode.tekton.dev/sha":             sha,
 				"pipelinesascode.tekton.dev/original-prname": pipeline,
 				"pipelinesascode.tekton.dev/state":           "completed",
 				"team":                                       "ci",
@@ -155,7 +162,7 @@ func (e *env) seed(pipeline string, state kube.RunState, pending bool) *pipeline
 		},
 		Spec: pipelinev1.PipelineRunSpec{
 			PipelineRef:     &pipelinev1.PipelineRef{Name: pipeline},
-			Params:          pipelinev1.Params{{Name: "revision", Value: *pipelinev1.NewStructuredValues(headSHA)}},
+			Params:          pipelinev1.Params{{Name: "revision", Value: *pipelinev1.NewStructuredValues(sha)}},
 			Workspaces:      []pipelinev1.WorkspaceBinding{{Name: "source", EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			TaskRunTemplate: pipelinev1.PipelineTaskRunTemplate{ServiceAccountName: "ci-bot"},
 			Timeouts:        &pipelinev1.TimeoutFields{Pipeline: &metav1.Duration{Duration: time.Hour}},
