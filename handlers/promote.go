@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"tekbot/bot"
+	"tekbot/captain/paging"
 	"tekbot/handlers/promotion"
 )
 
@@ -29,11 +31,30 @@ func (h *commands) promoteSpec() *bot.Spec {
 // deploys that were running) and its PullRequestClosed from GitHub's
 // pull_request "closed" webhook (a gitops promotion ends with its PR).
 func (d *Deps) Promotions() *promotion.Engine {
-	return &promotion.Engine{
+	e := &promotion.Engine{
 		Config: d.Config, Clusters: d.Clusters,
 		Roles: d.Policy.Roles(&bot.Spec{Verb: promotion.Verb, DefaultAllow: promoteRoles}),
 		Repos: d.GitOps, Notifier: d.Notifier, Background: d.Background, Now: d.Now, Log: d.Log,
 	}
+	if d.Pager != nil {
+		e.Pager = captainPager{pager: d.Pager, now: d.Now}
+	}
+	return e
+}
+
+// captainPager pages the captain for the promotion engine, as tekbot.
+type captainPager struct {
+	pager Pager
+	now   func() time.Time
+}
+
+func (c captainPager) PageCaptain(ctx context.Context, key, reason, link string) error {
+	now := time.Now()
+	if c.now != nil {
+		now = c.now()
+	}
+	_, err := c.pager.Page(ctx, now, paging.Request{ID: key, Requester: "tekbot", Reason: reason, Link: link})
+	return err
 }
 
 const promoteUsage = "Usage: `promote <project> <version|nightly> [to <environment>]`"
@@ -87,6 +108,9 @@ func (h *commands) promote(ctx context.Context, req *bot.Request) bot.Reply {
 	fmt.Fprintf(&b, "Promote *%s* to *%s*: %s\n", p.Project, p.Environment, p.Change())
 	for _, ev := range p.Evidence {
 		bullet(&b, "%s", ev)
+	}
+	for _, why := range p.Skipped {
+		bullet(&b, "%s", why)
 	}
 	if env.TwoPersonRule {
 		b.WriteString("Two-person rule: once you confirm, someone else who may promote here approves.\n")

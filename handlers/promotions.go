@@ -75,6 +75,9 @@ func (h *commands) promotions(ctx context.Context, req *bot.Request) bot.Reply {
 			approved += " (rollback)"
 		}
 		result := string(p.State)
+		if len(p.Steps) > 1 {
+			result = p.History()
+		}
 		if p.Result != "" {
 			result += ": " + p.Result
 		}

@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/utils/clock"
+
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/tekton"
@@ -72,9 +74,21 @@ type Repos interface {
 	// OpenPullRequest opens a PR from head to base, or returns the open
 	// one from head.
 	OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (number int, url string, err error)
-	// PullRequestState reports whether a PR was merged, or closed
-	// without merging.
-	PullRequestState(ctx context.Context, repo string, number int) (merged, closed bool, err error)
+	// PullRequestStatus reports whether a PR was merged, or closed
+	// without merging, and whether GitHub would merge it now.
+	PullRequestStatus(ctx context.Context, repo string, number int) (PullRequestStatus, error)
+	// Merge merges a PR whose head is still head.
+	Merge(ctx context.Context, repo string, number int, head, title string) error
+}
+
+// PullRequestStatus is what a promotion follows of its pull request.
+type PullRequestStatus struct {
+	Merged, Closed bool
+	// Ready: open, mergeable, required checks green and required reviews
+	// given (GitHub's mergeable_state "clean").
+	Ready bool
+	// Head is the commit a merge would take.
+	Head string
 }
 
 // Engine runs promotions. It keeps nothing in memory: the record in the
@@ -93,9 +107,21 @@ type Engine struct {
 	// Background runs a watch for the life of the process; nil watches
 	// nothing, and the record catches up when a gate or a listing reads it.
 	Background func(job func(ctx context.Context))
-	// Now is the clock; nil means time.Now.
+	// Pager pages the build captain when a verification fails and tekbot
+	// rolls back by itself; nil pages nobody.
+	Pager Pager
+	// Now is the clock; nil means Clock's, then time.Now.
 	Now func() time.Time
-	Log *slog.Logger
+	// Clock times deadlines and polls; nil means the real one.
+	Clock clock.Clock
+	Log   *slog.Logger
+}
+
+// Pager pages the build captain (captain/paging, adapted by handlers).
+type Pager interface {
+	// PageCaptain pages about key once: a retry with the same key does
+	// not page again.
+	PageCaptain(ctx context.Context, key, reason, link string) error
 }
 
 // Request is a promote command: Version may be NightlyWord, Environment
@@ -108,7 +134,14 @@ func (e *Engine) now() time.Time {
 	if e.Now != nil {
 		return e.Now()
 	}
-	return time.Now()
+	return e.clock().Now()
+}
+
+func (e *Engine) clock() clock.Clock {
+	if e.Clock != nil {
+		return e.Clock
+	}
+	return clock.RealClock{}
 }
 
 func (e *Engine) log() *slog.Logger {
@@ -410,8 +443,11 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 	}
 	if created {
 		e.announce(ctx, p)
-		if env.Strategy == config.StrategyPipelineRun {
+		switch {
+		case env.Strategy == config.StrategyPipelineRun:
 			e.watchLater(p.ID)
+		case env.AutoMerge:
+			e.followLater(p.ID)
 		}
 	}
 	return p, created, nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,10 +26,21 @@ const (
 	Running          State = "running"
 	Succeeded        State = "succeeded"
 	Failed           State = "failed"
+	// After a successful deploy to an environment that verifies: the
+	// check runs, then passes or fails; a failed one may be rolled back.
+	Verifying          State = "verifying"
+	Verified           State = "verified"
+	FailedVerification State = "failed verification"
+	RolledBack         State = "rolled back"
 )
 
 // Done reports whether the promotion has ended.
-func (s State) Done() bool { return s == Succeeded || s == Failed }
+func (s State) Done() bool {
+	return s == Succeeded || s == Failed || s == Verified || s == FailedVerification || s == RolledBack
+}
+
+// inFlight: the environment is busy with it (deploying or checking).
+func (s State) inFlight() bool { return s == Running || s == Verifying }
 
 func (s State) waiting() bool { return s == Asked || s == Offered || s == AwaitingApproval }
 
@@ -65,6 +77,42 @@ type Promotion struct {
 	URL string `json:"url,omitempty"`
 	// Thread is where its progress is posted.
 	Thread Thread `json:"thread,omitzero"`
+	// Steps are what happened after the deploy started, oldest first:
+	// promoted → failed verification → rolled back, say.
+	Steps []Step `json:"steps,omitempty"`
+	// VerifyBy is the verification's deadline; Verification its
+	// evidence, or why it failed.
+	VerifyBy     time.Time `json:"verifyBy,omitzero"`
+	Verification []string  `json:"verification,omitempty"`
+	// RollbackOf is the promotion a rollback undoes.
+	RollbackOf string `json:"rollbackOf,omitempty"`
+	// Skipped says why newer nightlies were passed over when "nightly"
+	// was resolved.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// Step is one thing that happened to a promotion: stepPromoted, or the
+// name of a State it entered.
+type Step struct {
+	What string    `json:"what"`
+	At   time.Time `json:"at"`
+	Note string    `json:"note,omitempty"`
+}
+
+// stepPromoted: the deploy succeeded.
+const stepPromoted = "promoted"
+
+func (p *Promotion) step(what string, at time.Time, note string) {
+	p.Steps = append(p.Steps, Step{What: what, At: at, Note: note})
+}
+
+// History is the promotion's steps in short: "promoted → verified".
+func (p *Promotion) History() string {
+	names := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		names[i] = s.What
+	}
+	return strings.Join(names, " → ")
 }
 
 // Target names what the promotion created, for audit: cluster/ns/name or
@@ -116,6 +164,9 @@ type Deployed struct {
 	// Before lists the versions that ran here earlier, newest first: a
 	// rollback to one of them needs no new evidence.
 	Before []string `json:"before,omitempty"`
+	// Verified is the last version that passed the environment's
+	// verification: where an automatic rollback goes.
+	Verified string `json:"verified,omitempty"`
 }
 
 // Book is the whole record: what runs where, and recent promotions.
@@ -178,11 +229,12 @@ func (b *Book) forRequest(requestID string) (p *Promotion, approval bool) {
 	return nil, false
 }
 
-// running lists the promotions of project to env under way.
+// running lists the promotions of project to env under way: deploying
+// or verifying.
 func (b *Book) running(project, env string) []*Promotion {
 	var out []*Promotion
 	for _, p := range b.Promotions {
-		if p.State == Running && p.Project == project && p.Environment == env {
+		if p.State.inFlight() && p.Project == project && p.Environment == env {
 			out = append(out, p)
 		}
 	}
@@ -200,6 +252,7 @@ func (b *Book) deployed(p *Promotion, at time.Time) {
 	k := deployedKey(p.Project, p.Environment)
 	d := &Deployed{Version: p.Version, By: p.RequestedBy, At: at, Promotion: p.ID, URL: p.URL}
 	if old := b.Production[k]; old != nil {
+		d.Verified = old.Verified
 		d.Before = slices.DeleteFunc(append([]string{old.Version}, old.Before...), func(v string) bool { return v == p.Version })
 		d.Before = d.Before[:min(len(d.Before), keepBefore)]
 	}
@@ -214,7 +267,7 @@ func (b *Book) prune(now time.Time) {
 	})
 	kept := 0
 	b.Promotions = slices.DeleteFunc(b.Promotions, func(p *Promotion) bool {
-		if p.State == Running {
+		if p.State.inFlight() {
 			return false
 		}
 		kept++
@@ -246,6 +299,20 @@ func (r *Record) Read(ctx context.Context) (*Book, error) {
 		return nil, fmt.Errorf("reading the promotion record: %w", err)
 	}
 	return decodeBook(cm)
+}
+
+// Promoted maps "project/environment" to the version tekbot last
+// promoted there, to compare with what the clusters report.
+func (r *Record) Promoted(ctx context.Context) (map[string]string, error) {
+	b, err := r.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(b.Production))
+	for k, d := range b.Production {
+		out[k] = d.Version
+	}
+	return out, nil
 }
 
 func decodeBook(cm *corev1.ConfigMap) (*Book, error) {

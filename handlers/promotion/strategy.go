@@ -99,20 +99,27 @@ func render(text string, env *config.Environment, p *Promotion) (string, error) 
 
 // deployRun builds the deploy PipelineRun of p from env's template.
 func deployRun(env *config.Environment, p *Promotion) (*pipelinev1.PipelineRun, error) {
+	labels := map[string]string{LabelProject: p.Project, LabelEnvironment: env.Name}
+	return promotionRun(env, p, runName(p), env.Namespace, env.PipelineRef, labels, env.Params, env.SecretWorkspaces)
+}
+
+// promotionRun builds a PipelineRun that acts for p (a deploy or a
+// verification): labelled with its version and requester, annotated with
+// its request, its params rendered from templates.
+func promotionRun(env *config.Environment, p *Promotion, name, namespace, pipeline string, labels, params, secrets map[string]string) (*pipelinev1.PipelineRun, error) {
 	pr := &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      runName(p),
-			Namespace: env.Namespace,
-			Labels: map[string]string{
-				LabelProject: p.Project, LabelVersion: p.Version, LabelEnvironment: env.Name,
-			},
+			Name:      name,
+			Namespace: namespace,
+			Labels:    maps.Clone(labels),
 			Annotations: map[string]string{
 				tekton.AnnotationRequester: p.RequestedBy,
 				tekton.AnnotationRequestID: p.ID,
 			},
 		},
-		Spec: pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: env.PipelineRef}},
+		Spec: pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: pipeline}},
 	}
+	pr.Labels[LabelVersion] = p.Version
 	if p.ApprovedBy != "" {
 		pr.Annotations[AnnotationApprover] = p.ApprovedBy
 	}
@@ -120,16 +127,16 @@ func deployRun(env *config.Environment, p *Promotion) (*pipelinev1.PipelineRun, 
 	if len(validation.IsValidLabelValue(p.RequestedBy)) == 0 {
 		pr.Labels[LabelRequester] = p.RequestedBy
 	}
-	for _, name := range slices.Sorted(maps.Keys(env.Params)) {
-		v, err := render(env.Params[name], env, p)
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		v, err := render(params[name], env, p)
 		if err != nil {
 			return nil, err
 		}
 		pr.Spec.Params = append(pr.Spec.Params, pipelinev1.Param{Name: name, Value: *pipelinev1.NewStructuredValues(v)})
 	}
-	for _, ws := range slices.Sorted(maps.Keys(env.SecretWorkspaces)) {
+	for _, ws := range slices.Sorted(maps.Keys(secrets)) {
 		pr.Spec.Workspaces = append(pr.Spec.Workspaces, pipelinev1.WorkspaceBinding{
-			Name: ws, Secret: &corev1.SecretVolumeSource{SecretName: env.SecretWorkspaces[ws]},
+			Name: ws, Secret: &corev1.SecretVolumeSource{SecretName: secrets[ws]},
 		})
 	}
 	return pr, nil
@@ -144,12 +151,18 @@ func (e *Engine) createRun(ctx context.Context, env *config.Environment, p *Prom
 	if err != nil {
 		return false, err
 	}
-	_, err = c.Tekton.TektonV1().PipelineRuns(env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+	return createOnce(ctx, c, pr)
+}
+
+// createOnce creates pr, whose name is derived from what it acts for;
+// created is false when it exists already (a retry, another replica).
+func createOnce(ctx context.Context, c *tekton.Cluster, pr *pipelinev1.PipelineRun) (created bool, err error) {
+	_, err = c.Tekton.TektonV1().PipelineRuns(pr.Namespace).Create(ctx, pr, metav1.CreateOptions{})
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, env.Namespace, pr.Name, err)
+		return false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, pr.Namespace, pr.Name, err)
 	}
 	return true, nil
 }

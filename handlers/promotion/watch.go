@@ -25,13 +25,17 @@ const createGrace = 2 * time.Minute
 
 // watchLater watches promotion id in the background, if the process lets
 // work outlive a command.
-func (e *Engine) watchLater(id string) {
+func (e *Engine) watchLater(id string) { e.later("watching the deploy", id, e.Watch) }
+
+// later runs job on promotion id in the background, if the process lets
+// work outlive a command; the record says what is left to do if not.
+func (e *Engine) later(what, id string, job func(context.Context, string) error) {
 	if e.Background == nil {
 		return
 	}
 	e.Background(func(ctx context.Context) {
-		if err := e.Watch(ctx, id); err != nil && ctx.Err() == nil {
-			e.log().ErrorContext(ctx, "promotion: watching the deploy", "promotion", id, "err", err)
+		if err := job(ctx, id); err != nil && ctx.Err() == nil {
+			e.log().ErrorContext(ctx, "promotion: "+what, "promotion", id, "err", err)
 		}
 	})
 }
@@ -44,8 +48,13 @@ func (e *Engine) Resume(ctx context.Context) error {
 		return err
 	}
 	for _, p := range book.Promotions {
-		if p.State == Running && p.PipelineRun != "" {
+		switch {
+		case p.State == Running && p.PipelineRun != "":
 			e.watchLater(p.ID)
+		case p.State == Running && p.PullRequest != 0:
+			e.followLater(p.ID)
+		case p.State == Verifying:
+			e.verifyLater(p.ID)
 		}
 	}
 	return nil
@@ -68,8 +77,19 @@ func (e *Engine) Watch(ctx context.Context, id string) error {
 	if c == nil {
 		return fmt.Errorf("promotion %s: unknown cluster %q", id, p.Cluster)
 	}
-	runs := c.Tekton.TektonV1().PipelineRuns(p.Namespace)
-	byName := fields.OneTermEqualSelector("metadata.name", p.PipelineRun).String()
+	final, err := waitRun(ctx, c, p.Namespace, p.PipelineRun)
+	if err != nil {
+		return err
+	}
+	return e.finishRun(ctx, p.ID, final)
+}
+
+// waitRun follows a PipelineRun with an informer (a list and a watch on
+// its name, resumed by client-go when the connection drops) until it
+// ends, and returns it; nil means it was deleted first.
+func waitRun(ctx context.Context, c *tekton.Cluster, namespace, name string) (*pipelinev1.PipelineRun, error) {
+	runs := c.Tekton.TektonV1().PipelineRuns(namespace)
+	byName := fields.OneTermEqualSelector("metadata.name", name).String()
 	lw := &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			o.FieldSelector = byName
@@ -81,7 +101,7 @@ func (e *Engine) Watch(ctx context.Context, id string) error {
 		},
 	}
 	var final *pipelinev1.PipelineRun
-	_, err = watchtools.UntilWithSync(ctx, lw, &pipelinev1.PipelineRun{}, nil, func(ev watch.Event) (bool, error) {
+	_, err := watchtools.UntilWithSync(ctx, lw, &pipelinev1.PipelineRun{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
 			return true, nil // final stays nil: nobody can say how it ended
 		}
@@ -93,9 +113,9 @@ func (e *Engine) Watch(ctx context.Context, id string) error {
 		return false, nil
 	})
 	if err != nil {
-		return fmt.Errorf("watching PipelineRun %s/%s/%s: %w", c.Name, p.Namespace, p.PipelineRun, err)
+		return nil, fmt.Errorf("watching PipelineRun %s/%s/%s: %w", c.Name, namespace, name, err)
 	}
-	return e.finishRun(ctx, p.ID, final)
+	return final, nil
 }
 
 // finishRun records how a deploy PipelineRun ended (nil: it was deleted)
@@ -119,10 +139,13 @@ func (e *Engine) finishRun(ctx context.Context, id string, pr *pipelinev1.Pipeli
 	return e.finish(ctx, id, ok, result, took)
 }
 
-// finish ends a running promotion. On success the environment's record
-// now names its version; on failure a rollback to what ran before is
-// offered (when something did), as a promotion anyone who may promote
-// can take, through the same gates.
+// finish ends a running promotion's deploy. On success the environment's
+// record now names its version, and an environment that verifies starts
+// checking it; the promotion a rollback undoes is marked rolled back. On
+// failure a rollback to what ran before is offered (when something did),
+// as a promotion anyone who may promote can take, through the same gates;
+// an automatic rollback that fails pages the captain instead: people
+// decide.
 func (e *Engine) finish(ctx context.Context, id string, ok bool, result string, took time.Duration) error {
 	var rollback *Promotion
 	to := Failed
@@ -133,12 +156,24 @@ func (e *Engine) finish(ctx context.Context, id string, ok bool, result string, 
 		q.Finished, q.Result = e.now(), result
 		if ok {
 			b.deployed(q, q.Finished)
+			q.step(stepPromoted, q.Finished, "")
+			if env, err := e.Environment(q.Environment); err == nil && env.Verify != nil {
+				// The transition's target, decided here because only
+				// now is the environment known.
+				q.State, q.VerifyBy = Verifying, q.Finished.Add(verifyTimeout(env))
+			}
+			if orig := b.find(q.RollbackOf); orig != nil {
+				orig.step(string(RolledBack), q.Finished, fmt.Sprintf("to `%s` by %s", q.Version, q.Link()))
+				if orig.State == FailedVerification {
+					orig.State = RolledBack
+				}
+			}
 			return
 		}
-		if q.From != "" && q.PipelineRun != "" {
+		if q.From != "" && q.PipelineRun != "" && q.RequestedBy != autoRequester {
 			rollback = &Promotion{
 				ID: rollbackID(q.ID), Project: q.Project, Environment: q.Environment, Version: q.From, From: q.From,
-				Rollback: true, State: Offered, Asked: q.Finished, Thread: q.Thread,
+				Rollback: true, RollbackOf: q.ID, State: Offered, Asked: q.Finished, Thread: q.Thread,
 				Evidence: []string{fmt.Sprintf("`%s` ran on %s before %s failed", q.From, q.Environment, q.Version)},
 			}
 			b.put(rollback)
@@ -149,6 +184,12 @@ func (e *Engine) finish(ctx context.Context, id string, ok bool, result string, 
 	}
 	reply, offer := e.resultReply(p, ok, took, rollback)
 	e.notify(ctx, p, reply, offer)
+	switch {
+	case p.State == Verifying:
+		e.verifyLater(p.ID)
+	case !ok && p.RequestedBy == autoRequester:
+		e.page(ctx, p.ID+"/failed", fmt.Sprintf("the automatic rollback of %s on %s to %s failed (%s); tekbot will not try again", p.Project, p.Environment, p.Version, p.Result), p.URL)
+	}
 	return nil
 }
 
@@ -160,8 +201,12 @@ func (e *Engine) resultReply(p *Promotion, ok bool, took time.Duration, rollback
 		after = " in " + took.String()
 	}
 	if ok {
-		return bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{p.Target()},
-			Text: fmt.Sprintf("✅ *%s* `%s` is on *%s*%s (was `%s`): %s", p.Project, p.Version, p.Environment, after, orNone(p.From), p.Link())}, nil
+		r := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{p.Target()},
+			Text: fmt.Sprintf("✅ *%s* `%s` is on *%s*%s (was `%s`): %s", p.Project, p.Version, p.Environment, after, orNone(p.From), p.Link())}
+		if p.State == Verifying {
+			r.Text += fmt.Sprintf("\nVerifying it until %s.", p.VerifyBy.UTC().Format("15:04 MST"))
+		}
+		return r, nil
 	}
 	r := bot.Reply{Outcome: bot.Failed, Public: true, Targets: []string{p.Target()},
 		Text: fmt.Sprintf("❌ Promoting *%s* `%s` to *%s* failed%s (%s): %s", p.Project, p.Version, p.Environment, after, p.Result, p.Link())}
@@ -172,9 +217,17 @@ func (e *Engine) resultReply(p *Promotion, ok bool, took time.Duration, rollback
 		return r, nil
 	}
 	r.Text += fmt.Sprintf("\n%s may be partly deployed. Roll back to `%s`, which ran there before?", p.Environment, rollback.Version)
+	offer := e.offerRollback(&r, p, rollback)
+	return r, offer
+}
+
+// offerRollback puts a Roll back button for rollback on r and returns the
+// request it runs; nil when the environment left the config, where nobody
+// may deploy.
+func (e *Engine) offerRollback(r *bot.Reply, p, rollback *Promotion) *bot.Request {
 	env, err := e.Environment(p.Environment)
 	if err != nil {
-		return r, nil // the environment left the config: nobody may deploy there
+		return nil
 	}
 	r.Confirm = &bot.Confirm{
 		Title:     "Roll back?",
@@ -182,7 +235,7 @@ func (e *Engine) resultReply(p *Promotion, ok bool, took time.Duration, rollback
 		Button:    "Roll back",
 		Approvers: e.authorised(env),
 	}
-	return r, &bot.Request{ID: rollback.ID, Command: bot.Command{Verb: Verb, Args: rollback.Args()}, Caller: e.caller(p.RequestedBy)}
+	return &bot.Request{ID: rollback.ID, Command: bot.Command{Verb: Verb, Args: rollback.Args()}, Caller: e.caller(p.RequestedBy)}
 }
 
 // PullRequestClosed ends the gitops promotion whose PR was merged (it
@@ -215,6 +268,15 @@ func (e *Engine) catchUp(ctx context.Context) (*Book, error) {
 	}
 	changed := false
 	for _, p := range book.Promotions {
+		if p.State == Verifying && e.now().After(p.VerifyBy.Add(createGrace)) {
+			// Nobody finished the check in time (a restart without a
+			// resume): it failed.
+			err := e.verificationFailed(ctx, p.ID, "nobody finished the verification before its deadline")
+			if err != nil {
+				e.log().WarnContext(ctx, "promotion: ending a stale verification", "promotion", p.ID, "err", err)
+			}
+			changed = true
+		}
 		if p.State != Running {
 			continue
 		}
@@ -251,12 +313,12 @@ func (e *Engine) ended(ctx context.Context, p *Promotion) (bool, error) {
 			return true, e.finishRun(ctx, p.ID, pr)
 		}
 	case p.PullRequest != 0 && e.Repos != nil:
-		merged, closed, err := e.Repos.PullRequestState(ctx, p.Repository, p.PullRequest)
+		st, err := e.Repos.PullRequestStatus(ctx, p.Repository, p.PullRequest)
 		if err != nil {
 			return false, err
 		}
-		if merged || closed {
-			return true, e.PullRequestClosed(ctx, p.Repository, p.PullRequest, merged)
+		if st.Merged || st.Closed {
+			return true, e.PullRequestClosed(ctx, p.Repository, p.PullRequest, st.Merged)
 		}
 	case p.PullRequest == 0 && p.Repository != "" && stale:
 		return true, e.finish(ctx, p.ID, false, "the pull request was never opened", 0)
