@@ -196,8 +196,8 @@ func (a *Alerter) recovery(ctx context.Context, c *tekton.Cluster, r *Run, today
 	claim := fmt.Sprintf("alert-green/%s/%s/%d", today, key, l.Failures)
 	return a.sent.do(ctx, a.Claims, a.Log, claim, func() error {
 		at := r.Finished.In(rot.Location).Format("15:04")
-		text := fmt.Sprintf(":large_green_circle: *%s* `%s` is green again: `%s` succeeded at %s after %s today.",
-			l.Cluster, l.Pipeline, r.Name, at, times(l.Failures))
+		text := fmt.Sprintf(":large_green_circle: *%s* `%s` is green again: `%s` succeeded at %s after %d failed today.",
+			l.Cluster, l.Pipeline, r.Name, at, l.Failures)
 		if _, err := a.Chat.PostThread(ctx, a.Channel, day.Thread, text); err != nil {
 			return err
 		}

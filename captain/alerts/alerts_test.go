@@ -242,7 +242,7 @@ func TestFailureAlertsLifecycle(t *testing.T) {
 	f.finish(t, "release-5", "release", true, at(24, 11, 0))
 	eventually(t, "green again", func() bool { return len(f.slack.Messages()) >= 3 })
 	msgs = f.slack.Messages()
-	if g := msgs[2]; g.ThreadTS != root.TS || !strings.Contains(g.Text, "green again") || !strings.Contains(g.Text, "after 4 times") {
+	if g := msgs[2]; g.ThreadTS != root.TS || !strings.Contains(g.Text, "green again") || !strings.Contains(g.Text, "after 4 failed today") {
 		t.Fatalf("the success should post green again in the thread:\n%s", dump(msgs))
 	}
 	eventually(t, "the line to say green", func() bool { return strings.Contains(f.slack.Messages()[1].Text, "green again since 11:00") })

@@ -17,6 +17,8 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"tekbot/bot"
+	"tekbot/captain/alerts"
+	"tekbot/captain/paging"
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -38,6 +40,22 @@ type Changes interface {
 	Changes(ctx context.Context) (state.RotationChanges, error)
 }
 
+// Pages lists the pages nobody has acked yet (paging.Store).
+type Pages interface {
+	Open(ctx context.Context) ([]*paging.Page, error)
+}
+
+// Drift compares what the environments run with what tekbot promoted
+// (alerts.Observer).
+type Drift interface {
+	Observe(ctx context.Context) ([]alerts.Observation, error)
+}
+
+// AlertDays reads a duty day's failure alerts (alerts.Days).
+type AlertDays interface {
+	Get(ctx context.Context, d schedule.Date) (*alerts.Day, error)
+}
+
 // Job posts the daily handoff.
 type Job struct {
 	// Rotation is the configured rotation; Changes, if set, adds the swaps,
@@ -51,6 +69,11 @@ type Job struct {
 	Mention  func(person string) string
 	Poster   Poster
 	Failures Failures
+	// Pages, Drift and Alerts, when set, add open pages, drift and the
+	// alerts posted since the last handoff.
+	Pages  Pages
+	Drift  Drift
+	Alerts AlertDays
 	// Claims make each day's message happen once, across replicas and
 	// restarts: "posted for date D" lives in the apiserver.
 	Claims  bot.Claimer
@@ -186,8 +209,12 @@ func (j *Job) message(ctx context.Context, r schedule.Rotation, d schedule.Date,
 		fmt.Fprintf(&b, "• %s: %s %s (%s)\n", f.Cluster, f.Pipeline, name, f.State)
 	}
 	if err != nil {
-		fmt.Fprintf(&b, "(Some clusters could not be read: %v)\n", err)
+		j.Log.Error("handoff: listing failures", "err", err)
+		b.WriteString("(Some clusters could not be read; see tekbot's log.)\n")
 	}
+	j.alertsSince(ctx, &b, r, d)
+	j.openPages(ctx, &b)
+	j.drift(ctx, &b)
 	return strings.TrimRight(b.String(), "\n")
 }
 

@@ -169,7 +169,7 @@ func (p *Pager) deliver(ctx context.Context, rot schedule.Rotation, id string, n
 			captain = next[0].Person
 		}
 	}
-	text := fmt.Sprintf("%s :rotating_light: page from %s: %s%s\nAck with `/tekton page ack %s`.", p.mention(captain), pg.Requester, pg.Reason, linkSuffix(pg.Link), pg.ID)
+	text := fmt.Sprintf("%s :rotating_light: page from %s: %s%s\nAck with `/tekton page ack %s`.", p.mention(captain), pg.Requester, bot.UserText(pg.Reason), linkSuffix(pg.Link), pg.ID)
 	err = p.step(ctx, "page/"+id+"/deliver", func() error {
 		var errs []error
 		errs = append(errs, p.Notifier.Post(ctx, p.Channel, text))
@@ -235,9 +235,9 @@ func (p *Pager) escalate(ctx context.Context, rot schedule.Rotation, pg *Page, n
 			}
 		}
 		text = fmt.Sprintf("%s :rotating_light: %s did not ack page %s in %s, so you are paged as backup: %s%s\nAck with `/tekton page ack %s`.",
-			p.mention(who), strings.Join(pg.Paged, ", "), pg.ID, p.EscalateAfter, pg.Reason, linkSuffix(pg.Link), pg.ID)
+			p.mention(who), strings.Join(pg.Paged, ", "), pg.ID, p.EscalateAfter, bot.UserText(pg.Reason), linkSuffix(pg.Link), pg.ID)
 	} else {
-		text = fmt.Sprintf("<!here> :rotating_light: nobody acked page %s from %s: %s%s\nAnyone: ack with `/tekton page ack %s`.", pg.ID, pg.Requester, pg.Reason, linkSuffix(pg.Link), pg.ID)
+		text = fmt.Sprintf("<!here> :rotating_light: nobody acked page %s from %s: %s%s\nAnyone: ack with `/tekton page ack %s`.", pg.ID, pg.Requester, bot.UserText(pg.Reason), linkSuffix(pg.Link), pg.ID)
 	}
 	err := p.step(ctx, fmt.Sprintf("page/%s/level/%d", pg.ID, level), func() error {
 		errs := []error{p.Notifier.Post(ctx, p.Channel, text)}
@@ -295,6 +295,6 @@ func (p *Pager) Ack(ctx context.Context, now time.Time, id, by string) (*Page, e
 	if p.PagerDuty != nil && pg.Delivered {
 		errs = append(errs, p.PagerDuty.Resolve(ctx, pg))
 	}
-	errs = append(errs, p.Notifier.Post(ctx, p.Channel, fmt.Sprintf(":white_check_mark: %s acked page %s (%s).", by, pg.ID, pg.Reason)))
+	errs = append(errs, p.Notifier.Post(ctx, p.Channel, fmt.Sprintf(":white_check_mark: %s acked page %s (%s).", by, pg.ID, bot.UserText(pg.Reason))))
 	return pg, errors.Join(errs...)
 }

@@ -251,3 +251,25 @@ func TestPagesAreRateLimitedPerRequester(t *testing.T) {
 		t.Fatalf("another requester is not limited: %v", err)
 	}
 }
+
+// TestPageReasonIsShownNotSent: a page reason cannot ping the channel,
+// mention someone or hide a link in the captain channel.
+func TestPageReasonIsShownNotSent(t *testing.T) {
+	t.Parallel()
+	a, _, sl, _ := newPager(t)
+	reason := "<!channel> see <https://evil.example|the dashboard> or [logs](https://evil.example) <@U01JEROP>"
+	if _, err := a.Page(context.Background(), at(23, 10, 0), paging.Request{ID: "req-hostile", Requester: "sam", Reason: reason}); err != nil {
+		t.Fatal(err)
+	}
+	posts := sl.take()
+	if !contains(posts, "C01CAPTAIN: ") {
+		t.Fatalf("no channel post: %q", posts)
+	}
+	for _, p := range posts {
+		for _, live := range []string{"<!channel>", "<https://evil.example|", "](https://", "<@U01JEROP>"} {
+			if strings.Contains(p, live) {
+				t.Errorf("the page reason reached Slack live (%q): %q", live, p)
+			}
+		}
+	}
+}

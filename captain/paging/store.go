@@ -3,6 +3,7 @@ package paging
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -126,4 +127,43 @@ func (s *Store) Open(ctx context.Context) ([]*Page, error) {
 		}
 	}
 	return out, nil
+}
+
+// ClosedRetention is how long an acked page is kept (for "who acked last
+// week's page?") before the leader's sweep deletes it.
+const ClosedRetention = 7 * 24 * time.Hour
+
+// DeleteClosed deletes the pages acked at least retention before now, so
+// that closed pages do not pile up in the state namespace. Open pages are
+// never deleted. A page another replica deleted or changed first is left
+// to it. It returns how many pages it deleted.
+func (s *Store) DeleteClosed(ctx context.Context, retention time.Duration, now time.Time) (int, error) {
+	list, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelPage + "=acked"})
+	if err != nil {
+		return 0, fmt.Errorf("listing closed pages: %w", err)
+	}
+	deleted := 0
+	var errs []error
+	for _, cm := range list.Items {
+		// A page that cannot be decoded is dated by its object instead.
+		closed := cm.CreationTimestamp.Time
+		var p Page
+		if json.Unmarshal([]byte(cm.Data[pageKey]), &p) == nil && !p.AckedAt.IsZero() {
+			closed = p.AckedAt
+		}
+		if now.Sub(closed) < retention {
+			continue
+		}
+		err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{
+			Preconditions: &metav1.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion},
+		})
+		switch {
+		case err == nil:
+			deleted++
+		case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		default:
+			errs = append(errs, fmt.Errorf("deleting closed page %s: %w", cm.Name, err))
+		}
+	}
+	return deleted, errors.Join(errs...)
 }
