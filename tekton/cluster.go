@@ -24,6 +24,8 @@ type Cluster struct {
 	Tekton    tektonclient.Interface
 	Kube      kubernetes.Interface
 	dashboard *template.Template
+	// runs are the slim indexes of watched namespaces (WatchRuns).
+	runs runIndexes
 }
 
 // Clusters are the configured clusters, in config order.

@@ -1,6 +1,8 @@
 package tekton
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -16,40 +18,59 @@ func TestRerunName(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("a", 70)
 	tests := []struct {
-		id, orig, rerunOf string
-		wantPrefix        string
+		root    string
+		attempt int
+		want    string
 	}{
-		{"delivery-1", "unit-tests-x7k2p", "", "unit-tests-x7k2p-"},
-		{"delivery-1", "unit-tests-x7k2p-0123456789", "unit-tests-x7k2p", "unit-tests-x7k2p-"},
-		{"d", long, "", strings.Repeat("a", 52) + "-"},
-		{"d", "a-" + strings.Repeat("b", 49) + "-c", "", "a-" + strings.Repeat("b", 49) + "-"},
+		{"unit-tests-x7k2p", 1, "unit-tests-x7k2p-retry-1"},
+		{"unit-tests-x7k2p", 12, "unit-tests-x7k2p-retry-12"},
+		{strings.Repeat("b", 55), 1, strings.Repeat("b", 55) + "-retry-1"},
+		{long, 1, strings.Repeat("a", 46) + "-" + hash8(long) + "-retry-1"},
+		{"a-" + strings.Repeat("b", 44) + "-cdefghijklmnopqr", 3, "a-" + strings.Repeat("b", 44) + "-" + hash8("a-"+strings.Repeat("b", 44)+"-cdefghijklmnopqr") + "-retry-3"},
 	}
 	for _, tt := range tests {
-		got := RerunName(tt.id, tt.orig, tt.rerunOf)
+		got := RerunName(tt.root, tt.attempt)
 		if errs := validation.IsDNS1123Label(got); len(errs) > 0 {
-			t.Errorf("RerunName(%q) = %q: not a DNS label: %v", tt.orig, got, errs)
+			t.Errorf("RerunName(%q, %d) = %q: not a DNS label: %v", tt.root, tt.attempt, got, errs)
 		}
-		if !strings.HasPrefix(got, tt.wantPrefix) {
-			t.Errorf("RerunName(%q) = %q, want prefix %q", tt.orig, got, tt.wantPrefix)
-		}
-		if again := RerunName(tt.id, tt.orig, tt.rerunOf); again != got {
-			t.Errorf("not deterministic: %q then %q", got, again)
+		if got != tt.want {
+			t.Errorf("RerunName(%q, %d) = %q, want %q", tt.root, tt.attempt, got, tt.want)
 		}
 	}
-	if RerunName("d1", "x", "") == RerunName("d2", "x", "") {
-		t.Error("two requests must get two names")
+	// Two long roots that differ only past the cut keep apart.
+	if RerunName(long+"x", 1) == RerunName(long+"y", 1) {
+		t.Error("two roots share a name")
 	}
-	if RerunName("d1", "x", "") == RerunName("d1", "y", "") {
-		t.Error("two originals in one request must get two names")
+}
+
+func hash8(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])[:8]
+}
+
+func TestRerunOfNumbersAttempts(t *testing.T) {
+	t.Parallel()
+	orig := run("unit-x", corev1.ConditionFalse, "Failed", time.Unix(0, 0))
+	first := RerunOf(&orig, Requester{Name: "andrea", RequestID: "d-1"})
+	second := RerunOf(first, Requester{Name: "vincent", RequestID: "slack-2"})
+	legacy := run("unit-x-0123456789", corev1.ConditionFalse, "Failed", time.Unix(0, 0))
+	legacy.Labels = map[string]string{LabelRerunOf: "unit-x"} // made before attempts were numbered
+	tests := []struct {
+		name        string
+		got         *pipelinev1.PipelineRun
+		wantName    string
+		wantAttempt string
+	}{
+		{"the original's rerun", first, "unit-x-retry-1", "1"},
+		{"a rerun's rerun", second, "unit-x-retry-2", "2"},
+		{"an unnumbered rerun's rerun", RerunOf(&legacy, Requester{RequestID: "d-3"}), "unit-x-retry-2", "2"},
+		// Who asks does not change the name: the apiserver keeps one.
+		{"another request for the original", RerunOf(&orig, Requester{Name: "sam", RequestID: "d-9"}), "unit-x-retry-1", "1"},
 	}
-	// A redelivery after the first attempt's rerun became the latest run
-	// reruns that rerun: it must land on the same name.
-	first := RerunName("d1", "unit-x", "")
-	if again := RerunName("d1", first, "unit-x"); again != first {
-		t.Errorf("redelivery names %q, first attempt %q", again, first)
-	}
-	if RerunName("d2", first, "unit-x") == first {
-		t.Error("a new request rerunning a rerun needs a new name")
+	for _, tt := range tests {
+		if tt.got.Name != tt.wantName || tt.got.Labels[LabelAttempt] != tt.wantAttempt || tt.got.Labels[LabelRerunOf] != "unit-x" {
+			t.Errorf("%s: %s attempt %q of %q, want %s attempt %s of unit-x", tt.name, tt.got.Name, tt.got.Labels[LabelAttempt], tt.got.Labels[LabelRerunOf], tt.wantName, tt.wantAttempt)
+		}
 	}
 }
 
@@ -103,7 +124,7 @@ func TestRerunOfCopiesSpecNotState(t *testing.T) {
 	if got.ResourceVersion != "" || got.UID != "" || got.Namespace != "ci" {
 		t.Errorf("metadata: %+v", got.ObjectMeta)
 	}
-	wantLabels := map[string]string{"team": "ci", "pipelinesascode.tekton.dev/sha": "abc", LabelRerunOf: "unit-x"}
+	wantLabels := map[string]string{"team": "ci", "pipelinesascode.tekton.dev/sha": "abc", LabelRerunOf: "unit-x", LabelAttempt: "1"}
 	if len(got.Labels) != len(wantLabels) {
 		t.Errorf("labels = %v, want %v", got.Labels, wantLabels)
 	}
