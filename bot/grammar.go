@@ -77,6 +77,7 @@ func (r *Registry) ParseComment(body string) []Command {
 			continue
 		}
 		cmd.Verb = spec.Verb
+		cmd.Args = spec.splitArgs(cmd.Args)
 		if !slices.ContainsFunc(cmds, cmd.equal) {
 			cmds = append(cmds, cmd)
 		}
@@ -146,6 +147,28 @@ func (r *Registry) ParseSlack(text string) (cmd Command, ok bool) {
 	cmd = Command{Verb: strings.ToLower(fields[0]), Args: append([]string{}, fields[1:]...)}
 	if spec := r.Lookup(cmd.Verb); spec != nil {
 		cmd.Verb = spec.Verb
+		cmd.Args = spec.splitArgs(cmd.Args)
 	}
 	return cmd, true
+}
+
+// splitArgs reads a list of names the way people write one: "a, b", "a,b"
+// and "a b" are the same two names. key=value arguments are kept whole.
+func (s *Spec) splitArgs(args []string) []string {
+	if !s.ListArgs {
+		return args
+	}
+	out := []string{}
+	for _, a := range args {
+		if strings.Contains(a, "=") {
+			out = append(out, a)
+			continue
+		}
+		for n := range strings.SplitSeq(a, ",") {
+			if n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

@@ -9,10 +9,13 @@ import (
 
 func testRegistry() *Registry {
 	spec := func(verb string, t ...Transport) *Spec { return &Spec{Verb: verb, Usage: verb, Transports: t} }
+	list := func(s *Spec) *Spec { s.ListArgs = true; return s }
+	retest := list(spec("retest", GitHub))
+	retest.Elsewhere = map[Transport]string{Slack: "rerun <PR URL>"}
 	return NewRegistry(
 		&Spec{Verb: "help", Usage: "help", Transports: []Transport{GitHub, Slack}, Prefixed: true},
-		spec("retest", GitHub),
-		spec("test", GitHub),
+		retest,
+		list(spec("test", GitHub)),
 		spec("cancel", GitHub),
 		spec("ok-to-test", GitHub),
 		spec("page", GitHub, Slack),
@@ -88,6 +91,11 @@ func TestParseComment(t *testing.T) {
 		{"slack-only verb is not a comment command", "/rerun foo", []Command{}},
 		{"trailing text is args", "/retest please", []Command{cmd("retest", "please")}},
 		{"html comment line", "<!-- /retest -->", []Command{}},
+		{"comma and space separated names", "/test a, b", []Command{cmd("test", "a", "b")}},
+		{"comma separated names", "/test a,b,,c", []Command{cmd("test", "a", "b", "c")}},
+		{"lone comma", "/retest ,", []Command{cmd("retest")}},
+		{"key=value keeps its commas", "/test unit tags=a,b", []Command{cmd("test", "unit", "tags=a,b")}},
+		{"other verbs keep commas", "/page nightly is red, again", []Command{cmd("page", "nightly", "is", "red,", "again")}},
 	}
 	if len(tests) < 40 {
 		t.Fatalf("only %d cases", len(tests))
@@ -137,10 +145,40 @@ func TestParseSlack(t *testing.T) {
 func TestClosest(t *testing.T) {
 	t.Parallel()
 	r := testRegistry()
-	for in, want := range map[string]string{"rerunn": "rerun", "staus": "status", "captian": "captain", "hlep": "help", "xyzzy": ""} {
+	for in, want := range map[string]string{
+		"rerunn": "rerun", "staus": "status", "captian": "captain", "hlep": "help", "xyzzy": "",
+		// Another transport's verb is suggested too: it says where it lives.
+		"retset": "retest", "tset": "test",
+	} {
 		got := r.Closest(in, Slack)
 		if (got == nil && want != "") || (got != nil && got.Verb != want) {
 			t.Errorf("Closest(%q) = %v, want %q", in, got, want)
+		}
+	}
+	// At the same distance the caller's own transport wins.
+	tie := NewRegistry(&Spec{Verb: "abcd", Transports: []Transport{GitHub}}, &Spec{Verb: "abce", Transports: []Transport{Slack}})
+	for on, want := range map[Transport]string{GitHub: "abcd", Slack: "abce"} {
+		if got := tie.Closest("abcf", on); got == nil || got.Verb != want {
+			t.Errorf("Closest(abcf, %s) = %v, want %s", on, got, want)
+		}
+	}
+}
+
+func TestHint(t *testing.T) {
+	t.Parallel()
+	r := testRegistry()
+	tests := []struct {
+		verb string
+		on   Transport
+		want string
+	}{
+		{"retest", Slack, "`retest` is a GitHub command: on GitHub, comment `/retest`; here, `/tekton rerun <PR URL>`"},
+		{"rerun", GitHub, "`rerun` is a Slack command: on Slack, type `/tekton rerun`; it is not offered on GitHub"},
+		{"status", Slack, "`status` ()"},
+	}
+	for _, tt := range tests {
+		if got := r.Lookup(tt.verb).Hint(tt.on); got != tt.want {
+			t.Errorf("Hint(%s, %s) = %q, want %q", tt.verb, tt.on, got, tt.want)
 		}
 	}
 }

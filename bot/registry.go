@@ -39,11 +39,46 @@ type Spec struct {
 	// DefaultAllow lists the roles that may run it when policy.allow does
 	// not mention the verb.
 	DefaultAllow []string
-	Handle       HandlerFunc
+	// ListArgs marks arguments that are a list of names, so "/test a, b"
+	// means "/test a b". Arguments holding "=" (key=value) keep their
+	// commas: a value may contain one.
+	ListArgs bool
+	// Elsewhere says how to do the same thing on the transports the verb
+	// is not offered on, e.g. Slack's way to /retest: "rerun <PR URL>".
+	// Suggestions for a mistyped or misplaced verb show it.
+	Elsewhere map[Transport]string
+	Handle    HandlerFunc
 }
 
 // Offered reports whether the verb is available on a transport.
 func (s *Spec) Offered(t Transport) bool { return slices.Contains(s.Transports, t) }
+
+// Title names a transport in prose.
+func (t Transport) Title() string {
+	if t == GitHub {
+		return "GitHub"
+	}
+	return "Slack"
+}
+
+// Prefix is how a transport writes a command: "/" in a PR comment,
+// "/tekton " in Slack.
+func Prefix(t Transport) string {
+	if t == GitHub {
+		return "/"
+	}
+	return "/tekton "
+}
+
+// Written is how a user types the command on a transport, with args
+// (e.g. a usage's arguments) after the verb.
+func (s *Spec) Written(t Transport, args string) string {
+	p := Prefix(t)
+	if t == GitHub && s.Prefixed {
+		p += Namespace + " "
+	}
+	return strings.TrimSpace(p + s.Verb + " " + args)
+}
 
 // Registry holds the commands tekbot knows.
 type Registry struct {
@@ -55,14 +90,23 @@ type Registry struct {
 func NewRegistry(specs ...*Spec) *Registry {
 	r := &Registry{}
 	for _, s := range specs {
-		for _, name := range append([]string{s.Verb}, s.Aliases...) {
-			if r.Lookup(name) != nil {
-				panic(fmt.Sprintf("bot: command %q registered twice", name))
-			}
+		if err := r.Register(s); err != nil {
+			panic(err)
 		}
-		r.specs = append(r.specs, s)
 	}
 	return r
+}
+
+// Register adds a command after the built-in ones, e.g. one declared in
+// config. A verb or alias already taken is an error and nothing is added.
+func (r *Registry) Register(s *Spec) error {
+	for _, name := range append([]string{s.Verb}, s.Aliases...) {
+		if name == Namespace || r.Lookup(name) != nil {
+			return fmt.Errorf("bot: command %q registered twice", name)
+		}
+	}
+	r.specs = append(r.specs, s)
+	return nil
 }
 
 // Lookup finds a command by verb or alias.
@@ -88,21 +132,52 @@ func (r *Registry) Verbs() []string {
 }
 
 // Closest returns the registered verb nearest to an unknown one, so a typo
-// gets the usage of what was probably meant.
+// gets the usage of what was probably meant. Verbs of other transports
+// count too ("retset" in Slack is GitHub's /retest), but lose ties to the
+// caller's own.
 func (r *Registry) Closest(verb string, t Transport) *Spec {
 	var best *Spec
-	bestDist := 3 // further than this is a guess, not a typo
+	// score is twice the edit distance, plus one for another transport's
+	// verb; a distance of 3 or more is a guess, not a typo.
+	bestScore := 6
 	for _, s := range r.specs {
-		if !s.Offered(t) {
-			continue
+		penalty := 1
+		if s.Offered(t) {
+			penalty = 0
 		}
 		for _, name := range append([]string{s.Verb}, s.Aliases...) {
-			if d := editDistance(verb, name); d < bestDist || (strings.HasPrefix(name, verb) && len(verb) >= 2 && best == nil) {
-				best, bestDist = s, d
+			score := 2*editDistance(verb, name) + penalty
+			if strings.HasPrefix(name, verb) && len(verb) >= 2 {
+				score = min(score, 5)
+			}
+			if score < bestScore {
+				best, bestScore = s, score
 			}
 		}
 	}
 	return best
+}
+
+// Hint says how to run s for a caller on transport t: its usage when it is
+// offered there, else where it is offered and what to do on t instead.
+func (s *Spec) Hint(t Transport) string {
+	if s.Offered(t) {
+		return fmt.Sprintf("`%s` (%s)", s.Usage, s.Summary)
+	}
+	var ways []string
+	for _, other := range s.Transports {
+		how := "type"
+		if other == GitHub {
+			how = "comment"
+		}
+		ways = append(ways, fmt.Sprintf("on %s, %s `%s`", other.Title(), how, s.Written(other, "")))
+	}
+	if alt := s.Elsewhere[t]; alt != "" {
+		ways = append(ways, fmt.Sprintf("here, `%s%s`", Prefix(t), alt))
+	} else {
+		ways = append(ways, fmt.Sprintf("it is not offered on %s", t.Title()))
+	}
+	return fmt.Sprintf("`%s` is a %s command: %s", s.Verb, s.Transports[0].Title(), strings.Join(ways, "; "))
 }
 
 // editDistance is the Levenshtein distance, on bytes: verbs are ASCII.

@@ -44,6 +44,11 @@ type PullRequest struct {
 	URL        string
 	Open       bool
 	Labels     []string
+	// BaseBranch is the branch the PR merges into; MergeCommitSHA is
+	// GitHub's test merge commit while the PR is open, the merged commit
+	// once it is merged, and empty until GitHub has computed it.
+	BaseBranch     string
+	MergeCommitSHA string
 }
 
 // Request is one command to run.

@@ -1,0 +1,74 @@
+package tekton
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LabelCommand names the declared command that created a PipelineRun.
+const LabelCommand = "tekbot.dev/command"
+
+// OverrideParams sets string params on a run: a param of the same name is
+// replaced, others are added, in name order so the spec is the same for
+// the same overrides.
+func OverrideParams(pr *pipelinev1.PipelineRun, params map[string]string) {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		value := *pipelinev1.NewStructuredValues(params[name])
+		i := slices.IndexFunc(pr.Spec.Params, func(p pipelinev1.Param) bool { return p.Name == name })
+		if i >= 0 {
+			pr.Spec.Params[i].Value = value
+			continue
+		}
+		pr.Spec.Params = append(pr.Spec.Params, pipelinev1.Param{Name: name, Value: value})
+	}
+}
+
+// RerunWithParams is Rerun with some params overridden ("/test unit
+// key=value"). Its name is the rerun's: one attempt per run retried.
+func (c *Cluster) RerunWithParams(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, params map[string]string) (*pipelinev1.PipelineRun, bool, error) {
+	if len(params) == 0 {
+		return c.Rerun(ctx, orig, by)
+	}
+	return c.RerunEdited(ctx, orig, by, func(pr *pipelinev1.PipelineRun) { OverrideParams(pr, params) })
+}
+
+// CreateOnce creates pr, whose name is derived from the request that asks
+// for it. created is false when that request had already created it (a
+// redelivery, another replica): the existing run is returned.
+func (c *Cluster) CreateOnce(ctx context.Context, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error) {
+	runs := c.Tekton.TektonV1().PipelineRuns(pr.Namespace)
+	run, err = runs.Create(ctx, pr, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		existing, getErr := runs.Get(ctx, pr.Name, metav1.GetOptions{})
+		if getErr != nil {
+			return nil, false, fmt.Errorf("%s exists but cannot be read: %w", pr.Name, getErr)
+		}
+		return existing, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, pr.Namespace, pr.Name, err)
+	}
+	return run, true, nil
+}
+
+// CommandRunName names the PipelineRun of a declared command from the
+// request, the verb and its arguments: a redelivery of the request gets
+// AlreadyExists instead of a second run. It fits a DNS label.
+func CommandRunName(requestID, verb string, args []string) string {
+	sum := sha256.Sum256([]byte(requestID + "\x00" + verb + "\x00" + strings.Join(args, "\x00")))
+	suffix := hex.EncodeToString(sum[:])[:10]
+	base := verb
+	if len(base) > 63-len(suffix)-1 {
+		base = strings.TrimRight(base[:63-len(suffix)-1], "-")
+	}
+	return base + "-" + suffix
+}
