@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tekbot/bot"
+	"tekbot/captain/handoff"
 	"tekbot/config"
 	"tekbot/schedule"
 	"tekbot/state"
@@ -56,7 +57,7 @@ func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 	var text string
 	switch sub {
 	case "", "now", "who":
-		text = h.onDutyNow(rot, now)
+		text = h.onDutyNow(rot, now) + h.captainGroup(ctx, rot.Location)
 	case "next":
 		n, ok := count(5, 60)
 		if !ok {
@@ -113,7 +114,7 @@ func dateArg(args []string, i int, def schedule.Date) (schedule.Date, error) {
 
 func (h *commands) captainOff(ctx context.Context, req *bot.Request, today schedule.Date) bot.Reply {
 	if ok, err := h.Policy.Allowed(ctx, captainChanges, req.Caller); err != nil || !ok {
-		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not mark days off. Who may: " + h.Policy.WhoMay(captainChanges) + "."}
+		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not mark days off. Who may: " + h.Policy.WhoMay(captainChanges, req.Caller.Transport, "") + "."}
 	}
 	if len(req.Command.Args) < 2 {
 		return refused("Usage: `captain off <YYYY-MM-DD>`")
@@ -157,7 +158,7 @@ func (h *commands) captainSwap(ctx context.Context, req *bot.Request, rot schedu
 	}
 	other := h.personByMention(args[1])
 	if other == nil || other.Name == req.Caller.Person.Name {
-		return refused("`%s` is not someone else tekbot knows.", args[1])
+		return refused("%s is not someone else tekbot knows.", bot.UserText(args[1]))
 	}
 	mine, ok := nextDutyOf(rot, req.Caller.Person.Name, today)
 	if len(args) > 2 {
@@ -234,6 +235,7 @@ func nextDutyOf(rot schedule.Rotation, person string, today schedule.Date) (sche
 // personByMention resolves a Slack mention (<@U123>), @name or name.
 func (h *commands) personByMention(s string) *config.Person {
 	s = strings.TrimPrefix(strings.TrimSuffix(strings.TrimPrefix(s, "<"), ">"), "@")
+	s, _, _ = strings.Cut(s, "|") // Slack writes mentions as <@U123|name>
 	for i := range h.Config.People {
 		p := &h.Config.People[i]
 		if p.Slack == s || strings.EqualFold(p.Name, s) {
@@ -269,6 +271,21 @@ func (h *commands) onDutyNow(rot schedule.Rotation, now time.Time) string {
 		fmt.Fprintf(&b, " Next: %s on %s %s.", h.mention(next[0].Person), next[0].Date.Weekday().String()[:3], next[0].Date)
 	}
 	return b.String()
+}
+
+// captainGroup says whether @build-captain follows the rotation, when
+// tekbot keeps one (slack.captainGroup).
+func (h *commands) captainGroup(ctx context.Context, loc *time.Location) string {
+	c := h.Clusters.Get(h.Config.State.Cluster)
+	if h.Config.Slack.CaptainGroup == "" || c == nil {
+		return ""
+	}
+	st, err := (&handoff.GroupStatus{Kube: c.Kube, Namespace: h.Config.State.Namespace}).Get(ctx)
+	if err != nil {
+		h.Log.Warn("reading the captain group's state", "err", err)
+		return "\nWhether @build-captain is up to date could not be read."
+	}
+	return "\n" + st.Report(loc)
 }
 
 func (h *commands) dutyList(days []schedule.Duty) string {

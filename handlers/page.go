@@ -49,16 +49,16 @@ func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
 		if err != nil {
 			return refused("Could not ack: %v", err)
 		}
-		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, pg.Reason), Targets: []string{"page/" + pg.ID}}
+		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, bot.UserText(pg.Reason)), Targets: []string{"page/" + pg.ID}}
 	}
 	if ok, err := h.Policy.Allowed(ctx, pagers, req.Caller); err != nil || !ok {
-		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page the build captain. Who may: " + h.Policy.WhoMay(pagers) + "."}
+		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page the build captain. Who may: " + h.Policy.WhoMay(pagers, req.Caller.Transport, "") + "."}
 	}
 	urgent := len(args) > 0 && strings.EqualFold(args[0], "urgent")
 	if urgent {
 		args = args[1:]
 		if ok, err := h.Policy.Allowed(ctx, urgentPages, req.Caller); err != nil || !ok {
-			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page urgently. Who may: " + h.Policy.WhoMay(urgentPages) + "."}
+			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page urgently. Who may: " + h.Policy.WhoMay(urgentPages, req.Caller.Transport, "") + "."}
 		}
 	}
 	if h.Pager == nil {

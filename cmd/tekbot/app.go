@@ -49,6 +49,8 @@ type app struct {
 	// is on mux.
 	metricsMux *http.ServeMux
 	metrics    *bot.Metrics
+	// bodies caps the webhook and Slack requests read at once.
+	bodies *httplimit.Limiter
 	// background runs for the process's life (Socket Mode); leader runs
 	// only on the replica holding the Lease (cron, escalation).
 	background []func(ctx context.Context)
@@ -57,7 +59,9 @@ type app struct {
 	// claims are the request and step claims in the state namespace, shared
 	// by the transports and the leader's jobs.
 	claims *state.Claims
-	wg     sync.WaitGroup
+	// approvals are the commits approved with /ok-to-test.
+	approvals *state.Approvals
+	wg        sync.WaitGroup
 	// life ends when the app stops; work a command starts that outlives it
 	// (watching a deploy) runs under it and is waited for at shutdown.
 	life context.Context
@@ -104,9 +108,17 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		claims: &state.Claims{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 	}
 	a.life, a.stop = context.WithCancel(context.Background())
+	// PR commands find runs in a slim index of each repository's namespace,
+	// not with a read that waits on the apiserver (tekton.WatchRuns).
+	for _, r := range cfg.GitHub.Repositories {
+		if c := clusters.Get(r.Cluster); c != nil {
+			a.background = append(a.background, func(ctx context.Context) { c.WatchRuns(ctx, r.Namespace) })
+		}
+	}
 	policy := bot.PolicyFor(cfg)
 	rotation := &state.RotationState{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
 	approvals := &state.Approvals{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
+	a.approvals = approvals
 	deps := &handlers.Deps{
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
 		Rotation:   rotation,
@@ -163,7 +175,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Webhook and Slack bodies are read before anyone is authenticated:
 	// one cap for them all.
-	unauthenticated := httplimit.New(cmp.Or(cfg.Server.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
+	a.bodies = httplimit.New(cmp.Or(cfg.Server.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
 	if len(cfg.Rotation.Roster) > 0 {
 		cal, err := newCalendar(cfg.Rotation, rotation)
 		if err != nil {
@@ -176,7 +188,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if err != nil {
 			return nil, fmt.Errorf("github.webhookSecret: %w", err)
 		}
-		a.mux.Handle("/github/webhook", unauthenticated.Wrap(&github.Receiver{
+		a.mux.Handle("/github/webhook", a.bodies.Wrap(&github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),
 			Claims:    a.claims,
@@ -196,7 +208,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		} else {
 			slackMux := http.NewServeMux()
 			adapter.Register(slackMux)
-			a.mux.Handle("/slack/", unauthenticated.Wrap(slackMux))
+			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
 	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, a.claims, log) })

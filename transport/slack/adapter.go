@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -167,7 +168,49 @@ func (a *Adapter) run(ctx context.Context, log *slog.Logger, key string, req *bo
 	if !a.claim(ctx, log, key) {
 		return
 	}
-	a.deliver(ctx, o, a.render(a.Bot.Run(ctx, req), req, o))
+	reply := a.Bot.Run(ctx, req)
+	if others := a.askOthers(reply, req); len(others) > 0 {
+		a.deliver(ctx, o, a.ask(ctx, log, reply, req, others))
+		return
+	}
+	a.deliver(ctx, o, a.render(reply, req, o))
+}
+
+// askOthers lists the people a reply's confirmation is for when they are
+// not the caller (a swap asks the other person): the caller cannot press
+// those buttons, so they go to the others' DMs.
+func (a *Adapter) askOthers(reply bot.Reply, req *bot.Request) []*config.Person {
+	if reply.Confirm == nil || len(reply.Confirm.Approvers) == 0 {
+		return nil
+	}
+	var others []*config.Person
+	for _, name := range reply.Confirm.Approvers {
+		if p := a.Config.Person(name); p != nil && p.Slack != "" && p.Slack != req.Caller.ID {
+			others = append(others, p)
+		}
+	}
+	if len(others) < len(reply.Confirm.Approvers) {
+		return nil // the caller is an approver, or one cannot be reached: ask here
+	}
+	return others
+}
+
+// ask sends the question with its buttons to each of others by DM, and
+// tells the caller who was asked.
+func (a *Adapter) ask(ctx context.Context, log *slog.Logger, reply bot.Reply, req *bot.Request, others []*config.Person) Message {
+	var asked, failed []string
+	for _, p := range others {
+		if _, err := a.PostReply(ctx, p.Slack, "", reply, req); err != nil {
+			log.ErrorContext(ctx, "asking by DM failed", "person", p.Name, "err", err)
+			failed = append(failed, p.Name)
+			continue
+		}
+		asked = append(asked, "<@"+p.Slack+">")
+	}
+	if len(asked) == 0 {
+		return Message{Text: fmt.Sprintf("Could not reach %s by DM, so nothing was asked; please try again.", strings.Join(failed, ", "))}
+	}
+	return Message{Text: fmt.Sprintf("%s\nAsked %s in a DM; only they can confirm.", Mrkdwn(reply.Text), strings.Join(asked, ", "))}
 }
 
 // interaction handles a click on a confirm dialog's buttons. Only the

@@ -144,7 +144,8 @@ func (e *env) replica() *replica {
 	log := slog.New(slog.NewTextHandler(e.t.Output(), nil))
 	api := slackapi.New(botToken, slackapi.OptionAPIURL(e.slack.GetAPIURL()), slackapi.OptionAppLevelToken("xapp-test-app-token"))
 	policy := bot.NewPolicy(e.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, Log: log, Now: wednesdayNoon})
+	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, Log: log, Now: wednesdayNoon,
+		Rotation: &state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}})
 	poster := slack.NewPoster(api, log)
 	// Slack's pacing is the poster tests' business; here it only slows.
 	poster.Interval = 10 * time.Millisecond

@@ -58,7 +58,10 @@ func escape(s string) string {
 	return b.String()
 }
 
-var entities = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+// entities escapes text for Slack. The entities Slack knows are kept as
+// they are: bot.UserText writes them into quoted user text, which must read
+// the same on GitHub and in Slack, not as "&amp;lt;".
+var entities = strings.NewReplacer("&amp;", "&amp;", "&lt;", "&lt;", "&gt;", "&gt;", "&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func isTableRow(line string) bool { return strings.HasPrefix(strings.TrimSpace(line), "|") }
 

@@ -30,6 +30,8 @@ func TestMrkdwn(t *testing.T) {
 		{"escaped pipe in a cell", "| a \\| b | c |", "• a | b — c"},
 		{"table after text", "Commands:\n\n| command | what |\n|:---|---:|\n| `x` | does x |", "Commands:\n\n• `x` — does x"},
 		{"empty", "", ""},
+		{"quoted user text reads the same as on GitHub", "page: " + bot.UserText("<!channel> <@U0VINCENT> a&b [docs](https://evil.example)"),
+			"page: &lt;!channel&gt; &lt;@\u2060U0VINCENT&gt; a&amp;b [docs]\u2060(https://evil.example)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
