@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -12,7 +14,13 @@ type Metrics struct {
 	verifyFailure *prometheus.CounterVec
 	apiErrors     *prometheus.CounterVec
 	handoffs      prometheus.Counter
+	// registry tells commands from other words; see Known.
+	registry atomic.Pointer[Registry]
 }
+
+// UnknownVerb is the verb label of anything that is not a registered
+// command.
+const UnknownVerb = "unknown"
 
 // NewMetrics registers the series with reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -38,13 +46,30 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// Known gives the metrics the command registry. A verb is labelled by the
+// command it names (an alias by its command) and anything else as
+// UnknownVerb: anyone may type any word, and each label value is a series
+// kept for the process's life. Until Known is called, every verb is
+// unknown.
+func (m *Metrics) Known(r *Registry) {
+	if m != nil {
+		m.registry.Store(r)
+	}
+}
+
 // Command records a finished command.
 func (m *Metrics) Command(r Record) {
 	if m == nil {
 		return
 	}
-	m.commands.WithLabelValues(r.Verb, string(r.Transport), string(r.Outcome)).Inc()
-	m.duration.WithLabelValues(r.Verb).Observe(r.Duration.Seconds())
+	verb := UnknownVerb
+	if reg := m.registry.Load(); reg != nil {
+		if s := reg.Lookup(r.Verb); s != nil {
+			verb = s.Verb
+		}
+	}
+	m.commands.WithLabelValues(verb, string(r.Transport), string(r.Outcome)).Inc()
+	m.duration.WithLabelValues(verb).Observe(r.Duration.Seconds())
 }
 
 // VerificationFailed counts a request refused for its signature.

@@ -123,6 +123,9 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown role in allow", validBase + "policy:\n  allow:\n    retest: [wizards]\n", "policy.allow.retest[0]", `unknown role "wizards"`},
 		{"unknown verb in allow", validBase + "policy:\n  allow:\n    deploy: [everyone]\n", "policy.allow.deploy", `unknown command "deploy"`},
 		{"gitops without path", validBase + "promotion:\n  environments:\n    - {name: prod, strategy: gitops, repository: tektoncd/plumbing, pattern: 'v.*'}\n", "promotion.environments[0].path", "required"},
+		{"metrics on the webhook listener", validBase + "server:\n  listen: \":8080\"\n  metricsAddr: \":8080\"\n", "server.metricsAddr", "leave it empty"},
+		{"metrics address without port", validBase + "server:\n  metricsAddr: localhost\n", "server.metricsAddr", "host:port"},
+		{"negative body cap", validBase + "server:\n  maxConcurrentBodies: -1\n", "server.maxConcurrentBodies", "must be positive"},
 		{"not yaml", "clusters: [", "", "did not find expected"},
 	}
 	for _, tt := range tests {

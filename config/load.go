@@ -106,7 +106,7 @@ func Parse(data []byte, name string, opts ...Option) (*Config, error) {
 		return nil, fmt.Errorf("resolving config folder: %w", err)
 	}
 	cfg.resolvePaths(dir)
-	v := &validator{cfg: &cfg, verbs: l.verbs}
+	v := &validator{cfg: &cfg, verbs: l.verbs, line: func(path string) int { return lineOfPath(&root, path) }}
 	v.validate()
 	for _, fe := range v.errs {
 		fe.Line = lineOfPath(&root, fe.Path)

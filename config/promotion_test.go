@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,71 @@ promotion:
 	}
 	if e := cfg.Promotion.Environments[0]; e.NightlyParam != "tag" || len(e.CanaryPipelines) != 1 || len(e.Allow) != 2 {
 		t.Errorf("decoded %+v", e)
+	}
+}
+
+// TestPRNamespaceSharingDeploySecretsIsRefused: PR authors write the
+// PipelineRuns in a repository's namespace, so a promotion environment that
+// mounts Secrets must not run there; the error names both fields.
+func TestPRNamespaceSharingDeploySecretsIsRefused(t *testing.T) {
+	t.Parallel()
+	layout := func(repoNS, envCluster, envNS, secrets string) string {
+		return `clusters:
+  - {name: nightly, role: nightly, kubeconfig: kubeconfig, namespace: tekton-ci}
+  - {name: dogfooding, role: production, kubeconfig: kubeconfig, namespace: tekton-ci}
+people:
+  - {name: ana, github: ana}
+github:
+  webhookSecret: {file: secret}
+  token: {file: secret}
+  repositories:
+    - name: tektoncd/pipeline
+      cluster: dogfooding
+` + repoNS + `promotion:
+  environments:
+    - name: prod
+      cluster: ` + envCluster + `
+      strategy: pipelinerun
+      pipelineRef: install-tekton-release
+` + envNS + secrets
+	}
+	const (
+		secrets   = "      secretWorkspaces: {targetCluster: prod-kubeconfig, gcs: release-bucket}\n"
+		repoCI    = "      namespace: tekton-ci\n"
+		envCI     = "      namespace: tekton-ci\n"
+		envDeploy = "      namespace: tekton-deploy\n"
+	)
+	for _, tc := range []struct {
+		name string
+		body string
+		// repoLine and envLine are the lines of github.repositories[0].namespace and
+		// promotion.environments[0].namespace; zero for a valid layout.
+		repoLine, envLine int
+	}{
+		{"same namespace, secrets", layout(repoCI, "dogfooding", envCI, secrets), 12, 19},
+		{"same namespace by default, secrets", layout("", "dogfooding", "", secrets), 10, 14},
+		{"namespace of its own", layout(repoCI, "dogfooding", envDeploy, secrets), 0, 0},
+		{"same namespace on another cluster", layout(repoCI, "nightly", envCI, secrets), 0, 0},
+		{"same namespace, no secrets", layout(repoCI, "dogfooding", envCI, ""), 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(writeConfig(t, tc.body))
+			if tc.repoLine == 0 {
+				if err != nil {
+					t.Fatalf("safe layout refused: %v", err)
+				}
+				return
+			}
+			var errs *Errors
+			if !errors.As(err, &errs) || len(errs.List) != 1 {
+				t.Fatalf("want one error, got %v", err)
+			}
+			got := errs.List[0]
+			wantMsg := fmt.Sprintf(`"tekton-ci" on cluster "dogfooding" is also promotion.environments[0].namespace (line %d), which binds secret workspaces (gcs, targetCluster); PR-authored PipelineRuns there could mount them`, tc.envLine)
+			if got.Path != "github.repositories[0].namespace" || got.Line != tc.repoLine || !strings.Contains(got.Msg, wantMsg) {
+				t.Errorf("got %+v\nwant github.repositories[0].namespace at line %d: %s", got, tc.repoLine, wantMsg)
+			}
+		})
 	}
 }
