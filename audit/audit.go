@@ -1,5 +1,6 @@
-// Package audit keeps audit records as Kubernetes Events, beside the log line
-// every record gets, and reads them back for `tekbot audit`.
+// Package audit keeps audit records as Kubernetes Events and in a bounded
+// ring of ConfigMaps, beside the log line every record gets, and reads them
+// back for `tekbot audit` and the status page.
 package audit
 
 import (
@@ -23,8 +24,9 @@ import (
 // Audit events: one per command in tekbot's state namespace (what `tekbot
 // audit` reads), and one on each PipelineRun a command touched, so `kubectl
 // describe pipelinerun` shows who did what to it. The apiserver keeps events
-// for its --event-ttl (one hour by default): the durable audit trail is the
-// structured log line, which carries the same record.
+// for its --event-ttl (one hour by default): the Ring keeps the last few
+// thousand records beyond that, and the structured log line carries every
+// record for good.
 const (
 	AuditReason     = "TekbotCommand"
 	annotationAudit = "tekbot.dev/audit"
@@ -39,13 +41,19 @@ type EventAuditor struct {
 	// Clusters finds a target's cluster by name, for events on the
 	// affected object.
 	Clusters func(name string) kubernetes.Interface
-	Log      *slog.Logger
+	// Ring, if set, also keeps each record in the durable ring; it writes
+	// in the background, off the reply's path.
+	Ring *Ring
+	Log  *slog.Logger
 }
 
 // Record implements bot.Auditor. Failing to write an event is logged, never
 // fatal: the structured log line is always written first.
 func (a *EventAuditor) Record(ctx context.Context, r bot.Record) {
 	bot.LogAuditor{Log: a.Log}.Record(ctx, r)
+	if a.Ring != nil {
+		a.Ring.Add(r)
+	}
 	raw, err := json.Marshal(r)
 	if err != nil {
 		a.Log.Error("audit: encoding a record", "err", err)

@@ -25,9 +25,15 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	records, err := audit.LastRecords(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
+	// The durable ring and the recent Events together: the ring outlives
+	// the apiserver's --event-ttl, the Events hold what it has not
+	// written yet. With one of them unreadable the other is still shown.
+	records, err := audit.Recent(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
 	if err != nil {
-		return err
+		if len(records) == 0 {
+			return err
+		}
+		fmt.Fprintf(stderr, "warning: some audit records could not be read: %v\n", err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tREQUEST\tRECORD")

@@ -1,0 +1,164 @@
+// Package statuspage serves tekbot's status page, GET /: the build captain
+// today and the next two weeks, open pages, the latest run of each
+// pipeline on every cluster, recent actions, and what runs where. It is one
+// server-rendered html/template page for people who would otherwise ask in
+// Slack one question at a time: read-only, no JavaScript, no external
+// assets, a strict Content-Security-Policy.
+//
+// It reads the same stores the bot writes, through the narrow interfaces
+// below, each read bounded: one ConfigMap for the rotation's changes and
+// one for promotions, the open pages by label, the newest segments of the
+// audit ring, and the clusters' PipelineRuns from a snapshot refreshed in
+// the background (a namespace may hold tens of thousands of runs).
+package statuspage
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/base64"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"tekbot/bot"
+	"tekbot/captain/paging"
+	"tekbot/handlers/promotion"
+	"tekbot/schedule"
+	"tekbot/state"
+	"tekbot/tekton"
+)
+
+// Changes reads the rotation's changes made from chat (state.RotationState).
+type Changes interface {
+	Changes(ctx context.Context) (state.RotationChanges, error)
+}
+
+// OpenPages lists the pages waiting for an ack (paging.Store).
+type OpenPages interface {
+	Open(ctx context.Context) ([]*paging.Page, error)
+}
+
+// Actions reads the newest audit records (audit.Ring).
+type Actions interface {
+	Last(ctx context.Context, n int) ([]bot.Record, error)
+}
+
+// Promotions reads the promotion record (promotion.Record).
+type Promotions interface {
+	Read(ctx context.Context) (*promotion.Book, error)
+}
+
+// Clusters are the clusters whose runs are shown (tekton.Clusters).
+type Clusters interface {
+	All() []*tekton.Cluster
+}
+
+// Page is the status page's handler. Every source is optional: a tekbot
+// without a rotation or promotions leaves that part out.
+type Page struct {
+	// Title heads the page; "" means "tekbot".
+	Title string
+	// Rotation is the configured rotation; Changes adds chat's swaps,
+	// covers and days off.
+	Rotation   *schedule.Rotation
+	Changes    Changes
+	Pages      OpenPages
+	Clusters   Clusters
+	Actions    Actions
+	Promotions Promotions
+	// Token, if set, must be given as ?token= or "Authorization: Bearer";
+	// without it the page is open (or behind an OAuth proxy).
+	Token string
+	// RunsMaxAge is how old the runs snapshot may be before a request
+	// starts a refresh; zero means 30 seconds.
+	RunsMaxAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	Log *slog.Logger
+
+	runsMu     sync.Mutex
+	runs       *runsSnapshot
+	refreshing chan struct{}
+}
+
+// How much the page shows, and how long it waits for a slow store.
+const (
+	shownActions  = 25
+	shownPromos   = 10
+	calendarDays  = 14
+	readTimeout   = 5 * time.Second
+	refreshSecond = 60
+)
+
+var (
+	//go:embed page.html.tmpl
+	pageTemplate string
+	//go:embed page.css
+	pageCSS string
+
+	tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+		"css":  func() template.CSS { return template.CSS(pageCSS) },
+		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+		"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	}).Parse(pageTemplate))
+
+	// The only style is the inline sheet, allowed by its hash; nothing
+	// else may load, run, frame the page or be posted from it.
+	csp = func() string {
+		sum := sha256.Sum256([]byte(pageCSS))
+		return "default-src 'none'; style-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) +
+			"'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	}()
+)
+
+func (p *Page) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Page) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ServeHTTP renders the page.
+func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Content-Type-Options", "nosniff")
+	// The token may be in the URL: links out must not carry it.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	if !p.allowed(r) {
+		h.Set("WWW-Authenticate", `Bearer realm="tekbot"`)
+		http.Error(w, "this page needs ?token= or an Authorization: Bearer header", http.StatusUnauthorized)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
+	defer cancel()
+	v := p.view(ctx)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	if err := tmpl.Execute(w, v); err != nil {
+		p.log().Error("status page: rendering", "err", err)
+	}
+}
+
+func (p *Page) allowed(r *http.Request) bool {
+	if p.Token == "" {
+		return true
+	}
+	given := r.URL.Query().Get("token")
+	if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		given = bearer
+	}
+	return subtle.ConstantTimeCompare([]byte(given), []byte(p.Token)) == 1
+}
