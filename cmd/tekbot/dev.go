@@ -11,17 +11,20 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/tekton"
 	"tekbot/localcluster"
+	"tekbot/tekton"
 	"tekbot/transport/github"
 )
 
@@ -41,12 +44,23 @@ func defaultDevDir() string {
 }
 
 func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlagSet("dev", "dev [--as NAME] [--fresh] [--data DIR]", stderr)
+	fs := newFlagSet("dev", "dev [--as NAME] [--fresh] [--data DIR] [--run-time D]", stderr)
 	as := fs.String("as", "andrea", "the configured person you act as (switch with 'as NAME')")
 	fresh := fs.Bool("fresh", false, "forget the sandbox's clusters and start from the sample data")
 	dataDir := fs.String("data", defaultDevDir(), "where the sandbox keeps its clusters between starts")
+	runTime := fs.Duration("run-time", 3*time.Second,
+		"how long a PipelineRun runs: a stand-in for Tekton's controller starts new runs at once and ends them after this; "+
+			"they succeed, unless you typed 'fail next' (then the next run to end fails)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, devUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *runTime <= 0 || fs.NArg() > 0 {
+		fs.Usage()
+		return exitCode(2)
 	}
 	dir := *dataDir
 	if *fresh {
@@ -93,18 +107,25 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	gh := newSandboxGitHub(writers)
 	log := slog.New(slog.NewJSONHandler(logFile, nil))
 	out := &lockedWriter{w: stdout}
-	a, err := newApp(cfg, log, appOptions{pullRequests: gh, notifier: terminalNotifier{out}})
+	term := &terminal{out: out, cfg: cfg}
+	a, err := newApp(cfg, log, appOptions{pullRequests: gh, notifier: captain{term}, releases: term})
 	if err != nil {
 		return err
 	}
 	// The handoff and paging run as in production (on the Lease holder):
 	// today's handoff shows up at once, as a bot starting late catches up.
+	// Beside them, the stand-in Tekton controllers move runs along.
 	bgCtx, stopBackground := context.WithCancel(ctx)
-	defer func() { stopBackground(); a.stopBackground() }()
+	var controllers sync.WaitGroup
+	defer func() { stopBackground(); controllers.Wait(); a.stopBackground() }()
 	a.startBackground(bgCtx)
+	d := &driver{app: a, github: gh, out: out, term: term, nextID: 1}
+	for _, c := range clusters {
+		ctl := d.controller(c, *runTime, log)
+		controllers.Go(func() { ctl.Run(bgCtx) })
+	}
 	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n\n", time.Since(start).Seconds(), logFile.Name())
 
-	d := &driver{app: a, github: gh, out: out, nextID: 1}
 	if err := d.become(*as); err != nil {
 		return err
 	}
@@ -161,14 +182,30 @@ func writeDevConfig(dir, nightly, production string) (*config.Config, error) {
 	return loadConfig(path)
 }
 
+const devUsage = `Usage: tekbot dev [--as NAME] [--fresh] [--data DIR] [--run-time D]
+
+A local sandbox: two real Kubernetes control planes on loopback (nightly and
+dogfooding, with Tekton's CRDs and sample PipelineRuns), tekbot's real code
+on them, and you at the keyboard as Slack and GitHub. A stand-in for Tekton's
+controller runs what tekbot creates (a rerun, a deploy) for --run-time.
+Nothing leaves the machine; no credentials are needed. The first start on a
+machine builds kube-apiserver and etcd with the go toolchain (~10-16 min),
+cached in ~/.cache/tekbot.
+
+In the sandbox:
+` + driverHelp + `Flags:
+`
+
 const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
   /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
                          /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5
   @tekbot <command>      a Slack message mentioning the bot
   /retest, /test all, /cancel, /ok-to-test, /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)
+  press <n>              press button n of a post (a promotion's Roll back, Approve)
   as <name>              act as another person (andrea, vincent, jerop, dibyo, sam)
   runs                   list the PipelineRuns on both clusters
+  fail next              the next PipelineRun to end fails (runs succeed otherwise)
   help                   this text;  quit (or Ctrl-D) to stop
 
 `
@@ -179,8 +216,11 @@ type driver struct {
 	app    *app
 	github *sandboxGitHub
 	out    io.Writer
+	term   *terminal
 	person *config.Person
 	nextID int
+	// failNext makes the next run the stand-in controllers end fail.
+	failNext atomic.Bool
 }
 
 func (d *driver) become(name string) error {
@@ -240,6 +280,11 @@ func (d *driver) handle(ctx context.Context, in *bufio.Scanner, line string) (st
 		}
 	case line == "runs":
 		d.listRuns(ctx)
+	case line == "fail next":
+		d.failNext.Store(true)
+		fmt.Fprintln(d.out, "The next PipelineRun to end will fail.")
+	case strings.HasPrefix(line, "press "):
+		d.press(ctx, strings.TrimSpace(line[len("press "):]))
 	case strings.HasPrefix(line, "/tekton"):
 		d.slack(ctx, in, strings.TrimPrefix(line, "/tekton"))
 	case strings.HasPrefix(line, "@tekbot"):
@@ -304,7 +349,7 @@ func (d *driver) comment(ctx context.Context, body string) {
 	}
 	caller := bot.Caller{
 		Transport: bot.GitHub, ID: d.person.GitHub, Person: d.person,
-		Vouch: &github.Vouch{Permissions: d.github, Repo: d.app.cfg.Repository(sandboxRepo), Login: d.person.GitHub, PR: pr},
+		Vouch: &github.Vouch{Permissions: d.github, Approvals: d.app.approvals, Repo: d.app.cfg.Repository(sandboxRepo), Login: d.person.GitHub, PR: pr},
 	}
 	id := d.requestID()
 	var parts []string
@@ -318,11 +363,60 @@ func (d *driver) comment(ctx context.Context, body string) {
 }
 
 func (d *driver) show(where, text string) {
-	fmt.Fprintf(d.out, "tekbot (%s):\n", where)
-	for l := range strings.Lines(text) {
-		fmt.Fprintf(d.out, "  %s", l)
+	var b strings.Builder
+	fmt.Fprintf(&b, "tekbot (%s):\n", where)
+	for l := range strings.Lines(d.term.render(text)) {
+		b.WriteString("  " + strings.TrimRight(l, "\n") + "\n")
 	}
-	fmt.Fprintln(d.out)
+	fmt.Fprintln(d.out, b.String())
+}
+
+// press presses a button a post offered, as the current person: the
+// command runs again, confirmed, through the same gates as in Slack.
+func (d *driver) press(ctx context.Context, arg string) {
+	n, err := strconv.Atoi(arg)
+	if err != nil {
+		fmt.Fprintln(d.out, "Usage: press <n>, the number a post gave its button.")
+		return
+	}
+	b, err := d.term.press(n, d.person)
+	if err != nil {
+		fmt.Fprintf(d.out, "%s.\n", err)
+		return
+	}
+	req := b.req
+	req.Confirmed = true
+	req.Caller = bot.Caller{Transport: bot.Slack, ID: d.person.Slack, Person: d.person}
+	if b.confirm.Command != nil {
+		req.Command = *b.confirm.Command
+	}
+	reply := d.app.bot.Run(ctx, &req)
+	where := "slack, only you"
+	if reply.Public {
+		where = "slack, in channel"
+	}
+	d.show(where, reply.Text)
+}
+
+// controller is the stand-in Tekton controller for c: it ends runs after
+// runTime, as the sandbox's outcome rule says, and shows what it does.
+func (d *driver) controller(c *localcluster.Cluster, runTime time.Duration, log *slog.Logger) *localcluster.Controller {
+	return &localcluster.Controller{
+		Cluster: c,
+		RunTime: runTime,
+		Outcome: func(*pipelinev1.PipelineRun) localcluster.RunState {
+			if d.failNext.CompareAndSwap(true, false) {
+				return localcluster.Failed
+			}
+			return localcluster.Succeeded
+		},
+		Changed: func(pr *pipelinev1.PipelineRun, state localcluster.RunState) {
+			fmt.Fprintf(d.out, "\n[tekton on %s] %s/%s: %s\n", c.Name, pr.Namespace, pr.Name, tekton.StateOf(pr))
+		},
+		Errors: func(pr *pipelinev1.PipelineRun, err error) {
+			log.Error("sandbox: the stand-in Tekton controller could not write a status", "cluster", c.Name, "run", pr.Name, "err", err)
+		},
+	}
 }
 
 func (d *driver) listRuns(ctx context.Context) {
@@ -354,17 +448,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// terminalNotifier shows what tekbot would post to Slack.
-type terminalNotifier struct{ out io.Writer }
-
-func (n terminalNotifier) Post(_ context.Context, channel, text string) error {
-	_, err := fmt.Fprintf(n.out, "\n[slack #%s]\n  %s\n", channel, strings.ReplaceAll(text, "\n", "\n  "))
-	return err
-}
-
-func (n terminalNotifier) DirectMessage(_ context.Context, to *config.Person, text, ackPage string) error {
-	_, err := fmt.Fprintf(n.out, "\n[slack DM to %s, with an Ack button for page %s]\n  %s\n", to.Name, ackPage, strings.ReplaceAll(text, "\n", "\n  "))
-	return err
 }

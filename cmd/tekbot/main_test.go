@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"tekbot/bot"
+	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/test/kube"
 )
@@ -168,14 +173,19 @@ func writeFile(t *testing.T, content string) string {
 }
 
 // TestREADMECommandTables keeps the README's command tables identical to
-// what the registry generates for help.
+// what the registry generates for help, with the commands the example
+// config declares.
 func TestREADMECommandTables(t *testing.T) {
 	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := handlers.NewRegistry(&handlers.Deps{})
+	cfg, err := loadConfig(filepath.Join("..", "..", "config", "example", "tekbot.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg})
 	for _, table := range []string{reg.HelpTable(bot.GitHub, "/", nil), reg.HelpTable(bot.Slack, "/tekton ", nil)} {
 		if !strings.Contains(string(readme), table) {
 			t.Errorf("README.md lacks this table (regenerate it from the registry):\n%s", table)
@@ -226,5 +236,193 @@ func TestDevSandbox(t *testing.T) {
 	}
 	if !strings.Contains(out, "rerun of pipeline-pr-42-unit-tests") {
 		t.Errorf("second start lost the sandbox's state:\n%s", out)
+	}
+}
+
+// session is `tekbot dev` running with a terminal a test types into: lines
+// go in one at a time, and the test waits for what the sandbox prints
+// (some of it later, from the stand-in Tekton controller and the
+// promotion watch).
+type session struct {
+	t    *testing.T
+	in   *io.PipeWriter
+	out  *notifyingBuffer
+	seen int // output before this offset has been matched
+	done chan error
+}
+
+func startSandbox(t *testing.T, args ...string) *session {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the sandbox needs real apiservers: not run under -short")
+	}
+	r, w := io.Pipe()
+	s := &session{t: t, in: w, out: newNotifyingBuffer(), done: make(chan error, 1)}
+	ctx, cancel := context.WithCancel(context.Background())
+	var errOut bytes.Buffer
+	go func() { s.done <- run(ctx, append([]string{"dev"}, args...), r, s.out, &errOut) }()
+	t.Cleanup(func() {
+		w.Close()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("tekbot dev: %v\n%s", err, errOut.String())
+			}
+		case <-time.After(time.Minute):
+			t.Error("tekbot dev did not stop after its input ended")
+		}
+		cancel()
+	})
+	return s
+}
+
+func (s *session) send(line string) {
+	s.t.Helper()
+	if _, err := io.WriteString(s.in, line+"\n"); err != nil {
+		s.t.Fatalf("typing %q: %v", line, err)
+	}
+}
+
+// waitFor waits until the output after the last match matches pattern
+// (a regular expression), and returns the match's submatches.
+func (s *session) waitFor(pattern string) []string {
+	s.t.Helper()
+	return s.waitForAll(pattern)[0]
+}
+
+// waitForAll waits until the output after the last match matches every
+// pattern, in any order (what the controller prints and what the command
+// replies may interleave), and returns their submatches. The next match
+// starts after the last of them.
+func (s *session) waitForAll(patterns ...string) [][]string {
+	s.t.Helper()
+	res := make([]*regexp.Regexp, len(patterns))
+	for i, p := range patterns {
+		res[i] = regexp.MustCompile(p)
+	}
+	deadline := time.After(90 * time.Second)
+	for {
+		text, changed := s.out.snapshot()
+		var matches [][]string
+		end := s.seen
+		for _, re := range res {
+			loc := re.FindStringSubmatchIndex(text[s.seen:])
+			if loc == nil {
+				break
+			}
+			matches = append(matches, re.FindStringSubmatch(text[s.seen:]))
+			end = max(end, s.seen+loc[1])
+		}
+		if len(matches) == len(res) {
+			s.seen = end
+			return matches
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			s.t.Fatalf("no %q in the sandbox's output after 90s; since the last match:\n%s", patterns[len(matches)], text[s.seen:])
+		}
+	}
+}
+
+// notifyingBuffer is output that a reader can wait on: each write closes
+// the channel snapshot handed out.
+type notifyingBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func newNotifyingBuffer() *notifyingBuffer {
+	return &notifyingBuffer{changed: make(chan struct{})}
+}
+
+func (b *notifyingBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	close(b.changed)
+	b.changed = make(chan struct{})
+	return b.buf.Write(p)
+}
+
+func (b *notifyingBuffer) snapshot() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String(), b.changed
+}
+
+// TestSandboxPromotesAndRollsBack drives a release manager through the
+// promotion story: a nightly goes to dogfooding and the deploy run
+// succeeds; a deploy that fails offers a Roll back button, which deploys
+// the version that ran before.
+func TestSandboxPromotesAndRollsBack(t *testing.T) {
+	t.Parallel()
+	s := startSandbox(t, "--data", t.TempDir(), "--run-time", "300ms")
+	s.waitFor(`andrea> `)
+
+	s.send("/tekton promote pipeline nightly")
+	s.waitFor(`Promote \*pipeline\* to \*dogfooding\*: .*v20261123-a1b2c3d`)
+	s.waitFor(`type yes to press "Promote" as andrea: `)
+	s.send("yes")
+	run := s.waitFor(`\[tekton on dogfooding\] tekton-ci/(promote-pipeline-[a-z0-9]+): running`)[1]
+	s.waitFor(`\[tekton on dogfooding\] tekton-ci/` + run + `: succeeded`)
+	s.waitFor("✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
+
+	// The next deploy fails: tekbot offers to roll back to what ran.
+	s.send("fail next")
+	s.send("/tekton promote pipeline v20261122-a1b2c3d")
+	s.waitFor(`type yes to press "Promote" as andrea: `)
+	s.send("yes")
+	s.waitFor(`: failed`)
+	s.waitFor("❌ Promoting \\*pipeline\\* `v20261122-a1b2c3d` to \\*dogfooding\\* failed")
+	button := s.waitFor(`\[Roll back\] button: type ` + "`" + `press (\d+)` + "`")[1]
+
+	// sam may not roll back; andrea may, and the rollback deploy succeeds.
+	s.send("as sam")
+	s.send("press " + button)
+	s.waitFor(`only andrea, vincent may press "Roll back"`)
+	s.send("as andrea")
+	s.send("press " + button)
+	s.waitForAll(`andrea is promoting \*pipeline\* to \*dogfooding\*: `+"`v20261123-a1b2c3d`",
+		`\[tekton on dogfooding\] tekton-ci/promote-pipeline-[a-z0-9]+: succeeded`,
+		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
+	s.send("quit")
+}
+
+// TestSandboxRetestFinishes: a /retest on the sample PR reruns its failed
+// runs, and the stand-in controller runs them to the end.
+func TestSandboxRetestFinishes(t *testing.T) {
+	t.Parallel()
+	s := startSandbox(t, "--data", t.TempDir(), "--run-time", "300ms")
+	s.send("/retest")
+	// unit-tests failed, e2e-tests timed out: both rerun, and finish.
+	s.waitForAll(`Rerunning for 4f2b9c1`,
+		`\[tekton on dogfooding\] tekton-ci/pipeline-pr-42-unit-tests-q9m4d-retry-1: running`,
+		`\[tekton on dogfooding\] tekton-ci/pipeline-pr-42-unit-tests-q9m4d-retry-1: succeeded`,
+		`\[tekton on dogfooding\] tekton-ci/pipeline-pr-42-e2e-tests-h3v8n-retry-1: running`,
+		`\[tekton on dogfooding\] tekton-ci/pipeline-pr-42-e2e-tests-h3v8n-retry-1: succeeded`)
+	s.send("runs")
+	s.waitFor(`pipeline-pr-42-unit-tests-q9m4d-retry-1\s+succeeded\s+rerun of pipeline-pr-42-unit-tests-q9m4d by andrea`)
+	s.send("quit")
+}
+
+// TestSandboxRendersSlackMarkup: replies read as text, not Slack markup.
+func TestSandboxRendersSlackMarkup(t *testing.T) {
+	t.Parallel()
+	term := &terminal{cfg: &config.Config{People: []config.Person{{Name: "andrea", Slack: "U01ANDREA"}}}}
+	tests := []struct{ in, want string }{
+		{"<@U01ANDREA> is the build captain", "andrea is the build captain"},
+		{"<@U0NOBODY|nobody> and <@U0UNKNOWN>", "nobody and @U0UNKNOWN"},
+		{"<!here> the nightly failed", "@here the nightly failed"},
+		{"see <https://x.dev/runs/a|run a> now", "see run a (https://x.dev/runs/a) now"},
+		{"see <https://x.dev/runs/a>", "see https://x.dev/runs/a"},
+		{"in <#C0CAPTAIN|captain>", "in #captain"},
+		{"the run [`a`](http://localhost:9097/#/a) failed", "the run a (http://localhost:9097/#/a) failed"},
+		{"usage: promote <project> &amp; more", "usage: promote <project> & more"},
+	}
+	for _, tt := range tests {
+		if got := term.render(tt.in); got != tt.want {
+			t.Errorf("render(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
