@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"tekbot/bot"
+	"tekbot/captain/alerts"
 	"tekbot/handlers/promotion"
 )
 
@@ -40,6 +41,7 @@ func (h *commands) promotions(ctx context.Context, req *bot.Request) bot.Reply {
 	if err != nil {
 		return failed("Could not read the promotion record: %v", err)
 	}
+	observed := h.observe(ctx, book)
 	const when = "2006-01-02 15:04 MST"
 	var b strings.Builder
 	b.WriteString("*What runs where*\n")
@@ -54,7 +56,14 @@ func (h *commands) promotions(ctx context.Context, req *bot.Request) bot.Reply {
 		if d.URL != "" {
 			via = " (" + d.URL + ")"
 		}
-		bullet(&b, "%s on %s: `%s` since %s, by %s%s", proj, env, d.Version, d.At.UTC().Format(when), d.By, via)
+		seen := ""
+		if o, ok := alerts.Find(observed, proj, env); ok {
+			seen = "; " + o.Reported()
+			if o.Drifted() {
+				seen = "; :warning: drift: " + o.Reported()
+			}
+		}
+		bullet(&b, "%s on %s: `%s` since %s, by %s%s%s", proj, env, d.Version, d.At.UTC().Format(when), d.By, via, seen)
 		shown++
 	}
 	if shown == 0 {
@@ -92,4 +101,21 @@ func (h *commands) promotions(ctx context.Context, req *bot.Request) bot.Reply {
 		b.WriteString("None.\n")
 	}
 	return bot.Reply{Outcome: bot.Noop, Text: strings.TrimRight(b.String(), "\n")}
+}
+
+// observe reads what each environment's cluster reports it runs, to set
+// beside what tekbot promoted; clusters that cannot be read are logged.
+func (h *commands) observe(ctx context.Context, book *promotion.Book) []alerts.Observation {
+	promoted := alerts.Versions{}
+	for k, d := range book.Production {
+		promoted[k] = d.Version
+	}
+	o := &alerts.Observer{Environments: h.Config.Promotion.Environments, Clusters: h.Clusters, Promoted: promoted}
+	obs, _ := o.Observe(ctx) // Versions never fail
+	for _, ob := range obs {
+		if ob.Err != nil {
+			h.Log.Warn("reading installed versions", "cluster", ob.Cluster, "project", ob.Project, "err", ob.Err)
+		}
+	}
+	return obs
 }

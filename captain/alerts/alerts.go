@@ -93,6 +93,11 @@ func (a *Alerter) Run(ctx context.Context) error {
 			return err
 		}
 		wg.Go(func() { inf.RunWithContext(ctx) })
+		wg.Go(func() {
+			if cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+				a.Log.Info("watching runs for alerts", "cluster", c.Name, "namespace", w.Namespace, "runs", len(inf.GetStore().ListKeys()))
+			}
+		})
 	}
 	<-ctx.Done()
 	return nil

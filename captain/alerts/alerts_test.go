@@ -40,7 +40,7 @@ type clock struct {
 	now time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
 // chat is the Slack transport's poster seen as alerts.Chat.
@@ -274,5 +274,66 @@ func TestFailureAlertsLifecycle(t *testing.T) {
 	}
 	if l := day.Lines["nightly/release"]; l == nil || l.Failures != 4 || !l.Green || day.Lines["nightly/canary"] == nil {
 		t.Fatalf("Tuesday's record should hold release (4 failures, green) and canary: %+v", day)
+	}
+}
+
+// versions is a promotion record with fixed contents.
+type versions map[string]string
+
+func (v versions) Promoted(context.Context) (map[string]string, error) { return v, nil }
+
+// TestDriftPostedOnceAcrossReplicas: a pipelines-info ConfigMap that
+// reports another version than the last promotion is posted to the
+// releases channel once, by two replicas ticking; a further change is
+// news again; an environment running what was promoted is not drift.
+func TestDriftPostedOnceAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	cms := f.kube.Kube.CoreV1().ConfigMaps(f.ns)
+	info := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pipelines-info"}, Data: map[string]string{"version": "v1.14.0"}}
+	if _, err := cms.Create(ctx, info, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	observer := &alerts.Observer{
+		Environments: []config.Environment{{Name: "dogfooding", Cluster: "nightly", InfoNamespace: f.ns}},
+		Clusters:     tekton.NewClusters(f.cluster),
+		Promoted:     versions{"pipeline/dogfooding": "v1.15.0", "triggers/dogfooding": "v0.33.0"},
+	}
+	replica := func() *alerts.DriftWatch {
+		return &alerts.DriftWatch{Observer: observer, Poster: chat{f.poster()}, Channel: "C0RELEASES",
+			Claims: &state.Claims{Kube: f.kube.Kube, Namespace: f.ns}, Log: quiet()}
+	}
+	a, b := replica(), replica()
+	tick := func(want int) {
+		t.Helper()
+		for _, r := range []*alerts.DriftWatch{a, b, a} {
+			if err := r.Tick(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := f.slack.Messages(); len(got) != want {
+			t.Fatalf("%d posts, want %d:\n%s", len(got), want, dump(got))
+		}
+	}
+	tick(2)
+	msgs := f.slack.Messages()
+	for _, want := range []string{"drift: pipeline on dogfooding: cluster reports `v1.14.0`, tekbot last promoted `v1.15.0`", "drift: triggers on dogfooding: cluster reports it not installed"} {
+		if !strings.Contains(dump(msgs), want) {
+			t.Errorf("posts lack %q:\n%s", want, dump(msgs))
+		}
+	}
+	info.Data["version"] = "v1.15.0" // someone fixed it: no drift, nothing posted
+	if _, err := cms.Update(ctx, info, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tick(2)
+	info.Data["version"] = "v1.13.2" // a rollback from elsewhere
+	if _, err := cms.Update(ctx, info, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	tick(3)
+	if m := f.slack.Messages()[2]; m.Channel != "C0RELEASES" || !strings.Contains(m.Text, "`v1.13.2`") {
+		t.Errorf("the rollback's post: %+v", m)
 	}
 }

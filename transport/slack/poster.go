@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +109,28 @@ func (p *Poster) PostMessage(ctx context.Context, channel, threadTS string, m Me
 func (p *Poster) PostMessageTS(ctx context.Context, channel, threadTS string, m Message) (string, error) {
 	ts, err := p.postMessage(ctx, channel, threadTS, m)
 	return ts, p.outcome(ctx, "chat.postMessage", channel, err)
+}
+
+// UpdateMessage replaces the text of a message tekbot posted
+// (chat.update): an alert line that counts repeated failures.
+func (p *Poster) UpdateMessage(ctx context.Context, channel, ts string, m Message) error {
+	err := p.send(ctx, channel, func(ctx context.Context) error {
+		_, _, _, err := p.api.UpdateMessageContext(ctx, channel, ts, m.options()...)
+		return err
+	})
+	return p.outcome(ctx, "chat.update", channel, err)
+}
+
+// SetGroupMembers makes users the whole membership of a user group
+// (usergroups.users.update), e.g. @build-captain to today's captain.
+// Setting the members it already has changes nothing, so it may be
+// repeated.
+func (p *Poster) SetGroupMembers(ctx context.Context, group string, users []string) error {
+	err := p.send(ctx, group, func(ctx context.Context) error {
+		_, err := p.api.UpdateUserGroupMembersContext(ctx, group, strings.Join(users, ","))
+		return err
+	})
+	return p.outcome(ctx, "usergroups.users.update", group, err)
 }
 
 // PostEphemeral posts to a channel for one user's eyes only.
