@@ -48,12 +48,13 @@ import (
 	"tekbot/test/kube"
 )
 
-// The namespaces of the rendering: tekbot's own, and the example namespace
-// of PipelineRuns. Each test package has its own apiservers, so the real
-// names can be used.
+// The namespaces of the rendering: tekbot's own (the bot, its config and
+// credentials), its state's, and the example namespace of PipelineRuns.
+// Each test package has its own apiservers, so the real names can be used.
 const (
-	nsBot = "tekbot"
-	nsCI  = "tekton-ci"
+	nsBot   = "tekbot"
+	nsState = "tekbot-state"
+	nsCI    = "tekton-ci"
 	// leaseName is the Lease tekbot's leader election holds.
 	leaseName = "tekbot-leader"
 )
@@ -235,7 +236,7 @@ func install(t *testing.T) (*kube.Cluster, []string) {
 			return
 		}
 		installation.err = waitAllowed(ctx, c.Kube,
-			access{verb: "create", resource: "configmaps", namespace: nsBot},
+			access{verb: "create", resource: "configmaps", namespace: nsState},
 			access{verb: "create", group: "tekton.dev", resource: "pipelineruns", namespace: nsCI})
 	})
 	if installation.err != nil {
@@ -325,37 +326,55 @@ func TestRBAC(t *testing.T) {
 		// Nothing else of Tekton's.
 		{access{verb: "get", group: "tekton.dev", resource: "taskruns", namespace: nsCI}, false},
 		{access{verb: "create", group: "tekton.dev", resource: "pipelines", namespace: nsCI}, false},
-		// State: claims and rotation changes are ConfigMaps in tekbot's
-		// namespace.
-		{core("get", "configmaps", nsBot), true},
-		{core("list", "configmaps", nsBot), true},
-		{core("create", "configmaps", nsBot), true},
-		{core("update", "configmaps", nsBot), true},
-		{core("delete", "configmaps", nsBot), true},
-		{core("watch", "configmaps", nsBot), false},
+		// State: claims and rotation changes are ConfigMaps in the
+		// state namespace.
+		{core("get", "configmaps", nsState), true},
+		{core("list", "configmaps", nsState), true},
+		{core("create", "configmaps", nsState), true},
+		{core("update", "configmaps", nsState), true},
+		{core("delete", "configmaps", nsState), true},
+		{core("watch", "configmaps", nsState), false},
 		{core("get", "configmaps", nsCI), false},
 		{core("list", "configmaps", ""), false},
+		// tekbot cannot rewrite its own config: the ConfigMap it is
+		// mounted from, and its credentials, are in a namespace where
+		// it may do nothing at all.
+		{core("get", "configmaps", nsBot), false},
+		{core("list", "configmaps", nsBot), false},
+		{core("create", "configmaps", nsBot), false},
+		{core("update", "configmaps", nsBot), false},
+		{core("patch", "configmaps", nsBot), false},
+		{core("delete", "configmaps", nsBot), false},
+		{access{verb: "update", resource: "configmaps", name: "tekbot-config", namespace: nsBot}, false},
+		{core("update", "secrets", nsBot), false},
+		{core("patch", "secrets", nsBot), false},
+		{core("create", "secrets", nsBot), false},
+		{access{verb: "patch", group: "apps", resource: "deployments", name: "tekbot", namespace: nsBot}, false},
+		{core("create", "configmaps", "kube-system"), false},
 		// Leader election: create the Lease, then only that one.
-		{lease("create", "", nsBot), true},
-		{lease("get", leaseName, nsBot), true},
-		{lease("update", leaseName, nsBot), true},
-		{lease("get", "another-lease", nsBot), false},
+		{lease("create", "", nsState), true},
+		{lease("get", leaseName, nsState), true},
+		{lease("update", leaseName, nsState), true},
+		{lease("get", "another-lease", nsState), false},
+		{lease("create", "", nsBot), false},
 		{lease("update", "kube-controller-manager", "kube-system"), false},
-		{lease("delete", leaseName, nsBot), false},
+		{lease("delete", leaseName, nsState), false},
 		{lease("delete", "", ""), false},
-		// Audit Events: written in tekbot's namespace and on each
+		// Audit Events: written in the state namespace and on each
 		// PipelineRun touched, read back by `tekbot audit`. Written
 		// once under a derived name, so never patched.
-		{core("create", "events", nsBot), true},
-		{core("list", "events", nsBot), true},
+		{core("create", "events", nsState), true},
+		{core("list", "events", nsState), true},
 		{core("create", "events", nsCI), true},
 		{core("list", "events", nsCI), false},
-		{core("patch", "events", nsBot), false},
-		{core("delete", "events", nsBot), false},
+		{core("patch", "events", nsState), false},
+		{core("delete", "events", nsState), false},
+		{core("create", "events", nsBot), false},
 		{core("create", "events", "default"), false},
-		{access{verb: "create", group: "events.k8s.io", resource: "events", namespace: nsBot}, false},
+		{access{verb: "create", group: "events.k8s.io", resource: "events", namespace: nsState}, false},
 		// Secrets are mounted, never read through the API.
 		{core("get", "secrets", nsBot), false},
+		{core("get", "secrets", nsState), false},
 		{core("list", "secrets", nsBot), false},
 		{core("get", "secrets", nsCI), false},
 		{core("list", "secrets", nsCI), false},
@@ -451,7 +470,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("claims", func(t *testing.T) {
 		t.Parallel()
-		claims := &state.Claims{Kube: kc, Namespace: nsBot}
+		claims := &state.Claims{Kube: kc, Namespace: nsState}
 		key := "deploy-test/" + rand.Text()
 		for _, step := range []struct {
 			name string
@@ -489,7 +508,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		const identity = "tekbot-deploy-test"
 		runCtx, stop := context.WithCancel(ctx)
 		defer stop()
-		l := &state.Leader{Kube: kc, Namespace: nsBot, Lease: leaseName, Identity: identity, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		l := &state.Leader{Kube: kc, Namespace: nsState, Lease: leaseName, Identity: identity, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		leading, done := make(chan struct{}), make(chan struct{})
 		var once sync.Once
 		go func() {
@@ -504,7 +523,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatal("never became leader: is the Lease creatable and renewable?")
 		}
-		lease, err := c.Kube.CoordinationV1().Leases(nsBot).Get(ctx, leaseName, metav1.GetOptions{})
+		lease, err := c.Kube.CoordinationV1().Leases(nsState).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") != identity {
 			t.Fatalf("lease while leading: %v; want held by %s", holder(lease, err), identity)
 		}
@@ -512,7 +531,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		// takes over at once instead of after the lease expires.
 		stop()
 		<-done
-		lease, err = c.Kube.CoordinationV1().Leases(nsBot).Get(ctx, leaseName, metav1.GetOptions{})
+		lease, err = c.Kube.CoordinationV1().Leases(nsState).Get(ctx, leaseName, metav1.GetOptions{})
 		if err != nil || ptr.Deref(lease.Spec.HolderIdentity, "") != "" {
 			t.Errorf("lease after stopping: %v; want released", holder(lease, err))
 		}
@@ -535,7 +554,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		// tekbot's auditor writes one Event in its namespace and one on
 		// the PipelineRun a command touched; `tekbot audit` reads them.
 		auditor := &audit.EventAuditor{
-			State: kc, Namespace: nsBot, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			State: kc, Namespace: nsState, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Clusters: func(name string) kubernetes.Interface {
 				if name == "nightly" {
 					return kc
@@ -549,12 +568,12 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 			Time: time.Now().UTC(), RequestID: id, Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea",
 			Verb: "rerun", Args: []string{run}, Targets: []string{"nightly/" + nsCI + "/" + run}, Outcome: bot.Done,
 		})
-		records, err := audit.LastRecords(ctx, kc, nsBot, 1000)
+		records, err := audit.LastRecords(ctx, kc, nsState, 1000)
 		if err != nil {
 			t.Fatalf("tekbot audit, as tekbot: %v", err)
 		}
 		if !slices.ContainsFunc(records, func(r bot.Record) bool { return r.RequestID == id }) {
-			t.Errorf("the record of request %s is not in tekbot's namespace", id)
+			t.Errorf("the record of request %s is not in the state namespace", id)
 		}
 		// Events on a run are read by people (kubectl describe), not by
 		// tekbot: the admin looks.
@@ -575,10 +594,47 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("no secrets", func(t *testing.T) {
 		t.Parallel()
-		for _, ns := range []string{nsBot, nsCI} {
+		for _, ns := range []string{nsBot, nsState, nsCI} {
 			if _, err := kc.CoreV1().Secrets(ns).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 				t.Errorf("listing Secrets in %s: %v, want Forbidden", ns, err)
 			}
+		}
+	})
+
+	t.Run("cannot rewrite its own config", func(t *testing.T) {
+		t.Parallel()
+		// The ConfigMap the pods mount, as applied: tekbot's own client
+		// can neither change it, delete it, nor put another beside it.
+		name := one[*corev1.ConfigMap](t, render(t)).Name
+		cm, err := c.Kube.CoreV1().ConfigMaps(nsBot).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("the applied config %s: %v", name, err)
+		}
+		forged := cm.DeepCopy()
+		forged.Data["tekbot.yaml"] += "\npolicy:\n  allow:\n    promote: [everyone]\n"
+		cms := kc.CoreV1().ConfigMaps(nsBot)
+		for _, step := range []struct {
+			what string
+			do   func() error
+		}{
+			{"update", func() error { _, err := cms.Update(ctx, forged, metav1.UpdateOptions{}); return err }},
+			{"patch", func() error {
+				_, err := cms.Patch(ctx, name, types.MergePatchType, []byte(`{"data":{"tekbot.yaml":"clusters: []"}}`), metav1.PatchOptions{})
+				return err
+			}},
+			{"delete", func() error { return cms.Delete(ctx, name, metav1.DeleteOptions{}) }},
+			{"create beside it", func() error {
+				_, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "tekbot-config-forged"}, Data: forged.Data}, metav1.CreateOptions{})
+				return err
+			}},
+		} {
+			if err := step.do(); !apierrors.IsForbidden(err) {
+				t.Errorf("%s %s as tekbot: %v, want Forbidden", step.what, name, err)
+			}
+		}
+		after, err := c.Kube.CoreV1().ConfigMaps(nsBot).Get(ctx, name, metav1.GetOptions{})
+		if err != nil || after.ResourceVersion != cm.ResourceVersion {
+			t.Errorf("config %s after tekbot's attempts: %v; want it unchanged", name, err)
 		}
 	})
 }

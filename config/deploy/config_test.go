@@ -43,14 +43,18 @@ func TestShippedConfig(t *testing.T) {
 		name  string
 		check func(t *testing.T)
 	}{
-		{"listens on the container's http port", func(t *testing.T) {
-			_, port, err := net.SplitHostPort(cfg.Server.Listen)
-			if err != nil {
-				t.Fatalf("server.listen %q: %v", cfg.Server.Listen, err)
-			}
-			i := slices.IndexFunc(ctr.Ports, func(p corev1.ContainerPort) bool { return p.Name == "http" })
-			if i < 0 || strconv.Itoa(int(ctr.Ports[i].ContainerPort)) != port {
-				t.Errorf("server.listen %q, container ports %+v: the http port must be where tekbot listens", cfg.Server.Listen, ctr.Ports)
+		{"listens on the container's http and metrics ports", func(t *testing.T) {
+			for field, p := range map[string]struct{ addr, name string }{
+				"server.listen": {cfg.Server.Listen, "http"}, "server.metricsAddr": {cfg.Server.MetricsAddr, "metrics"},
+			} {
+				_, port, err := net.SplitHostPort(p.addr)
+				if err != nil {
+					t.Fatalf("%s %q: %v", field, p.addr, err)
+				}
+				i := slices.IndexFunc(ctr.Ports, func(cp corev1.ContainerPort) bool { return cp.Name == p.name })
+				if i < 0 || strconv.Itoa(int(ctr.Ports[i].ContainerPort)) != port {
+					t.Errorf("%s %q, container ports %+v: the %s port must be where tekbot listens", field, p.addr, ctr.Ports, p.name)
+				}
 			}
 		}},
 		{"in-flight work finishes before the kubelet kills the pod", func(t *testing.T) {
@@ -67,6 +71,11 @@ func TestShippedConfig(t *testing.T) {
 				return rb.Namespace == cfg.State.Namespace && rb.RoleRef.Kind == "Role" && rb.RoleRef.Name == "tekbot-state"
 			}) {
 				t.Errorf("no tekbot-state RoleBinding in state.namespace %q", cfg.State.Namespace)
+			}
+		}},
+		{"state is kept apart from the config, which tekbot cannot write", func(t *testing.T) {
+			if cm := one[*corev1.ConfigMap](t, objs); cfg.State.Namespace == cm.Namespace {
+				t.Errorf("state.namespace %q holds the config ConfigMap %s: tekbot could rewrite its own config", cfg.State.Namespace, cm.Name)
 			}
 		}},
 		{"one RoleBinding per namespace with PipelineRuns", func(t *testing.T) {

@@ -1,12 +1,14 @@
 package deploy
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -64,15 +66,17 @@ func TestRendering(t *testing.T) {
 			// make a grant cluster-wide) must be a deliberate change here.
 			want := []string{
 				"Namespace tekbot",
+				"Namespace tekbot-state",
 				"ServiceAccount tekbot/tekbot",
-				"Role tekbot/tekbot-state",
+				"Role tekbot-state/tekbot-state",
 				"ClusterRole tekbot-pipelineruns",
-				"RoleBinding tekbot/tekbot-state",
+				"RoleBinding tekbot-state/tekbot-state",
 				"RoleBinding tekton-ci/tekbot-pipelineruns",
 				"ConfigMap tekbot/tekbot-config-*",
 				"Service tekbot/tekbot",
 				"Deployment tekbot/tekbot",
 				"PodDisruptionBudget tekbot/tekbot",
+				"NetworkPolicy tekbot/tekbot",
 			}
 			var got []string
 			for _, o := range objs {
@@ -260,8 +264,9 @@ func TestRendering(t *testing.T) {
 			if !selects(t, metav1.SetAsLabelSelector(svc.Spec.Selector), podLabels) || svc.Namespace != dep.Namespace {
 				t.Errorf("Service %s/%s does not select the pods", svc.Namespace, svc.Name)
 			}
-			if svc.Spec.Type != corev1.ServiceTypeClusterIP || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 80 || containerPort(ctr, svc.Spec.Ports[0].TargetPort) == 0 {
-				t.Errorf("Service ports = %+v, want ClusterIP port 80 to a declared container port", svc.Spec.Ports)
+			if svc.Spec.Type != corev1.ServiceTypeClusterIP || len(svc.Spec.Ports) != 2 || svc.Spec.Ports[0].Port != 80 || containerPort(ctr, svc.Spec.Ports[0].TargetPort) == 0 ||
+				svc.Spec.Ports[1].Name != "metrics" || containerPort(ctr, svc.Spec.Ports[1].TargetPort) == 0 {
+				t.Errorf("Service ports = %+v, want ClusterIP port 80 and metrics, each to a declared container port", svc.Spec.Ports)
 			}
 			pdb := one[*policyv1.PodDisruptionBudget](t, objs)
 			if !selects(t, pdb.Spec.Selector, podLabels) || pdb.Namespace != dep.Namespace {
@@ -306,5 +311,78 @@ func TestRendering(t *testing.T) {
 			t.Parallel()
 			c.check(t)
 		})
+	}
+}
+
+// TestNetworkPolicy: the pods take the http port from anywhere (webhooks,
+// probes) and the metrics port from the monitoring namespace only, and send
+// only DNS, HTTPS and apiserver traffic. The apiserver accepts the policy
+// (install applies it); enforcing it is the network plugin's job.
+func TestNetworkPolicy(t *testing.T) {
+	t.Parallel()
+	objs := render(t)
+	dep := one[*appsv1.Deployment](t, objs)
+	ctr := &dep.Spec.Template.Spec.Containers[0]
+	np := one[*networkingv1.NetworkPolicy](t, objs)
+	if np.Namespace != dep.Namespace || !selects(t, &np.Spec.PodSelector, dep.Spec.Template.Labels) {
+		t.Fatalf("NetworkPolicy %s/%s does not select the pods", np.Namespace, np.Name)
+	}
+	if !slices.Equal(np.Spec.PolicyTypes, []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress}) {
+		t.Errorf("policyTypes = %v, want Ingress and Egress", np.Spec.PolicyTypes)
+	}
+	// port names what a rule's port is: a container port's name, or its
+	// number and protocol.
+	port := func(p networkingv1.NetworkPolicyPort) string {
+		if p.Port == nil {
+			return "all ports"
+		}
+		if p.Port.Type == intstr.String {
+			if containerPort(ctr, *p.Port) == 0 {
+				t.Errorf("port %q is not one the container declares", p.Port.StrVal)
+			}
+			return p.Port.StrVal
+		}
+		return p.Port.String() + "/" + string(*p.Protocol)
+	}
+	ingress := map[string]string{} // port → who may reach it
+	for _, r := range np.Spec.Ingress {
+		from := "anywhere"
+		if len(r.From) > 0 {
+			var peers []string
+			for _, f := range r.From {
+				switch {
+				case f.NamespaceSelector != nil && f.PodSelector == nil && f.IPBlock == nil:
+					peers = append(peers, "namespace "+f.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"])
+				default:
+					peers = append(peers, "something else")
+				}
+			}
+			from = strings.Join(peers, ", ")
+		}
+		if len(r.Ports) == 0 {
+			ingress["all ports"] = from
+		}
+		for _, p := range r.Ports {
+			ingress[port(p)] = from
+		}
+	}
+	if want := map[string]string{"http": "anywhere", "metrics": "namespace monitoring"}; !maps.Equal(ingress, want) {
+		t.Errorf("ingress = %v, want %v", ingress, want)
+	}
+	var egress []string
+	for _, r := range np.Spec.Egress {
+		if len(r.To) > 0 {
+			t.Errorf("an egress rule names peers %v; tekbot's peers (GitHub, Slack, other clusters) are anywhere", r.To)
+		}
+		if len(r.Ports) == 0 {
+			egress = append(egress, "all ports")
+		}
+		for _, p := range r.Ports {
+			egress = append(egress, port(p))
+		}
+	}
+	slices.Sort(egress)
+	if want := []string{"443/TCP", "53/TCP", "53/UDP", "6443/TCP"}; !slices.Equal(egress, want) {
+		t.Errorf("egress ports = %v, want only DNS, HTTPS and the apiserver: %v", egress, want)
 	}
 }
