@@ -185,7 +185,7 @@ func TestSlackAppManifest(t *testing.T) {
 		{"exactly the minimal bot scopes", func(t *testing.T) {
 			// Adding a scope asks every workspace admin for more: it
 			// must be a deliberate change here.
-			want := []string{"app_mentions:read", "chat:write", "commands"}
+			want := []string{"app_mentions:read", "chat:write", "commands", "usergroups:write"}
 			got := slices.Sorted(slices.Values(m.OAuthConfig.Scopes.Bot))
 			if !slices.Equal(got, want) || len(m.OAuthConfig.Scopes.User) > 0 {
 				t.Errorf("scopes = bot %q user %q, want bot %q and no user scopes", got, m.OAuthConfig.Scopes.User, want)
