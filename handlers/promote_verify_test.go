@@ -67,8 +67,14 @@ type verifyWorld struct {
 }
 
 func newVerifyWorld(t *testing.T) *verifyWorld {
-	w := &verifyWorld{promoWorld: newPromoWorld(t, nil), clock: testclock.NewFakeClock(time.Now()), pages: &pages{}}
-	w.cfg.Promotion.Environments = []config.Environment{verifying(w.promoWorld, true)}
+	return newClockedWorld(t, nil, func(w *promoWorld) config.Environment { return verifying(w, true) })
+}
+
+// newClockedWorld is a world of one environment whose engine runs on a
+// fake clock and pages into pages.
+func newClockedWorld(t *testing.T, gitops promotion.Repos, env func(*promoWorld) config.Environment) *verifyWorld {
+	w := &verifyWorld{promoWorld: newPromoWorld(t, gitops), clock: testclock.NewFakeClock(time.Now()), pages: &pages{}}
+	w.cfg.Promotion.Environments = []config.Environment{env(w.promoWorld)}
 	w.engine = w.deps.Promotions()
 	w.engine.Clock, w.engine.Pager = w.clock, w.pages
 	return w

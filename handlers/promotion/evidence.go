@@ -96,11 +96,17 @@ func (e *Engine) releases(ctx context.Context, env *config.Environment, project 
 
 // ResolveNightly is the tag of the newest nightly release of project that
 // succeeded; newer ones that failed or still run are passed over. A tag
-// read from a cluster is checked like one typed by a user.
-func (e *Engine) ResolveNightly(ctx context.Context, env *config.Environment, project string) (string, error) {
+// read from a cluster is checked like one typed by a user. When the
+// environment takes nightlies from an image repository, it is the newest
+// nightly tag that passes the gates, and skipped says why newer ones did
+// not.
+func (e *Engine) ResolveNightly(ctx context.Context, env *config.Environment, project string) (tag string, skipped []string, err error) {
+	if env.NightlyImage != "" {
+		return e.resolveImage(ctx, env, project)
+	}
 	rels, err := e.releases(ctx, env, project)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	var best *release
 	for i, r := range rels {
@@ -112,10 +118,10 @@ func (e *Engine) ResolveNightly(ctx context.Context, env *config.Environment, pr
 		}
 	}
 	if best == nil {
-		return "", refuse("No nightly release of %s has succeeded (pipeline `%s-release` on the nightly clusters, tag in param `%s`).",
+		return "", nil, refuse("No nightly release of %s has succeeded (pipeline `%s-release` on the nightly clusters, tag in param `%s`).",
 			project, project, cmp.Or(env.NightlyParam, config.DefaultNightlyParam))
 	}
-	return best.tag, nil
+	return best.tag, nil, nil
 }
 
 // evidence is gate 3: the release run of this exact version succeeded,
@@ -125,6 +131,9 @@ func (e *Engine) ResolveNightly(ctx context.Context, env *config.Environment, pr
 func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Book, project, version string) ([]string, error) {
 	if book.wasLive(project, env.Name, version) {
 		return []string{fmt.Sprintf("`%s` ran on %s before, so the release checks are skipped (rollback).", version, env.Name)}, nil
+	}
+	if env.NightlyImage != "" {
+		return e.imageEvidence(ctx, env, project, version)
 	}
 	rels, err := e.releases(ctx, env, project)
 	if err != nil {
@@ -151,6 +160,21 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 	}
 	done := finishedAt(ok.run)
 	out := []string{fmt.Sprintf("release run %s succeeded on %s at %s", ok.link(), ok.cluster.Name, done.UTC().Format("2006-01-02 15:04 MST"))}
+	more, err := e.soakAndCanaries(ctx, env, version, done, []site{{ok.cluster, ok.run.Namespace}})
+	return append(out, more...), err
+}
+
+// site is a namespace of a cluster where canary pipelines run.
+type site struct {
+	cluster   *tekton.Cluster
+	namespace string
+}
+
+// soakAndCanaries is the rest of gate 3 for a version released at done:
+// it has soaked for the environment's soak period, and no canary
+// pipeline has failed since, at any of sites.
+func (e *Engine) soakAndCanaries(ctx context.Context, env *config.Environment, version string, done time.Time, sites []site) ([]string, error) {
+	var out []string
 	if soak := env.SoakPeriod.Duration; soak > 0 {
 		if until := done.Add(soak); e.now().Before(until) {
 			return nil, refuse("`%s` is still soaking: %s needs %s since its release, until %s.", version, env.Name, soak, until.UTC().Format("2006-01-02 15:04 MST"))
@@ -158,13 +182,15 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		out = append(out, fmt.Sprintf("soaked %s (at least %s)", e.now().Sub(done).Round(time.Minute), soak))
 	}
 	for _, canary := range env.CanaryPipelines {
-		runs, err := ok.cluster.List(ctx, ok.run.Namespace, PipelineLabel+"="+canary)
-		if err != nil {
-			return nil, err
-		}
-		for i := range runs {
-			if r := &runs[i]; tekton.StateOf(r).Retryable() && finishedAt(r).After(done) {
-				return nil, refuse("Canary `%s` failed since `%s` was released: %s.", canary, version, runLink(ok.cluster, r))
+		for _, s := range sites {
+			runs, err := s.cluster.List(ctx, s.namespace, PipelineLabel+"="+canary)
+			if err != nil {
+				return nil, err
+			}
+			for i := range runs {
+				if r := &runs[i]; tekton.StateOf(r).Retryable() && finishedAt(r).After(done) {
+					return nil, refuse("Canary `%s` failed since `%s` was released: %s.", canary, version, runLink(s.cluster, r))
+				}
 			}
 		}
 	}

@@ -248,14 +248,15 @@ func (e *Engine) Ask(ctx context.Context, r Request) (*Promotion, error) {
 		return nil, err
 	}
 	version := r.Version
+	var skipped []string
 	if version == NightlyWord {
-		if version, err = e.ResolveNightly(ctx, env, r.Project); err != nil {
+		if version, skipped, err = e.ResolveNightly(ctx, env, r.Project); err != nil {
 			return nil, err
 		}
 	} else if _, err := CheckVersion(version); err != nil {
 		return nil, err
 	}
-	p := &Promotion{ID: r.ID, Project: r.Project, Environment: env.Name, Version: version, State: Asked, RequestedBy: r.By, Asked: e.now()}
+	p := &Promotion{ID: r.ID, Project: r.Project, Environment: env.Name, Version: version, State: Asked, RequestedBy: r.By, Asked: e.now(), Skipped: skipped}
 	if err := e.check(ctx, env, p); err != nil {
 		return nil, err
 	}

@@ -40,6 +40,7 @@ import (
 //	GET    /repos/{owner}/{repo}/collaborators/{username}/permission
 //	GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
 //	GET    /repos/{owner}/{repo}/pulls/{pull_number}
+//	PUT    /repos/{owner}/{repo}/pulls/{pull_number}/merge
 //	GET    /repos/{owner}/{repo}/check-runs/{check_run_id}
 //
 // Like GitHub, owner, repository, organization, team and user names match
@@ -117,12 +118,16 @@ type PullRequest struct {
 	User      string // author's login; default "octocat"
 	Draft     bool
 	Merged    bool
-	Mergeable *bool  // nil: GitHub has not computed it yet
-	HeadSHA   string // default: derived from the number
-	HeadRef   string // default "feature-<number>"
-	HeadOwner string // owner of the head repository if it is a fork
-	BaseSHA   string // default: derived
-	BaseRef   string // default: the repository's default branch
+	Mergeable *bool // nil: GitHub has not computed it yet
+	// MergeableState overrides the state derived from Mergeable ("clean"
+	// or "dirty"): e.g. "blocked" until a required review, "unstable"
+	// with a failing check. A merge succeeds only when it is "clean".
+	MergeableState string
+	HeadSHA        string // default: derived from the number
+	HeadRef        string // default "feature-<number>"
+	HeadOwner      string // owner of the head repository if it is a fork
+	BaseSHA        string // default: derived
+	BaseRef        string // default: the repository's default branch
 	// Labels replaces the issue's labels when the PR is set (nil keeps
 	// them); the PR and its issue share labels, as on GitHub.
 	Labels []string
@@ -493,6 +498,7 @@ var builtins = map[string]builtin{
 	"GET /repos/{owner}/{repo}/collaborators/{username}/permission":     (*Server).getPermission,
 	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":          (*Server).getTeamMembership,
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}":                     (*Server).getPull,
+	"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge":               (*Server).mergePull,
 	"GET /repos/{owner}/{repo}/check-runs/{check_run_id}":               (*Server).getCheckRun,
 }
 
@@ -906,6 +912,10 @@ func (s *Server) getPull(c *call) {
 	if pr.Merged {
 		mergedAt = closedAt
 		mergedBy = userJSON("octocat", "User")
+	}
+	// Like GitHub: the merged commit once merged, the test merge commit
+	// while an open PR is mergeable, null until GitHub has computed it.
+	if pr.Merged || (pr.State != "closed" && pr.Mergeable != nil && *pr.Mergeable) {
 		mergeSHA = fakeSHA(fmt.Sprintf("%s#%d merge", lower(full), number))
 	}
 	var mergeable any
@@ -913,6 +923,9 @@ func (s *Server) getPull(c *call) {
 	if pr.Mergeable != nil {
 		mergeable = *pr.Mergeable
 		mergeableState = map[bool]string{true: "clean", false: "dirty"}[*pr.Mergeable]
+	}
+	if pr.MergeableState != "" {
+		mergeableState = pr.MergeableState
 	}
 	baseRepo := repoJSON(owner, repo, settings.OwnerType, settings.Private, settings.DefaultBranch)
 	headRepo := baseRepo
@@ -991,6 +1004,53 @@ func (s *Server) getPull(c *call) {
 		"additions", num(1),
 		"deletions", num(0),
 		"changed_files", num(1),
+	))
+}
+
+// mergePull merges a PR as GitHub does: only an open, clean one, only at
+// the head the request pins (if it pins one), with the body keys the
+// REST description allows.
+func (s *Server) mergePull(c *call) {
+	owner, repo, number := c.p["owner"], c.p["repo"], int(c.int("pull_number"))
+	k := issueKey(owner, repo, number)
+	pr, ok := s.pulls[k]
+	if !ok {
+		writeError(c.w, http.StatusNotFound, "Not Found", c.docURL)
+		return
+	}
+	var body map[string]any
+	if len(c.body) > 0 && json.Unmarshal(c.body, &body) != nil {
+		writeError(c.w, http.StatusBadRequest, "Problems parsing JSON", c.docURL)
+		return
+	}
+	for key, v := range body {
+		_, str := v.(string)
+		permitted := map[string]bool{"commit_title": true, "commit_message": true, "sha": true, "merge_method": true}[key]
+		method := key != "merge_method" || v == "merge" || v == "squash" || v == "rebase"
+		if !permitted || !str || !method {
+			writeError(c.w, http.StatusUnprocessableEntity, fmt.Sprintf("Invalid request.\n\n%q is not a permitted key or value.", key), c.docURL)
+			return
+		}
+	}
+	head := pr.HeadSHA
+	if head == "" {
+		head = fakeSHA(fmt.Sprintf("%s#%d head", lower(owner+"/"+repo), number))
+	}
+	clean := pr.Mergeable != nil && *pr.Mergeable && (pr.MergeableState == "" || pr.MergeableState == "clean")
+	switch sha, _ := body["sha"].(string); {
+	case pr.Merged || pr.State == "closed" || !clean:
+		writeError(c.w, http.StatusMethodNotAllowed, "Pull Request is not mergeable", c.docURL)
+		return
+	case sha != "" && sha != head:
+		writeError(c.w, http.StatusConflict, "Head branch was modified. Review and try the merge again.", c.docURL)
+		return
+	}
+	pr.Merged = true
+	s.pulls[k] = pr
+	writeJSON(c.w, http.StatusOK, newObject(
+		"sha", fakeSHA(fmt.Sprintf("%s#%d merge", lower(owner+"/"+repo), number)),
+		"merged", true,
+		"message", "Pull Request successfully merged",
 	))
 }
 

@@ -1,0 +1,104 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v62/github"
+
+	"tekbot/config"
+	"tekbot/handlers/promotion"
+	"tekbot/test/githubtest"
+	"tekbot/test/kube"
+	"tekbot/transport/github"
+)
+
+// TestPromoteGitOpsToTheEnd: tekbot opens the PR, waits while GitHub
+// blocks it for a review, merges it once GitHub reports it clean (pinning
+// the head it saw), then follows the version into the cluster and
+// verifies it.
+func TestPromoteGitOpsToTheEnd(t *testing.T) {
+	t.Parallel()
+	const (
+		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
+		pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
+	)
+	srv := githubtest.NewServer(t)
+	repo := &gitRepo{branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {
+		file: "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n",
+	}}}
+	repo.serve(srv, "tektoncd", "plumbing")
+	client := gh.NewClient(nil)
+	base, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.BaseURL = base
+	w := newClockedWorld(t, github.NewAPIWithClient(client), func(w *promoWorld) config.Environment {
+		env := verifying(w, false)
+		env.Strategy, env.PipelineRef, env.Params, env.SecretWorkspaces = config.StrategyGitOps, "", nil, nil
+		env.Repository, env.Path, env.Pattern = "tektoncd/plumbing", "tekton/cd/{{.Project}}/overlays/{{.Environment}}/kustomization.yaml", `previous/(v[0-9][^/]*)/`
+		env.AutoMerge, env.Verify.Cluster = true, "dogfooding"
+		return env
+	})
+	w.release("pipeline", good, kube.Succeeded)
+
+	ctx := context.Background()
+	r := promotion.Request{ID: "g1", Project: "pipeline", Version: good, By: "andrea"}
+	if _, err := w.engine.Ask(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, started, err := w.engine.Confirm(ctx, r); err != nil || !started {
+		t.Fatalf("confirm: started %v, %v", started, err)
+	}
+	w.notes.next(t, "Opened a pull request; it deploys when merged")
+	// Branch protection wants a review: GitHub says "blocked".
+	mergeable, head := true, strings.Repeat("c0de", 10)
+	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, MergeableState: "blocked", HeadSHA: head})
+	poll := func() {
+		t.Helper()
+		before := srv.Calls("GET", pull)
+		waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+		w.clock.Step(time.Minute)
+		waitFor(t, "tekbot to read the pull request", func() bool { return srv.Calls("GET", pull) > before })
+	}
+	poll()
+	waitFor(t, "tekbot to wait again", w.clock.HasWaiters)
+	if n := srv.Calls("PUT", pull+"/merge"); n != 0 {
+		t.Fatalf("merged %d times while GitHub blocked the PR", n)
+	}
+	// Approved, checks green: GitHub says "clean".
+	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, HeadSHA: head})
+	w.install(good)
+	poll()
+	w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")
+	var merges []githubtest.Request
+	for _, req := range srv.Requests() {
+		if req.Method == "PUT" && req.Template == pull+"/merge" {
+			merges = append(merges, req)
+		}
+	}
+	if len(merges) != 1 || merges[0].Status != 200 || merges[0].OperationID != "pulls/merge" {
+		t.Fatalf("merge requests: %v", merges)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(merges[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body["sha"] != head || !strings.Contains(body["commit_title"], "Promote pipeline "+good+" to dogfooding") {
+		t.Errorf("merge body %v", body)
+	}
+	vr := w.verification(good, kube.Succeeded)
+	ok := w.notes.next(t, "✅ *pipeline* `"+good+"` is verified on *dogfooding*")
+	if !strings.Contains(ok.reply.Text, "`pipelines-info` on dogfooding reports `"+good+"`") || !strings.Contains(ok.reply.Text, vr.Name) {
+		t.Errorf("verified post: %s", ok.reply.Text)
+	}
+	if p := w.promotion("g1"); p.State != promotion.Verified || p.Result != "merged" || p.History() != "promoted → verified" {
+		t.Errorf("record: %s %q %q", p.State, p.Result, p.History())
+	}
+}
