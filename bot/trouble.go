@@ -59,6 +59,17 @@ func Explain(service string, err error) string {
 	}
 }
 
+// FromService reports whether err came from a service (an apiserver, an
+// API, the network) rather than being a refusal written for the user: the
+// former is told with Trouble, the latter may be quoted.
+func FromService(err error) bool {
+	var netErr net.Error
+	var status apierrors.APIStatus
+	var httpErr interface{ HTTPStatus() int }
+	return errors.As(err, &netErr) || errors.As(err, &status) || errors.As(err, &httpErr) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
 // ShortID is the part of a request ID a reply quotes: enough to find the
 // log lines, which carry the whole ID.
 func ShortID(id string) string {

@@ -38,7 +38,7 @@ var captainChanges = &bot.Spec{Verb: "captain", DefaultAllow: []string{"maintain
 func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 	rot, err := h.currentRotation(ctx)
 	if err != nil {
-		return failed("The rotation is not available: %v", err)
+		return h.trouble(ctx, req, "tekbot's state store", err, "read the rotation")
 	}
 	now := h.now()
 	today := schedule.DateOf(now, rot.Location)
@@ -121,9 +121,9 @@ func (h *commands) captainOff(ctx context.Context, req *bot.Request, today sched
 	}
 	d, err := schedule.ParseDate(req.Command.Args[1])
 	if err != nil || d.Before(today) {
-		return refused("`%s` is not a date from today on (YYYY-MM-DD).", req.Command.Args[1])
+		return refused("%s is not a date from today on (YYYY-MM-DD).", bot.UserText(req.Command.Args[1]))
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, req, func(c *state.RotationChanges) {
 		c.Holidays[d] = "day off, marked by " + req.Caller.Name()
 	}); failedReply {
 		return reply
@@ -143,7 +143,7 @@ func (h *commands) captainCover(ctx context.Context, req *bot.Request, rot sched
 	if was.Person == req.Caller.Person.Name {
 		return refused("You are already on duty on %s.", d)
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, req, func(c *state.RotationChanges) {
 		c.Overrides[d] = schedule.Override{Person: req.Caller.Person.Name, Comment: "covers for " + orNobody(was.Person)}
 	}); failedReply {
 		return reply
@@ -164,7 +164,7 @@ func (h *commands) captainSwap(ctx context.Context, req *bot.Request, rot schedu
 	if len(args) > 2 {
 		d, err := schedule.ParseDate(args[2])
 		if err != nil || rot.Day(d).Person != req.Caller.Person.Name {
-			return refused("You are not on duty on `%s`.", args[2])
+			return refused("You are not on duty on %s.", bot.UserText(args[2]))
 		}
 		mine, ok = d, true
 	}
@@ -203,7 +203,7 @@ func (h *commands) captainAcceptSwap(ctx context.Context, req *bot.Request, rot 
 	if err != nil {
 		return refused("Cannot swap: %v", err)
 	}
-	if reply, failedReply := h.changeRotation(ctx, func(c *state.RotationChanges) {
+	if reply, failedReply := h.changeRotation(ctx, req, func(c *state.RotationChanges) {
 		maps.Copy(c.Overrides, overrides)
 	}); failedReply {
 		return reply
@@ -211,13 +211,13 @@ func (h *commands) captainAcceptSwap(ctx context.Context, req *bot.Request, rot 
 	return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("Swapped: %s is on duty on %s, %s on %s.", h.mention(asker.Name), theirs, h.mention(req.Caller.Person.Name), mine)}
 }
 
-func (h *commands) changeRotation(ctx context.Context, change func(*state.RotationChanges)) (bot.Reply, bool) {
+func (h *commands) changeRotation(ctx context.Context, req *bot.Request, change func(*state.RotationChanges)) (bot.Reply, bool) {
 	if h.Rotation == nil {
 		return failed("Rotation changes are not stored anywhere in this setup."), true
 	}
 	err := h.Rotation.Change(ctx, func(c *state.RotationChanges) error { change(c); return nil })
 	if err != nil {
-		return failed("Could not save the change: %v. Nothing changed; please try again.", err), true
+		return h.trouble(ctx, req, "tekbot's state store", err, "save the change"), true
 	}
 	return bot.Reply{}, false
 }

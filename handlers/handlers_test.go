@@ -136,12 +136,14 @@ func TestRerun(t *testing.T) {
 		created   int // new runs on nightly + production
 	}{
 		{"by name on the nightly cluster", "andrea", "rerun triggers-release-nightly-20261123", false, bot.Done, "reran nightly/", 1},
-		{"by dashboard URL", "vincent", "rerun <" + dashURL + "|link>", false, bot.Done, "reran nightly/", 1},
-		{"by namespace/name on a named cluster", "jerop", "rerun " + w.nightlyNS + "/triggers-release-nightly-20261123 on nightly", false, bot.Done, "reran", 1},
+		// Reruns are named after the run they retry: asking again for the
+		// same run finds andrea's rerun.
+		{"by dashboard URL", "vincent", "rerun <" + dashURL + "|link>", false, bot.Noop, "already rerun by andrea", 0},
+		{"by namespace/name on a named cluster", "jerop", "rerun " + w.nightlyNS + "/triggers-release-nightly-20261123 on nightly", false, bot.Noop, "already rerun by andrea", 0},
 		{"production asks first", "andrea", "rerun deploy-pipeline-7", false, bot.Pending, "production cluster", 0},
 		{"production after the confirm", "andrea", "rerun deploy-pipeline-7", true, bot.Done, "reran dogfooding/", 1},
 		{"not found", "andrea", "rerun no-such-run", false, bot.Refused, "No PipelineRun", 0},
-		{"unknown cluster", "andrea", "rerun x on prd", false, bot.Refused, "Unknown cluster `prd`", 0},
+		{"unknown cluster", "andrea", "rerun x on prd", false, bot.Refused, "Unknown cluster prd", 0},
 		{"injection refused", "andrea", "rerun x;rm${IFS}-rf", false, bot.Refused, "is not a PipelineRun name", 0},
 		{"bad arguments", "andrea", "rerun a b", false, bot.Refused, "Usage", 0},
 		{"not a maintainer", "sam", "rerun triggers-release-nightly-20261123", false, bot.Denied, "maintainers (andrea, vincent, jerop, dibyo)", 0},
@@ -161,7 +163,7 @@ func TestRerun(t *testing.T) {
 	// The same confirmed request again (a double click, a Slack retry) finds
 	// the run it created and creates nothing.
 	before := w.count(w.prod, w.pNS)
-	if r := w.slack("andrea", "rerun deploy-pipeline-7", true, "req-e"); r.Outcome != bot.Noop || !strings.Contains(r.Text, "Already rerunning") {
+	if r := w.slack("andrea", "rerun deploy-pipeline-7", true, "req-e"); r.Outcome != bot.Noop || !strings.Contains(r.Text, "already rerun for this request") {
 		t.Errorf("repeat: %s %q", r.Outcome, r.Text)
 	}
 	if w.count(w.prod, w.pNS) != before {

@@ -39,7 +39,7 @@ func (h *commands) okToTest(ctx context.Context, req *bot.Request) bot.Reply {
 	if len(req.Command.Args) == 1 {
 		sha := req.Command.Args[0]
 		if !shaRE.MatchString(sha) {
-			return refused("`%s` is not a commit SHA. Usage: `/ok-to-test [sha]`; this PR's head is %s.", bot.UserText(sha), shortSHA(pr.HeadSHA))
+			return refused("%s is not a commit SHA. Usage: `/ok-to-test [sha]`; this PR's head is %s.", bot.UserText(sha), shortSHA(pr.HeadSHA))
 		}
 		if !strings.HasPrefix(strings.ToLower(pr.HeadSHA), strings.ToLower(sha)) {
 			return refused("%s is not this PR's head commit, so nothing was approved. The head is now %s: review it, then comment `/ok-to-test %s`.",

@@ -46,8 +46,11 @@ func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
 			return notConfigured
 		}
 		pg, err := h.Pager.Ack(ctx, h.now(), id, req.Caller.Name())
-		if err != nil {
-			return refused("Could not ack: %v", err)
+		switch {
+		case bot.FromService(err):
+			return h.trouble(ctx, req, "tekbot's state store", err, "ack the page")
+		case err != nil:
+			return refused("Could not ack: %s.", err)
 		}
 		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, bot.UserText(pg.Reason)), Targets: []string{"page/" + pg.ID}}
 	}
@@ -77,9 +80,9 @@ func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
 		return refused("Not paged: %v.", err)
 	}
 	if err != nil {
-		return failed("Could not page the build captain: %v. Please try again.", err)
+		return h.trouble(ctx, req, "tekbot's state store or Slack", err, "page the build captain")
 	}
-	text := fmt.Sprintf("Paged the build captain (%s), page %s: %s", strings.Join(pg.Paged, ", "), pg.ID, reason)
+	text := fmt.Sprintf("Paged the build captain (%s), page %s: %s", strings.Join(pg.Paged, ", "), pg.ID, bot.UserText(reason))
 	if !pg.Delivered {
 		text = fmt.Sprintf("Nobody is on duty now; page %s will reach the next captain at %s. Use `page urgent …` if it cannot wait.", pg.ID, pg.DeliverAt.Format("Mon 2006-01-02 15:04 MST"))
 	}
