@@ -131,7 +131,7 @@ func (c *Config) resolvePaths(dir string) {
 	for i := range c.Clusters {
 		abs(&c.Clusters[i].Kubeconfig)
 	}
-	for _, s := range []*Secret{c.GitHub.WebhookSecret, c.GitHub.Token, c.Slack.SigningSecret, c.Slack.BotToken, c.Slack.AppToken, c.Rotation.CalendarToken} {
+	for _, s := range []*Secret{c.GitHub.WebhookSecret, c.GitHub.Token, c.Slack.SigningSecret, c.Slack.BotToken, c.Slack.AppToken, c.Rotation.CalendarToken, c.Server.StatusToken} {
 		if s != nil {
 			abs(&s.File)
 		}

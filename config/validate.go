@@ -333,6 +333,7 @@ func (v *validator) server() {
 	if s.MaxConcurrentBodies < 0 {
 		v.add("server.maxConcurrentBodies", "must be positive, got %d", s.MaxConcurrentBodies)
 	}
+	v.secret("server.statusToken", s.StatusToken, false)
 	if s.MetricsAddr == "" {
 		return
 	}

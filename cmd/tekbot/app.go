@@ -153,8 +153,12 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 	}
 	a.registry = handlers.NewRegistry(deps)
+	// The last few thousand records, beyond the Events' TTL, for the status
+	// page and `tekbot audit`; written in the background by every replica.
+	ring := &audit.Ring{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log.With("component", "audit")}
+	a.background = append(a.background, ring.Run)
 	auditor := &audit.EventAuditor{
-		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log,
+		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
 		Clusters: func(name string) kubernetes.Interface {
 			if c := clusters.Get(name); c != nil {
 				return c.Kube
@@ -183,6 +187,11 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 		a.mux.Handle("GET /calendar.ics", cal)
 	}
+	status, err := newStatusPage(cfg, a, rotation, ring)
+	if err != nil {
+		return nil, err
+	}
+	a.mux.Handle("GET /{$}", status)
 	if api != nil {
 		secret, err := cfg.GitHub.WebhookSecret.Value()
 		if err != nil {

@@ -124,7 +124,13 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		ctl := d.controller(c, *runTime, log)
 		controllers.Go(func() { ctl.Run(bgCtx) })
 	}
-	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n\n", time.Since(start).Seconds(), logFile.Name())
+	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n", time.Since(start).Seconds(), logFile.Name())
+	if url, err := a.serveLoopback(bgCtx); err == nil {
+		fmt.Fprintf(stderr, "tekbot dev: status page at %s\n", url)
+	} else {
+		fmt.Fprintf(stderr, "tekbot dev: no status page: %v\n", err)
+	}
+	fmt.Fprintln(stderr)
 
 	if err := d.become(*as); err != nil {
 		return err
