@@ -90,7 +90,7 @@ func (h *commands) declared(ctx context.Context, req *bot.Request, c *config.Com
 	run.Name = tekton.CommandRunName(req.ID, c.Verb, values)
 	run.Annotations = map[string]string{tekton.AnnotationRequester: req.Caller.Name(), tekton.AnnotationRequestID: req.ID}
 	where := cluster.Name + "/" + namespace + "/" + run.Name
-	what := sprintf("%s (Pipeline %s)", req.Command.String(), run.Spec.PipelineRef.Name)
+	what := sprintf("`%s%s` (Pipeline %s)", bot.Prefix(req.Caller.Transport), req.Command.String(), run.Spec.PipelineRef.Name)
 	if (c.Confirm || cluster.Role == config.RoleProduction) && !req.Confirmed {
 		return bot.Reply{
 			Outcome: bot.Pending,
@@ -123,7 +123,7 @@ func checkDeclaredArgs(c *config.Command, given []string) (values []string, why 
 	for i, a := range c.Args {
 		if i >= len(given) {
 			if !a.Optional {
-				return nil, sprintf("`%s` needs <%s>.", c.Verb, a.Name)
+				return nil, sprintf("`%s` needs `<%s>`.", c.Verb, a.Name)
 			}
 			values = append(values, a.Default)
 			continue

@@ -35,9 +35,6 @@ func OverrideParams(pr *pipelinev1.PipelineRun, params map[string]string) {
 // RerunWithParams is Rerun with some params overridden ("/test unit
 // key=value"). Its name is the rerun's: one attempt per run retried.
 func (c *Cluster) RerunWithParams(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, params map[string]string) (*pipelinev1.PipelineRun, bool, error) {
-	if len(params) == 0 {
-		return c.Rerun(ctx, orig, by)
-	}
 	return c.RerunEdited(ctx, orig, by, func(pr *pipelinev1.PipelineRun) { OverrideParams(pr, params) })
 }
 
