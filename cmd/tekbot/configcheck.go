@@ -77,7 +77,8 @@ func describeConfig(w io.Writer, file string, cfg *config.Config) {
 	for _, e := range cfg.Promotion.Environments {
 		fmt.Fprintf(w, "promotion %s: %s strategy on %s\n", e.Name, e.Strategy, orDash(e.Cluster))
 	}
-	reg := handlers.NewRegistry(&handlers.Deps{})
+	describeCommands(w, cfg)
+	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg})
 	fmt.Fprintln(w, "policy:")
 	for _, s := range reg.Specs() {
 		who := "everyone (read-only)"
@@ -107,4 +108,30 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// describeCommands lists the declared commands: where they are offered,
+// what they start and where.
+func describeCommands(w io.Writer, cfg *config.Config) {
+	if len(cfg.Commands) == 0 {
+		fmt.Fprintln(w, "commands: none declared")
+		return
+	}
+	fmt.Fprintf(w, "commands (%d):\n", len(cfg.Commands))
+	for _, c := range cfg.Commands {
+		cluster, ns := c.Target(cfg)
+		var args []string
+		for _, a := range c.Args {
+			rule := "pattern " + a.Pattern
+			if len(a.Enum) > 0 {
+				rule = "one of " + strings.Join(a.Enum, "|")
+			}
+			args = append(args, a.Name+": "+rule)
+		}
+		confirm := ""
+		if cl := cfg.Cluster(cluster); c.Confirm || (cl != nil && cl.Role == config.RoleProduction) {
+			confirm = ", confirmed first"
+		}
+		fmt.Fprintf(w, "  %-12s on %s: Pipeline %s on %s/%s%s; args %s\n", c.Verb, c.On, c.PipelineRef, cluster, ns, confirm, orDash(strings.Join(args, ", ")))
+	}
 }
