@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 
@@ -42,9 +43,9 @@ type Server struct {
 func New() *Server {
 	s := &Server{failing: map[string]int{}}
 	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
-		c.Handle("/chat.postMessage", s.postMessage)
-		c.Handle("/chat.update", s.update)
-		c.Handle("/usergroups.users.update", s.groupUpdate)
+		c.Handle("/chat.postMessage", s.method("chat.postMessage", s.postMessage))
+		c.Handle("/chat.update", s.method("chat.update", s.update))
+		c.Handle("/usergroups.users.update", s.method("usergroups.users.update", s.groupUpdate))
 	})
 	s.Start()
 	return s
@@ -61,77 +62,55 @@ func (s *Server) Fail(method string, n int) {
 	s.failing[method] = n
 }
 
-func (s *Server) failed(w http.ResponseWriter, method string) bool {
-	if s.failing[method] == 0 {
-		return false
+// method serves one Web API method: a form post in, fn's answer out as
+// JSON, or a scope error while Fail says so.
+func (s *Server) method(name string, fn func(form url.Values) map[string]any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		answer := map[string]any{"ok": false, "error": "missing_scope", "needed": "usergroups:write"}
+		if s.failing[name] > 0 {
+			s.failing[name]--
+		} else {
+			answer = fn(r.PostForm)
+		}
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(answer)
 	}
-	s.failing[method]--
-	reply(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "usergroups:write"})
-	return true
 }
 
-func reply(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed(w, "chat.postMessage") {
-		return
-	}
+func (s *Server) postMessage(form url.Values) map[string]any {
 	m := &Message{
-		Channel: r.PostForm.Get("channel"), ThreadTS: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text"),
+		Channel: form.Get("channel"), ThreadTS: form.Get("thread_ts"), Text: form.Get("text"),
 		TS: fmt.Sprintf("1700000000.%06d", len(s.messages)+1),
 	}
 	s.messages = append(s.messages, m)
-	reply(w, map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "message": map[string]any{"type": "message", "text": m.Text, "ts": m.TS}})
+	return map[string]any{"ok": true, "channel": m.Channel, "ts": m.TS, "message": map[string]any{"type": "message", "text": m.Text, "ts": m.TS}}
 }
 
-func (s *Server) update(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed(w, "chat.update") {
-		return
-	}
-	channel, ts := r.PostForm.Get("channel"), r.PostForm.Get("ts")
+func (s *Server) update(form url.Values) map[string]any {
+	channel, ts := form.Get("channel"), form.Get("ts")
 	for _, m := range s.messages {
 		if m.Channel == channel && m.TS == ts {
-			m.Text = r.PostForm.Get("text")
+			m.Text = form.Get("text")
 			m.Edits++
-			reply(w, map[string]any{"ok": true, "channel": channel, "ts": ts, "text": m.Text})
-			return
+			return map[string]any{"ok": true, "channel": channel, "ts": ts, "text": m.Text}
 		}
 	}
-	reply(w, map[string]any{"ok": false, "error": "message_not_found"})
+	return map[string]any{"ok": false, "error": "message_not_found"}
 }
 
-func (s *Server) groupUpdate(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failed(w, "usergroups.users.update") {
-		return
-	}
-	g := GroupUpdate{Group: r.PostForm.Get("usergroup"), Users: strings.Split(r.PostForm.Get("users"), ",")}
-	if g.Group == "" || r.PostForm.Get("users") == "" {
-		reply(w, map[string]any{"ok": false, "error": "invalid_arguments"})
-		return
+func (s *Server) groupUpdate(form url.Values) map[string]any {
+	g := GroupUpdate{Group: form.Get("usergroup"), Users: strings.Split(form.Get("users"), ",")}
+	if g.Group == "" || form.Get("users") == "" {
+		return map[string]any{"ok": false, "error": "invalid_arguments"}
 	}
 	s.groups = append(s.groups, g)
-	reply(w, map[string]any{"ok": true, "usergroup": map[string]any{"id": g.Group, "is_usergroup": true, "users": g.Users, "user_count": len(g.Users)}})
+	return map[string]any{"ok": true, "usergroup": map[string]any{"id": g.Group, "is_usergroup": true, "users": g.Users, "user_count": len(g.Users)}}
 }
 
 // Messages returns copies of the messages posted so far, in order.
