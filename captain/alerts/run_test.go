@@ -1,0 +1,71 @@
+package alerts
+
+import (
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"knative.dev/pkg/apis"
+
+	"tekbot/tekton"
+)
+
+// TestSlimKeepsWhatAlertsNeed: the informer's transform keeps a run's
+// identity, pipeline, state, end and (for a failure) its TaskRuns and
+// reason, and nothing of its spec, labels or annotations.
+func TestSlimKeepsWhatAlertsNeed(t *testing.T) {
+	t.Parallel()
+	end := metav1.NewTime(time.Date(2026, 11, 24, 10, 5, 0, 0, time.UTC))
+	pr := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: "release-1", Namespace: "ci", UID: "u1", ResourceVersion: "7",
+			Labels:      map[string]string{"pipelinesascode.tekton.dev/original-prname": "release", "team": "ci"},
+			Annotations: map[string]string{"big": string(make([]byte, 4096))},
+		},
+		Spec: pipelinev1.PipelineRunSpec{
+			PipelineRef: &pipelinev1.PipelineRef{Name: "release-pipeline"},
+			Params:      pipelinev1.Params{{Name: "revision", Value: *pipelinev1.NewStructuredValues("abc")}},
+		},
+	}
+	pr.Status.CompletionTime = &end
+	pr.Status.ChildReferences = []pipelinev1.ChildStatusReference{{Name: "release-1-build", PipelineTaskName: "build"}}
+	pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed", Message: "Tasks Completed: 1 (Failed: 1)"})
+
+	tests := []struct {
+		name, label, pipeline string
+	}{
+		{"pipelineRef", "", "release-pipeline"},
+		{"label", "pipelinesascode.tekton.dev/original-prname", "release"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			obj, err := slim(tt.label)(pr.DeepCopy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := obj.(*Run)
+			want := Run{
+				ObjectMeta: metav1.ObjectMeta{Name: "release-1", Namespace: "ci", UID: "u1", ResourceVersion: "7"},
+				Pipeline:   tt.pipeline, State: tekton.StateFailed, Finished: end.Time,
+				TaskRuns: []Child{{Name: "release-1-build", Task: "build"}}, Reason: "Failed", Message: "Tasks Completed: 1 (Failed: 1)",
+			}
+			if r.Name != want.Name || r.Namespace != want.Namespace || r.UID != want.UID || r.Pipeline != want.Pipeline ||
+				r.State != want.State || !r.Finished.Equal(want.Finished) || len(r.TaskRuns) != 1 || r.TaskRuns[0] != want.TaskRuns[0] ||
+				r.Reason != want.Reason || r.Labels != nil || r.Annotations != nil {
+				t.Errorf("slim = %+v, want %+v", r, want)
+			}
+			c := r.DeepCopyObject().(*Run)
+			c.TaskRuns[0].Name = "changed"
+			if r.TaskRuns[0].Name != "release-1-build" {
+				t.Error("DeepCopyObject shares TaskRuns")
+			}
+		})
+	}
+	// A tombstone passes through untouched.
+	if got, _ := slim("")("not a run"); got != "not a run" {
+		t.Errorf("tombstone = %v", got)
+	}
+}
