@@ -61,7 +61,7 @@ func (b *Bot) unknown(req *Request) Reply {
 	if s := b.Registry.Lookup(req.Command.Verb); s != nil {
 		return Reply{Outcome: Refused, Text: s.Hint(t) + "."}
 	}
-	text := fmt.Sprintf("I don't know the command `%s`.", req.Command.Verb)
+	text := fmt.Sprintf("I don't know the command %s.", UserText(req.Command.Verb))
 	if s := b.Registry.Closest(req.Command.Verb, t); s != nil {
 		if s.Offered(t) {
 			text += " Did you mean " + s.Hint(t) + "?"

@@ -59,7 +59,8 @@ func TestUnknownVerbsPointTheWay(t *testing.T) {
 		{"retset", "Did you mean `retest`? `retest` is a GitHub command: on GitHub, comment `/retest`; here, `/tekton rerun <PR URL>`."},
 		{"retest", "`retest` is a GitHub command: on GitHub, comment `/retest`; here, `/tekton rerun <PR URL>`."},
 		{"staus", "Did you mean `status` ()?"},
-		{"xyzzy", "I don't know the command `xyzzy`. Try `help` for the list."},
+		{"xyzzy", "I don't know the command xyzzy. Try `help` for the list."},
+		{"<!channel>", "I don't know the command &lt;!channel&gt;."},
 	}
 	for _, tt := range tests {
 		cmd, _ := b.Registry.ParseSlack(tt.text)

@@ -143,6 +143,11 @@ func TestTestOverridesAllowedParamsOnly(t *testing.T) {
 	e.cfg.GitHub.Repositories[0].Params = map[string]string{"goVersion": `1\.\d+`}
 	unit := e.seed("unit-tests", kube.Failed, false)
 
+	// An unknown name gets a reason and the names there are.
+	e.say(e.replica(), maintainer, "/test nonexistent", 7100)
+	if reply := e.lastComment(); !strings.Contains(reply, "no pipeline by that name; this commit's pipelines are:\n- unit-tests") || strings.Contains(reply, ": .") {
+		t.Fatalf("/test nonexistent: %q", reply)
+	}
 	e.say(e.replica(), maintainer, "/test unit-tests goVersion=1.23 timeout=1s", 7101)
 	if reply := e.lastComment(); !strings.Contains(reply, "timeout cannot be overridden (these can: goVersion)") || len(reruns(e.runs())) != 0 {
 		t.Fatalf("a refused key must be named and nothing rerun: %q, reruns %v", reply, keys(reruns(e.runs())))
