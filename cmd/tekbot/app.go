@@ -227,6 +227,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		a.background = append(a.background, func(ctx context.Context) {
 			logErr(log, "resuming promotion watches", deps.Promotions().Resume(ctx))
 		})
+		// The promotion train proposes nightlies on working days; its
+		// posts are claimed per day, so a new leader does not repeat them.
+		a.leader = append(a.leader, func(ctx context.Context) { deps.Promotions().RunTrain(ctx, a.claims) })
 	}
 	return a, nil
 }
