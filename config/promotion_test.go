@@ -58,19 +58,15 @@ promotion:
 // mounts Secrets must not run there; the error names both fields.
 func TestPRNamespaceSharingDeploySecretsIsRefused(t *testing.T) {
 	t.Parallel()
+	// validBase with a production cluster, both clusters' namespace
+	// tekton-ci, and the repository's runs on the production one.
+	base := strings.NewReplacer(
+		"    kubeconfig: kubeconfig\n", "    kubeconfig: kubeconfig\n    namespace: tekton-ci\n"+
+			"  - {name: dogfooding, role: production, kubeconfig: kubeconfig, namespace: tekton-ci}\n",
+		"      cluster: nightly\n", "      cluster: dogfooding\n",
+	).Replace(validBase)
 	layout := func(repoNS, envCluster, envNS, secrets string) string {
-		return `clusters:
-  - {name: nightly, role: nightly, kubeconfig: kubeconfig, namespace: tekton-ci}
-  - {name: dogfooding, role: production, kubeconfig: kubeconfig, namespace: tekton-ci}
-people:
-  - {name: ana, github: ana}
-github:
-  webhookSecret: {file: secret}
-  token: {file: secret}
-  repositories:
-    - name: tektoncd/pipeline
-      cluster: dogfooding
-` + repoNS + `promotion:
+		return base + repoNS + `promotion:
   environments:
     - name: prod
       cluster: ` + envCluster + `
@@ -91,8 +87,8 @@ github:
 		// promotion.environments[0].namespace; zero for a valid layout.
 		repoLine, envLine int
 	}{
-		{"same namespace, secrets", layout(repoCI, "dogfooding", envCI, secrets), 12, 19},
-		{"same namespace by default, secrets", layout("", "dogfooding", "", secrets), 10, 14},
+		{"same namespace, secrets", layout(repoCI, "dogfooding", envCI, secrets), 15, 22},
+		{"same namespace by default, secrets", layout("", "dogfooding", "", secrets), 13, 17},
 		{"namespace of its own", layout(repoCI, "dogfooding", envDeploy, secrets), 0, 0},
 		{"same namespace on another cluster", layout(repoCI, "nightly", envCI, secrets), 0, 0},
 		{"same namespace, no secrets", layout(repoCI, "dogfooding", envCI, ""), 0, 0},

@@ -76,18 +76,18 @@ func TestStalledClientsBeyondTheCapAreTurnedAway(t *testing.T) {
 		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
 		if err != nil {
 			t.Fatalf("client %d beyond the cap: no answer: %v", i, err)
 		}
 		rest, err := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-			t.Errorf("client %d beyond the cap: %s %q, want 503 with Retry-After", i, resp.Status, rest)
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("client %d beyond the cap: %s %q, %v; want 503 with Retry-After", i, resp.Status, rest, err)
 		}
 		// The server hangs up: nothing of the client is kept.
-		var one [1]byte
-		if _, err := conn.Read(one[:]); !errors.Is(err, io.EOF) {
+		if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
 			t.Errorf("client %d beyond the cap: connection after the 503: %v, want closed by the server", i, err)
 		}
 	}
