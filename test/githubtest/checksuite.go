@@ -49,20 +49,30 @@ func CheckSuiteRerequested(tb testing.TB, opts CheckSuiteOptions) []byte {
 	}
 	renameUser(root.obj("sender"), opts.Sender, opts.SenderType)
 	if opts.PullRequests != nil {
-		repo := root.obj("repository")
-		repoRef := func() *object { return newObject("id", repo.get("id"), "url", api, "name", repo.get("name")) }
-		base := repo.str("default_branch")
-		prs := []any{}
-		for _, n := range opts.PullRequests {
-			prs = append(prs, newObject(
-				"url", fmt.Sprintf("%s/pulls/%d", api, n),
-				"id", num(fakeID(fmt.Sprintf("%s#%d", full, n))),
-				"number", num(n),
-				"head", newObject("ref", suite.get("head_branch"), "sha", suite.get("head_sha"), "repo", repoRef()),
-				"base", newObject("ref", base, "sha", fakeSHA(full+"@"+base), "repo", repoRef()),
-			))
-		}
-		suite.set("pull_requests", prs)
+		suite.set("pull_requests", pullRequestRefs(root.obj("repository"), opts.PullRequests, suite.get("head_branch"), suite.get("head_sha"), ""))
 	}
 	return encodeOrdered(root)
+}
+
+// pullRequestRefs lists PRs of repo as check runs and suites do: number,
+// head (headRef at headSHA) and base (base, or the repository's default
+// branch), each with a short reference to the repository.
+func pullRequestRefs(repo *object, numbers []int, headRef, headSHA any, base string) []any {
+	full := repo.str("full_name")
+	api := "https://api.github.com/repos/" + full
+	if base == "" {
+		base = repo.str("default_branch")
+	}
+	repoRef := func() *object { return newObject("id", repo.get("id"), "url", api, "name", repo.get("name")) }
+	prs := []any{}
+	for _, n := range numbers {
+		prs = append(prs, newObject(
+			"url", fmt.Sprintf("%s/pulls/%d", api, n),
+			"id", num(fakeID(fmt.Sprintf("%s#%d", full, n))),
+			"number", num(n),
+			"head", newObject("ref", headRef, "sha", headSHA, "repo", repoRef()),
+			"base", newObject("ref", base, "sha", fakeSHA(full+"@"+base), "repo", repoRef()),
+		))
+	}
+	return prs
 }

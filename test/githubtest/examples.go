@@ -336,23 +336,7 @@ func CheckRunRerequested(tb testing.TB, opts CheckRunOptions) []byte {
 		}
 	}
 	if opts.PullRequests != nil {
-		base := opts.BaseBranch
-		if base == "" {
-			base = repo.str("default_branch")
-		}
-		repoRef := func() *object {
-			return newObject("id", repo.get("id"), "url", api, "name", repo.get("name"))
-		}
-		prs := []any{}
-		for _, n := range opts.PullRequests {
-			prs = append(prs, newObject(
-				"url", fmt.Sprintf("%s/pulls/%d", api, n),
-				"id", num(fakeID(fmt.Sprintf("%s#%d", full, n))),
-				"number", num(n),
-				"head", newObject("ref", suite.get("head_branch"), "sha", cr.get("head_sha"), "repo", repoRef()),
-				"base", newObject("ref", base, "sha", fakeSHA(full+"@"+base), "repo", repoRef()),
-			))
-		}
+		prs := pullRequestRefs(repo, opts.PullRequests, suite.get("head_branch"), cr.get("head_sha"), opts.BaseBranch)
 		cr.set("pull_requests", prs)
 		// The same PRs, encoded separately so the two lists share no nodes.
 		again, _ := decodeOrdered(encodeOrdered(prs))
