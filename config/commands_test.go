@@ -54,6 +54,8 @@ func TestDeclaredCommandsAreChecked(t *testing.T) {
 		path, msg string // "" for a valid config
 	}{
 		{"valid", "", "", "", ""},
+		{"policy.allow may name a declared verb", "  roles: {maintainers: [ana]}", "  roles: {maintainers: [ana]}\n  allow: {cherry-pick: [maintainers]}", "", ""},
+		{"policy.allow of an unknown verb", "  roles: {maintainers: [ana]}", "  roles: {maintainers: [ana]}\n  allow: {cherry-pik: [maintainers]}", "policy.allow.cherry-pik", `unknown command "cherry-pik"`},
 		{"undeclared argument", `target: "{{.Args.release_branch}}"`, `target: "{{.Args.branch}}"`,
 			"commands[0].params.target", `map has no entry for key "branch" (templates see .Args.release_branch .Repository`},
 		{"unknown field", `{{.MergeCommit}}`, `{{.Author}}`, "commands[0].params.commit", `map has no entry for key "Author"`},
