@@ -44,6 +44,7 @@ type app struct {
 	registry *bot.Registry
 	bot      *bot.Bot
 	pool     *bot.Pool
+	intake   *bot.Intake
 	mux      *http.ServeMux
 	// metricsMux serves /metrics on server.metricsAddr; nil when /metrics
 	// is on mux.
@@ -107,6 +108,8 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		metrics: bot.NewMetrics(reg), state: stateCluster,
 		claims: &state.Claims{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 	}
+	// Every transport's requests go through one intake, and so one pool.
+	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
 	a.life, a.stop = context.WithCancel(context.Background())
 	// PR commands find runs in a slim index of each repository's namespace,
 	// not with a read that waits on the apiserver (tekton.WatchRuns).
@@ -199,8 +202,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 		a.mux.Handle("/github/webhook", a.bodies.Wrap(&github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
-			Registry: a.registry, Bot: a.bot, API: api, Pool: a.pool, Seen: bot.NewSeen(seenSize),
-			Claims:    a.claims,
+			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
 			Approvals: approvals,
 			Metrics:   a.metrics,
 			Log:       log.With("transport", "github"),
@@ -269,8 +271,7 @@ func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter
 	api := slackapi.New(token, opts...)
 	return &slack.Adapter{
 		SigningSecret: signing, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
-		Poster: slack.NewPoster(api, log), Pool: a.pool, Seen: bot.NewSeen(seenSize),
-		Claims:  a.claims,
+		Poster: slack.NewPoster(api, log), Intake: a.intake,
 		Metrics: a.metrics,
 		Log:     log.With("transport", "slack"),
 	}, api, nil
@@ -311,6 +312,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 		pager.PagerDuty = &paging.PagerDuty{URL: pd.URL, RoutingKey: key}
 	}
 	deps.Pager = pager
+	monitorCaptain(a.metrics, rot, pager.Store)
 	a.liveDuties(cfg, log, notify, job, pager.Rotation)
 	a.leader = append(a.leader,
 		func(ctx context.Context) {

@@ -83,7 +83,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // e2eReceiver assembles the GitHub transport as serve does (cmd/tekbot's
 // newApp): clients with serve's rate limits, request claims and audit
 // events in the state namespace, metrics, JSON logs.
-func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, error) {
+func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, *tekton.Cluster, error) {
 	rc := rest.CopyConfig(c.REST)
 	rc.QPS, rc.Burst = 50, 100 // tekton.Connect's
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
@@ -91,15 +91,15 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	})
 	cluster, err := tekton.NewCluster(cfg.Clusters[0], cfg.Dashboard, rc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	kc, err := kubernetes.NewForConfig(rc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: http.DefaultTransport, spans: sp, done: replied}})
 	if client.BaseURL, err = url.Parse(ghURL); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	api := github.NewAPIWithClient(client)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -112,12 +112,34 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 		State: kc, Namespace: cfg.State.Namespace, Log: log,
 		Clusters: func(string) kubernetes.Interface { return kc },
 	}
+	claims := &state.Claims{Kube: kc, Namespace: cfg.State.Namespace}
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Audit: auditor, Metrics: metrics, Log: log}, API: api,
-		Claims: &state.Claims{Kube: kc, Namespace: cfg.State.Namespace}, Pool: bot.NewPool(8, 512),
-		Seen: bot.NewSeen(10000), Metrics: metrics, Log: log,
-	}, nil
+		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(8, 512), Log: log},
+		Denials: claims, Metrics: metrics, Log: log,
+	}, cluster, nil
+}
+
+// watchRuns runs the cluster's index of ns as serve does (newApp), and
+// waits for its first sync.
+func watchRuns(ctx context.Context, c *tekton.Cluster, ns string) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.WatchRuns(ctx, ns)
+	}()
+	stop = func() { cancel(); <-done }
+	deadline := time.Now().Add(time.Minute)
+	for !c.Indexed(ns) {
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("the index of %s did not sync within a minute", ns)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return stop, nil
 }
 
 // waitCreated reads events until the run made for request id is added.
@@ -161,33 +183,44 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 			return nil, err
 		}
 	}
-	orig, err := seedPR(ctx, e.prod, ns, repoName, prNumber)
+	// Each /retest retries the failed run of a PR of its own, so no round
+	// waits for tekbot to see the last one's rerun.
+	origs, err := seedPRs(ctx, e.prod, ns, repoName, prNumber, warmup+pairs)
 	if err != nil {
 		return nil, err
+	}
+	var prs []repoPR
+	for i := range origs {
+		prs = append(prs, repoPR{repoName, prNumber + i})
 	}
 	cfg := e2eConfig(ns, state)
-	ghs := githubServer(e, repoPR{repoName, prNumber})
+	ghs := githubServer(e, prs...)
 	sp := &spans{}
 	replied := make(chan struct{}, 1)
-	recv, err := e2eReceiver(e.prod, cfg, ghs.URL(), sp, replied)
+	recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), sp, replied)
 	if err != nil {
 		return nil, err
 	}
+	stopIndex, err := watchRuns(ctx, cluster, ns)
+	if err != nil {
+		return nil, err
+	}
+	defer stopIndex()
 	srv := httptest.NewServer(recv)
 	defer srv.Close()
-	defer drain(recv.Pool)
+	defer drain(recv.Intake.Pool)
 	runs := e.prod.Tekton.TektonV1().PipelineRuns(ns)
 	w, err := runs.Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf})
 	if err != nil {
 		return nil, err
 	}
 	defer w.Stop()
-	body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-		Body: "/retest", CommentID: 4242, Commenter: maintainer, CommenterType: "User",
-		Number: prNumber, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
-	})
 
-	viaTekbot := func(id string) (time.Duration, error) {
+	viaTekbot := func(i int, id string) (time.Duration, error) {
+		body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
+			Body: "/retest", CommentID: int64(4242 + i), Commenter: maintainer, CommenterType: "User",
+			Number: prNumber + i, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
+		})
 		req := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", id, webhookSecret, body)
 		start := time.Now()
 		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
@@ -199,13 +232,11 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		}
 		took := time.Since(start)
 		sp.note("the rerun is in the apiserver")
-		if err := waitSignal(ctx, replied, "reply"); err != nil {
-			return 0, err
-		}
-		return took, runs.Delete(ctx, tekton.RerunName(id, orig.Name, ""), metav1.DeleteOptions{})
+		return took, waitSignal(ctx, replied, "reply")
 	}
-	direct := func(id string) (time.Duration, error) {
-		want := tekton.RerunOf(orig, tekton.Requester{Name: "vincent", RequestID: id})
+	direct := func(i int, id string) (time.Duration, error) {
+		want := tekton.RerunOf(origs[i], tekton.Requester{Name: "vincent", RequestID: id})
+		want.Name = "direct-" + origs[i].Name
 		start := time.Now()
 		if _, err := runs.Create(ctx, want, metav1.CreateOptions{}); err != nil {
 			return 0, err
@@ -213,8 +244,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		if err := waitCreated(ctx, w.ResultChan(), id); err != nil {
 			return 0, err
 		}
-		took := time.Since(start)
-		return took, runs.Delete(ctx, want.Name, metav1.DeleteOptions{})
+		return time.Since(start), nil
 	}
 
 	var tek, dir []float64
@@ -228,7 +258,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		if last {
 			sp.begin()
 		}
-		t, err := viaTekbot(fmt.Sprintf("e2e-%d", i))
+		t, err := viaTekbot(i, fmt.Sprintf("e2e-%d", i))
 		if last {
 			breakdown = sp.end()
 		}
@@ -236,7 +266,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 			stop()
 			return nil, fmt.Errorf("via tekbot: %w", err)
 		}
-		d, err := direct(fmt.Sprintf("direct-%d", i))
+		d, err := direct(i, fmt.Sprintf("direct-%d", i))
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("direct: %w", err)
@@ -247,14 +277,21 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	}
 	stop()
 	e.log.Info("where one /retest's time goes (offsets from sending the delivery; call durations)", "calls", "\n"+strings.Join(breakdown, "\n"))
-	r := row{
+	med := row{
 		Figure: "3 end-to-end /retest, delivery sent → rerun in the apiserver (median)", Unit: "ms",
 		Tekbot: median(tek), Baseline: median(dir), BaselineIs: "Create with the clientset",
 		Target: "ratio ≤ 1.5", Note: fmt.Sprintf("%d pairs", pairs), Detail: breakdown,
 	}
-	r.Ratio = r.Tekbot / r.Baseline
-	r.Met = r.Ratio <= 1.5
-	return []row{r}, nil
+	med.Ratio = med.Tekbot / med.Baseline
+	med.Met = med.Ratio <= 1.5
+	p95 := row{
+		Figure: "3 end-to-end /retest (p95)", Unit: "ms",
+		Tekbot: percentileOf(tek, 95), Baseline: percentileOf(dir, 95), BaselineIs: "Create with the clientset",
+		Target: "ratio ≤ 3", Note: fmt.Sprintf("%d pairs", pairs),
+	}
+	p95.Ratio = p95.Tekbot / p95.Baseline
+	p95.Met = p95.Ratio <= 3
+	return []row{med, p95}, nil
 }
 
 // e2eConfig is tekbot's config for one repository whose runs are in ns.

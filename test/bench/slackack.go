@@ -96,8 +96,8 @@ func slackServer(cfg *config.Config, rc *rest.Config, api string) (*httptest.Ser
 	(&slack.Adapter{
 		SigningSecret: slackSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
-		Poster: poster, Claims: &state.Claims{Kube: kc, Namespace: cfg.Clusters[0].Namespace},
-		Pool: pool, Seen: bot.NewSeen(10000), Log: log,
+		Poster: poster, Log: log,
+		Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: &state.Claims{Kube: kc, Namespace: cfg.Clusters[0].Namespace}, Pool: pool, Log: log},
 	}).Register(mux)
 	return httptest.NewServer(mux), pool, nil
 }

@@ -207,16 +207,19 @@ func (w *world) replica(opts replicaOptions) *replica {
 	// is larger than serve's so that a storm from one test process is
 	// never refused as "busy" and the expected counts stay exact.
 	pool := bot.NewPool(8, 2048)
+	// One intake for both transports, as serve has.
+	intake := &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: pool, Log: log}
 	mux := http.NewServeMux()
 	mux.Handle("/github/webhook", &github.Receiver{
 		Secret: webhookSecret, MaxBody: w.cfg.Server.MaxBodyBytes, Config: w.cfg, Registry: reg, Bot: b,
-		API: api, Claims: claims, Pool: pool, Seen: bot.NewSeen(10000), Metrics: metrics, Log: log,
+		API: api, Intake: intake,
+		Denials: claims, Metrics: metrics, Log: log,
 	})
 	poster := slack.NewPoster(slackapi.New("xoxb-robust", slackapi.OptionAPIURL(w.slack.srv.URL+"/")), log)
 	poster.Interval = 0 // pacing is the poster tests' business; here it only slows
 	(&slack.Adapter{
 		SigningSecret: slackSecret, MaxBody: w.cfg.Server.MaxBodyBytes, Config: w.cfg, Registry: reg, Bot: b,
-		Poster: poster, Claims: claims, Pool: pool, Seen: bot.NewSeen(10000), Metrics: metrics, Log: log,
+		Poster: poster, Intake: intake, Metrics: metrics, Log: log,
 	}).Register(mux)
 	r := &replica{server: httptest.NewServer(mux), pool: pool}
 	w.t.Cleanup(func() { r.drain(w.t); r.server.Close() })

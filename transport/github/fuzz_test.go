@@ -64,8 +64,8 @@ func FuzzWebhook(f *testing.F) {
 	})
 	recv := &github.Receiver{
 		Secret: secret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
-		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Claims: takenElsewhere{},
-		Pool: pool, Seen: bot.NewSeen(64), Log: log,
+		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Denials: takenElsewhere{},
+		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: takenElsewhere{}, Pool: pool, Log: log}, Log: log,
 	}
 	// Each delivery has its own id, so that a redelivery fast path does
 	// not hide the rest of the receiver from the fuzzer.

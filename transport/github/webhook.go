@@ -29,19 +29,19 @@ type Receiver struct {
 	// Approvals are the commits approved with /ok-to-test; nil trusts no
 	// PR author who is not also a writer.
 	Approvals Approvals
-	Claims    Claimer
-	Pool      *bot.Pool
-	Seen      *bot.Seen
-	Metrics   *bot.Metrics
-	Log       *slog.Logger
+	// Intake deduplicates, queues, claims and runs deliveries.
+	Intake *bot.Intake
+	// Denials keeps strangers' denials to one per PR per deniedEvery
+	// across replicas (state.Claims); nil sends every denial.
+	Denials Denials
+	Metrics *bot.Metrics
+	Log     *slog.Logger
 	// Now is the clock for the comment window; nil means time.Now.
 	Now func() time.Time
 }
 
-// Claimer is bot.Claimer plus claims that renew after a period (state.Claims),
-// which keep denials to strangers to one per PR per deniedEvery.
-type Claimer interface {
-	bot.Claimer
+// Denials are claims that renew after a period (state.Claims).
+type Denials interface {
 	ClaimEvery(ctx context.Context, key string, period time.Duration, now time.Time) (bool, error)
 }
 
@@ -113,13 +113,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	d.id = id
-	if !r.Seen.Add(d.key) {
+	err = r.Intake.Take(d.key, nil, func(ctx context.Context) bool { return r.process(ctx, log, d) })
+	switch {
+	case errors.Is(err, bot.ErrTaken):
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintln(w, "duplicate delivery: already taken")
 		return
-	}
-	if err := r.Pool.Submit(func(ctx context.Context) { r.process(ctx, log, d) }); err != nil {
-		r.Seen.Forget(d.key)
+	case err != nil:
 		log.Warn("github webhook refused", "err", err)
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -232,24 +232,11 @@ func (r *Receiver) personByGitHub(login string) *config.Person {
 	return nil
 }
 
-// process runs a delivery's commands and posts one reply. The apiserver
-// claim on what the delivery acts on makes it happen once across replicas,
-// redeliveries and replays; if nothing could be done because of a failure
-// on our side, the claim is released so a redelivery is handled again
-// instead of being lost.
-func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
-	if r.Claims != nil {
-		ok, err := r.Claims.Claim(ctx, d.key)
-		switch {
-		case err != nil:
-			// Go on: reruns have deterministic names, so the worst case
-			// is a second reply, not a second PipelineRun.
-			log.Warn("claiming delivery failed; handling it anyway", "err", err)
-		case !ok:
-			log.Info("delivery already handled elsewhere", "key", d.key)
-			return
-		}
-	}
+// process runs a delivery's commands and posts one reply; the intake has
+// claimed what the delivery acts on, so this happens once across replicas,
+// redeliveries and replays. It reports whether nothing could be done
+// because of a failure on our side, so that a redelivery is handled again.
+func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) (retry bool) {
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
 	// acknowledgement before their permission is known.
@@ -267,8 +254,7 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
 		log.Error("reading pull request failed", "err", err)
 		r.reply(ctx, log, d, fmt.Sprintf("@%s tekbot could not read this pull request: %s, so nothing was done. Please try again. (request %s)",
 			d.login, bot.Explain("GitHub", err), bot.ShortID(d.id)))
-		r.release(ctx, log, d.key)
-		return
+		return true
 	}
 	caller := bot.Caller{
 		Transport: bot.GitHub,
@@ -296,23 +282,21 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) {
 		}
 	}
 	if allDenied && !r.mayDeny(ctx, log, d) {
-		return
+		return false
 	}
 	if len(parts) > 0 {
 		r.reply(ctx, log, d, fmt.Sprintf("@%s\n\n%s", d.login, strings.Join(parts, "\n\n")))
 	}
-	if allFailed {
-		r.release(ctx, log, d.key)
-	}
+	return allFailed
 }
 
 // mayDeny reports whether a PR may get another denial now: one per PR per
 // deniedEvery, across replicas.
 func (r *Receiver) mayDeny(ctx context.Context, log *slog.Logger, d *delivery) bool {
-	if r.Claims == nil {
+	if r.Denials == nil {
 		return true
 	}
-	ok, err := r.Claims.ClaimEvery(ctx, fmt.Sprintf("github-denial/%s#%d", d.repo, d.number), deniedEvery, r.now())
+	ok, err := r.Denials.ClaimEvery(ctx, fmt.Sprintf("github-denial/%s#%d", d.repo, d.number), deniedEvery, r.now())
 	if err != nil {
 		log.Warn("could not check when this PR was last sent a denial; not sending one", "err", err)
 		return false
@@ -327,44 +311,13 @@ func (r *Receiver) mayDeny(ctx context.Context, log *slog.Logger, d *delivery) b
 // huge argument must still be posted, clipped.
 const maxCommentChars = 65536
 
-// afterwards is for what must still happen when the job's context ended
-// (shutdown): telling the user, releasing a claim.
-func afterwards(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-}
-
 func (r *Receiver) reply(ctx context.Context, log *slog.Logger, d *delivery, body string) {
 	if len(body) > maxCommentChars-100 {
 		body = strings.ToValidUTF8(body[:maxCommentChars-100], "") + "\n\n… (reply clipped)"
 	}
-	ctx, cancel := afterwards(ctx)
+	ctx, cancel := bot.Afterwards(ctx)
 	defer cancel()
 	if err := r.API.Comment(ctx, d.repo, d.number, body); err != nil {
 		log.Error("posting reply failed", "err", err)
-	}
-}
-
-// release gives the claim back, retrying while the apiserver is away: a
-// claim left behind would make a redelivery of this failed request vanish.
-func (r *Receiver) release(ctx context.Context, log *slog.Logger, key string) {
-	r.Seen.Forget(key)
-	if r.Claims == nil {
-		return
-	}
-	ctx, cancel := afterwards(ctx)
-	defer cancel()
-	delay := 250 * time.Millisecond
-	for {
-		err := r.Claims.Release(ctx, key)
-		if err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			log.Error("releasing claim failed; a redelivery of this request will be ignored until the claim expires", "err", err)
-			return
-		case <-time.After(delay):
-			delay = min(2*delay, 5*time.Second)
-		}
 	}
 }

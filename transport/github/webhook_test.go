@@ -94,12 +94,14 @@ func (e *env) replica() *replica {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	policy := bot.NewPolicy(e.cfg.Policy)
 	approvals := &state.Approvals{Kube: e.cluster.Kube, Namespace: e.ns}
+	claims := &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}
 	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, PullRequests: api, Approvals: approvals, Log: log})
 	pool := bot.NewPool(4, 64)
 	recv := &github.Receiver{
 		Secret: secret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
-		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, API: api, Pool: pool, Seen: bot.NewSeen(100),
-		Claims: &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}, Approvals: approvals, Log: log,
+		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, API: api, Approvals: approvals, Log: log,
+		Intake:  &bot.Intake{Seen: bot.NewSeen(100), Claims: claims, Pool: pool, Log: log},
+		Denials: claims,
 	}
 	r := &replica{server: httptest.NewServer(recv), pool: pool}
 	e.t.Cleanup(func() { r.drain(e.t); r.server.Close() })

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,11 +32,9 @@ type Adapter struct {
 	Registry *bot.Registry
 	Bot      *bot.Bot
 	Poster   *Poster
-	// Claims makes a request happen once across replicas and restarts;
-	// nil trusts Seen alone (a single process).
-	Claims  bot.Claimer
-	Pool    *bot.Pool
-	Seen    *bot.Seen
+	// Intake deduplicates, queues, claims and runs requests, as for every
+	// transport.
+	Intake  *bot.Intake
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 }
@@ -97,15 +96,12 @@ func (a *Adapter) command(ctx context.Context, sc slackapi.SlashCommand, ack ack
 		ack.ok(ephemeral(a.render(reply, req, origin{}).Text))
 		return
 	}
-	key := commandKey(sc.TriggerID)
-	if !a.Seen.Add(key) {
-		ack.ok(ephemeral("Already working on this command."))
-		return
-	}
 	o := origin{channel: sc.ChannelID, user: sc.UserID, responseURL: sc.ResponseURL, issued: received}
 	working := ephemeral(fmt.Sprintf("Working on `%s`…", cmd.Verb))
-	if !a.enqueue(ack, working, func(ctx context.Context) { a.run(ctx, log, key, req, o) }) {
-		a.Seen.Forget(key)
+	switch err := a.take(ack, working, commandKey(sc.TriggerID), func(ctx context.Context) bool { return a.run(ctx, req, o) }); {
+	case errors.Is(err, bot.ErrTaken):
+		ack.ok(ephemeral("Already working on this command."))
+	case err != nil:
 		log.WarnContext(ctx, "slack command refused: busy")
 		ack.ok(ephemeral("tekbot is too busy to take this command right now; nothing was done. Please try again in a minute."))
 	}
@@ -131,49 +127,42 @@ func (a *Adapter) event(ctx context.Context, ev slackevents.EventsAPIEvent, retr
 		return
 	}
 	log := a.Log.With("event", cb.EventID, "user", mention.User, "channel", mention.Channel)
-	key := eventKey(cb.EventID)
-	if !a.Seen.Add(key) {
-		log.InfoContext(ctx, "slack event already taken", "retry", retry)
-		ack.ok(nil)
-		return
-	}
 	o := origin{channel: mention.Channel, user: mention.User, threadTS: mention.ThreadTimeStamp, mention: true}
 	if o.threadTS == "" {
 		o.threadTS = mention.TimeStamp
 	}
-	if !a.enqueue(ack, nil, func(ctx context.Context) { a.mention(ctx, log, key, cb.EventID, mention.Text, o) }) {
-		a.Seen.Forget(key)
+	switch err := a.take(ack, nil, eventKey(cb.EventID), func(ctx context.Context) bool { return a.mention(ctx, cb.EventID, mention.Text, o) }); {
+	case errors.Is(err, bot.ErrTaken):
+		log.InfoContext(ctx, "slack event already taken", "retry", retry)
+		ack.ok(nil)
+	case err != nil:
 		log.WarnContext(ctx, "slack event refused: busy", "retry", retry)
 		ack.reject(http.StatusServiceUnavailable, bot.ErrPoolFull.Error())
 	}
 }
 
-func (a *Adapter) mention(ctx context.Context, log *slog.Logger, key, eventID, text string, o origin) {
+func (a *Adapter) mention(ctx context.Context, eventID, text string, o origin) (retry bool) {
 	if refusal := checkText(text); refusal != "" {
-		if a.claim(ctx, log, key) {
-			a.deliver(ctx, o, Message{Text: refusal})
-		}
-		return
+		a.deliver(ctx, o, Message{Text: refusal})
+		return false
 	}
 	cmd, ok := a.Registry.ParseSlack(text)
 	if !ok {
 		cmd = bot.Command{Verb: "help", Args: []string{}}
 	}
-	a.run(ctx, log, key, &bot.Request{ID: eventID, Command: cmd, Caller: a.caller(o.user)}, o)
+	return a.run(ctx, &bot.Request{ID: eventID, Command: cmd, Caller: a.caller(o.user)}, o)
 }
 
-// run runs a command once (the claim decides across replicas) and
-// delivers its answer.
-func (a *Adapter) run(ctx context.Context, log *slog.Logger, key string, req *bot.Request, o origin) {
-	if !a.claim(ctx, log, key) {
-		return
-	}
+// run runs a command and delivers its answer. It reports a failure on our
+// side, so that the intake gives the claim back for Slack's retry.
+func (a *Adapter) run(ctx context.Context, req *bot.Request, o origin) (retry bool) {
 	reply := a.Bot.Run(ctx, req)
 	if others := a.askOthers(reply, req); len(others) > 0 {
-		a.deliver(ctx, o, a.ask(ctx, log, reply, req, others))
-		return
+		a.deliver(ctx, o, a.ask(ctx, reply, req, others))
+		return false
 	}
 	a.deliver(ctx, o, a.render(reply, req, o))
+	return reply.Outcome == bot.Failed
 }
 
 // askOthers lists the people a reply's confirmation is for when they are
@@ -197,11 +186,11 @@ func (a *Adapter) askOthers(reply bot.Reply, req *bot.Request) []*config.Person 
 
 // ask sends the question with its buttons to each of others by DM, and
 // tells the caller who was asked.
-func (a *Adapter) ask(ctx context.Context, log *slog.Logger, reply bot.Reply, req *bot.Request, others []*config.Person) Message {
+func (a *Adapter) ask(ctx context.Context, reply bot.Reply, req *bot.Request, others []*config.Person) Message {
 	var asked, failed []string
 	for _, p := range others {
 		if _, err := a.PostReply(ctx, p.Slack, "", reply, req); err != nil {
-			log.ErrorContext(ctx, "asking by DM failed", "person", p.Name, "err", err)
+			a.Log.ErrorContext(ctx, "asking by DM failed", "person", p.Name, "request", req.ID, "err", err)
 			failed = append(failed, p.Name)
 			continue
 		}
@@ -244,46 +233,45 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 		o.channel = cb.Container.ChannelID
 	}
 	key := confirmKey(p.RequestID)
-	switch {
-	case !a.mayConfirm(cb.User.ID, p):
+	if !a.mayConfirm(cb.User.ID, p) {
 		log.InfoContext(ctx, "slack click refused: not the caller")
-		refusal := Message{Text: fmt.Sprintf("Only %s can confirm this; nothing was done.", a.whoMayConfirm(p))}
-		if !a.enqueue(ack, nil, func(ctx context.Context) { a.deliver(ctx, o, refusal) }) {
-			ack.reject(http.StatusServiceUnavailable, bot.ErrPoolFull.Error())
-		}
-	case !a.Seen.Add(key):
+		key = "" // a refusal, not the click that counts
+	}
+	cancel := action.ActionID == actionCancel
+	switch err := a.take(ack, nil, key, func(ctx context.Context) bool { return a.confirm(ctx, p, cancel, o) }); {
+	case errors.Is(err, bot.ErrTaken):
 		log.InfoContext(ctx, "slack click ignored: already confirmed or cancelled")
 		ack.ok(nil)
-	default:
-		cancel := action.ActionID == actionCancel
-		if !a.enqueue(ack, nil, func(ctx context.Context) { a.confirm(ctx, log, key, p, cancel, o) }) {
-			// Forgotten, so that the next click is taken.
-			a.Seen.Forget(key)
-			log.WarnContext(ctx, "slack click refused: busy")
-			ack.reject(http.StatusServiceUnavailable, bot.ErrPoolFull.Error())
-		}
+	case err != nil:
+		log.WarnContext(ctx, "slack click refused: busy")
+		ack.reject(http.StatusServiceUnavailable, bot.ErrPoolFull.Error())
 	}
 }
 
-func (a *Adapter) confirm(ctx context.Context, log *slog.Logger, key string, p pending, cancel bool, o origin) {
-	if !a.claim(ctx, log, key) {
-		return
+// confirm runs a confirmed command, or says why it does not run: the
+// click is not the caller's (or an approver's), or it cancels.
+func (a *Adapter) confirm(ctx context.Context, p pending, cancel bool, o origin) (retry bool) {
+	if !a.mayConfirm(o.user, p) {
+		a.deliver(ctx, o, Message{Text: fmt.Sprintf("Only %s can confirm this; nothing was done.", a.whoMayConfirm(p))})
+		return false
 	}
 	if cancel {
 		a.deliver(ctx, o, Message{Text: fmt.Sprintf("Cancelled by <@%s>; nothing was run.", o.user), Replace: true})
-		return
+		return false
 	}
 	req := &bot.Request{ID: p.RequestID, Command: bot.Command{Verb: p.Verb, Args: p.Args}, Caller: a.caller(o.user), Confirmed: true}
-	m := a.render(a.Bot.Run(ctx, req), req, o)
+	reply := a.Bot.Run(ctx, req)
+	m := a.render(reply, req, o)
 	if !m.Public {
 		m.Replace = true // the result takes the dialog's place
 		a.deliver(ctx, o, m)
-		return
+		return reply.Outcome == bot.Failed
 	}
 	// An ephemeral dialog cannot be replaced by a public message: post the
 	// result to the channel, then close the dialog.
 	a.deliver(ctx, o, m)
 	a.deliver(ctx, o, Message{Text: fmt.Sprintf("Confirmed by <@%s>; the result is in the channel.", o.user), Replace: true})
+	return reply.Outcome == bot.Failed
 }
 
 // render turns a reply into a message. Errors and denials are for the
@@ -318,38 +306,17 @@ func (a *Adapter) deliver(ctx context.Context, o origin, m Message) {
 	}
 }
 
-// enqueue queues work to run once Slack has its answer, so that a quick
-// result never arrives before the acknowledgement. It reports false, having
-// answered nothing, when the pool cannot take the work.
-func (a *Adapter) enqueue(ack ack, answer *slackapi.Msg, work func(context.Context)) bool {
+// take hands work to the intake, to run once Slack has its answer (ack
+// with answer), so that a quick result never arrives before the
+// acknowledgement. On an error nothing was taken and nothing answered.
+func (a *Adapter) take(ack ack, answer *slackapi.Msg, key string, work bot.Work) error {
 	answered := make(chan struct{})
-	if err := a.Pool.Submit(func(ctx context.Context) {
-		<-answered
-		work(ctx)
-	}); err != nil {
-		return false
+	if err := a.Intake.Take(key, answered, work); err != nil {
+		return err
 	}
 	ack.ok(answer)
 	close(answered)
-	return true
-}
-
-// claim takes key across replicas and restarts. An apiserver failure does
-// not stop the work: reruns have names derived from the request, so the
-// worst case is a second answer, not a second PipelineRun.
-func (a *Adapter) claim(ctx context.Context, log *slog.Logger, key string) bool {
-	if a.Claims == nil {
-		return true
-	}
-	ok, err := a.Claims.Claim(ctx, key)
-	switch {
-	case err != nil:
-		log.WarnContext(ctx, "claiming a slack request failed; handling it anyway", "key", key, "err", err)
-		return true
-	case !ok:
-		log.InfoContext(ctx, "slack request already handled elsewhere", "key", key)
-	}
-	return ok
+	return nil
 }
 
 func (a *Adapter) caller(userID string) bot.Caller {

@@ -153,8 +153,8 @@ func (e *env) replica() *replica {
 	a := &slack.Adapter{
 		SigningSecret: signingSecret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
 		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
-		Poster: poster, Claims: &state.Claims{Kube: e.prod.Kube, Namespace: e.prodNS},
-		Pool: pool, Seen: bot.NewSeen(100), Log: log,
+		Poster: poster, Log: log,
+		Intake: &bot.Intake{Seen: bot.NewSeen(100), Claims: &state.Claims{Kube: e.prod.Kube, Namespace: e.prodNS}, Pool: pool, Log: log},
 	}
 	mux := http.NewServeMux()
 	a.Register(mux)

@@ -90,8 +90,8 @@ func FuzzSlackEndpoints(f *testing.F) {
 	mux := http.NewServeMux()
 	(&slack.Adapter{
 		SigningSecret: secret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
-		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Poster: poster, Claims: fuzzTaken{},
-		Pool: pool, Seen: bot.NewSeen(64), Log: log,
+		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Poster: poster, Log: log,
+		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: fuzzTaken{}, Pool: pool, Log: log},
 	}).Register(mux)
 	paths := []string{"/slack/commands", "/slack/interactivity", "/slack/events"}
 	documented := map[int]bool{

@@ -1,0 +1,107 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Intake is the one path every transport's requests take once the
+// transport has verified and decoded them: a request is deduplicated in
+// this process (Seen, the fast path for a retry reaching the same replica),
+// queued on the bounded pool, claimed across replicas and restarts, run,
+// and, when it failed on our side so that nothing was done, released, so
+// that a retry of it is handled again instead of being lost.
+type Intake struct {
+	Seen *Seen
+	// Claims decides across replicas; nil trusts Seen alone (one process).
+	Claims Claimer
+	Pool   *Pool
+	Log    *slog.Logger
+}
+
+// ErrTaken means this process already took the request: a retry that
+// arrived while, or after, the first was handled.
+var ErrTaken = errors.New("already taken")
+
+// Work does a request once it is claimed. It returns retry when it failed
+// on our side and did nothing: the claim is then given back.
+type Work func(ctx context.Context) (retry bool)
+
+// Take queues work for the request that key names (what it acts on: the
+// comment, the click, the event). It returns ErrTaken for a key this
+// process already took, and ErrPoolFull, having kept nothing, when the
+// queue is full or shutting down: the transport tells its caller to retry.
+// The work waits until answered is closed, so that the transport's
+// acknowledgement goes out before any result (nil: start at once). An
+// empty key is queued without deduplication or claim.
+func (in *Intake) Take(key string, answered <-chan struct{}, work Work) error {
+	if key != "" && !in.Seen.Add(key) {
+		return ErrTaken
+	}
+	err := in.Pool.Submit(func(ctx context.Context) {
+		if answered != nil {
+			<-answered
+		}
+		if key != "" && !in.claim(ctx, key) {
+			return
+		}
+		if work(ctx) && key != "" {
+			in.release(ctx, key)
+		}
+	})
+	if err != nil && key != "" {
+		in.Seen.Forget(key)
+	}
+	return err
+}
+
+// claim takes key across replicas. An apiserver failure does not stop the
+// work: what it creates has names derived from what it acts on, so the
+// worst case is a second answer, not a second PipelineRun.
+func (in *Intake) claim(ctx context.Context, key string) bool {
+	if in.Claims == nil {
+		return true
+	}
+	ok, err := in.Claims.Claim(ctx, key)
+	switch {
+	case err != nil:
+		in.Log.WarnContext(ctx, "claiming a request failed; handling it anyway", "key", key, "err", err)
+		return true
+	case !ok:
+		in.Log.InfoContext(ctx, "request already handled elsewhere", "key", key)
+	}
+	return ok
+}
+
+// release gives the claim back, retrying while the apiserver is away: a
+// claim left behind would make a retry of this failed request vanish.
+func (in *Intake) release(ctx context.Context, key string) {
+	in.Seen.Forget(key)
+	if in.Claims == nil {
+		return
+	}
+	ctx, cancel := Afterwards(ctx)
+	defer cancel()
+	delay := 250 * time.Millisecond
+	for {
+		err := in.Claims.Release(ctx, key)
+		if err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			in.Log.ErrorContext(ctx, "releasing claim failed; a retry of this request will be ignored until the claim expires", "key", key, "err", err)
+			return
+		case <-time.After(delay):
+			delay = min(2*delay, 5*time.Second)
+		}
+	}
+}
+
+// Afterwards is for what must still happen when a job's context has ended
+// (shutdown): telling the user, giving a claim back.
+func Afterwards(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
