@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"sync/atomic"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,8 +12,10 @@ type Metrics struct {
 	verifyFailure *prometheus.CounterVec
 	apiErrors     *prometheus.CounterVec
 	handoffs      prometheus.Counter
-	// registry tells commands from other words; see Known.
-	registry atomic.Pointer[Registry]
+	// handoffLast, and what opsmetrics.go adds through reg, feed the
+	// operators' alerts (config/deploy/monitoring).
+	handoffLast prometheus.Gauge
+	reg         prometheus.Registerer
 }
 
 // UnknownVerb is the verb label of anything that is not a registered
@@ -41,32 +41,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tekbot_handoffs_posted_total", Help: "Build-captain handoff messages posted.",
 		}),
+		handoffLast: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tekbot_handoff_last_posted_timestamp_seconds", Help: "When this replica last posted a handoff message.",
+		}),
+		reg: reg,
 	}
-	reg.MustRegister(m.commands, m.duration, m.verifyFailure, m.apiErrors, m.handoffs)
+	reg.MustRegister(m.commands, m.duration, m.verifyFailure, m.apiErrors, m.handoffs, m.handoffLast, apiserverRequests)
+	countAPIServerRequests()
 	return m
 }
 
-// Known gives the metrics the command registry. A verb is labelled by the
-// command it names (an alias by its command) and anything else as
-// UnknownVerb: anyone may type any word, and each label value is a series
-// kept for the process's life. Until Known is called, every verb is
-// unknown.
-func (m *Metrics) Known(r *Registry) {
-	if m != nil {
-		m.registry.Store(r)
-	}
-}
-
-// Command records a finished command.
-func (m *Metrics) Command(r Record) {
+// Command records a finished command under verb: the registered command
+// it ran (an alias counts as its command), or UnknownVerb. Anyone may type
+// any word, and each label value is a series kept for the process's life.
+func (m *Metrics) Command(verb string, r Record) {
 	if m == nil {
 		return
-	}
-	verb := UnknownVerb
-	if reg := m.registry.Load(); reg != nil {
-		if s := reg.Lookup(r.Verb); s != nil {
-			verb = s.Verb
-		}
 	}
 	m.commands.WithLabelValues(verb, string(r.Transport), string(r.Outcome)).Inc()
 	m.duration.WithLabelValues(verb).Observe(r.Duration.Seconds())
@@ -99,5 +89,6 @@ func (m *Metrics) APIError(api string, status int) {
 func (m *Metrics) HandoffPosted() {
 	if m != nil {
 		m.handoffs.Inc()
+		m.handoffLast.SetToCurrentTime()
 	}
 }

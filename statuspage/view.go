@@ -209,8 +209,6 @@ func day(rot schedule.Rotation, d schedule.Duty, today bool) dayView {
 	return v
 }
 
-var steps = []string{"captain", "backup", "channel"}
-
 func (p *Page) pages(ctx context.Context, now time.Time) ([]pageView, bool) {
 	open, err := p.Pages.Open(ctx)
 	if p.failed("open pages", err) {
@@ -221,7 +219,7 @@ func (p *Page) pages(ctx context.Context, now time.Time) ([]pageView, bool) {
 	for _, pg := range open {
 		v := pageView{
 			ID: pg.ID, Reason: pg.Reason, Requester: pg.Requester, Link: pg.Link, Urgent: pg.Urgent, Created: pg.Created,
-			Step: steps[min(max(pg.Level, 0), len(steps)-1)],
+			Step: bot.PageStep(pg.Level),
 		}
 		switch {
 		case !pg.Delivered:

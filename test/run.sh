@@ -4,6 +4,7 @@
 # into the cache (${TEKBOT_CACHE_DIR:-~/.cache/tekbot}), printing progress:
 #   - kube-apiserver and etcd, built from the Go module proxy (~10-16 min cold)
 #   - npm fixtures: @octokit/webhooks-examples and @octokit/openapi (~5 s cold)
+#   - Debian's chromium and prometheus (promtool), with apt-get, when missing
 # Then: gofmt, go vet, staticcheck, every test (real apiservers on loopback),
 # and each fuzz target for a short budget (FUZZTIME, default 10s).
 set -euo pipefail
@@ -24,6 +25,14 @@ TEKBOT_GITHUB_FIXTURES=$(bash test/githubtest/fixtures.sh | tail -n 1)
 export TEKBOT_GITHUB_FIXTURES
 echo "$TEKBOT_GITHUB_FIXTURES"
 
+step "Debian tools: chromium (status page browser test), promtool (alert rules) (cached)"
+TEKBOT_CHROMIUM=$(bash test/debtools.sh chromium chromium | tail -n 1)
+PROMTOOL=$(bash test/debtools.sh promtool prometheus | tail -n 1)
+# Screenshots and other test artifacts land here.
+TEKBOT_TEST_ARTIFACTS=${TEKBOT_TEST_ARTIFACTS:-${TEKBOT_CACHE_DIR:-$HOME/.cache/tekbot}/artifacts}
+export TEKBOT_CHROMIUM TEKBOT_TEST_ARTIFACTS
+echo "artifacts: $TEKBOT_TEST_ARTIFACTS"
+
 step "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [[ -n "$unformatted" ]]; then
@@ -38,6 +47,9 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 step "tests"
 go test -count=1 -timeout 20m $(go list ./... | grep -v '/test/robust$')
+
+step "alert rules: promtool check rules, promtool test rules"
+bash config/deploy/monitoring/promtool.sh "$PROMTOOL"
 
 step "robustness suite (bad input, duplicate storm, faults, SIGTERM)"
 # Run apart and verbose so each part's closing summary line is shown.
