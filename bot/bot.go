@@ -29,7 +29,11 @@ func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
 			reply = Reply{Outcome: Failed, Text: "Sorry, tekbot hit an internal error running `" + req.Command.Verb + "`; it has been logged."}
 		}
 		rec := NewRecord(req, reply, time.Since(start))
-		b.Metrics.Command(rec)
+		verb := UnknownVerb
+		if spec != nil {
+			verb = spec.Verb
+		}
+		b.Metrics.Command(verb, rec)
 		if b.Audit != nil {
 			b.Audit.Record(ctx, rec)
 		}

@@ -1,8 +1,6 @@
 package bot
 
 import (
-	"sync/atomic"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -18,8 +16,6 @@ type Metrics struct {
 	// operators' alerts (config/deploy/monitoring).
 	handoffLast prometheus.Gauge
 	reg         prometheus.Registerer
-	// registry tells commands from other words; see Known.
-	registry atomic.Pointer[Registry]
 }
 
 // UnknownVerb is the verb label of anything that is not a registered
@@ -55,27 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-// Known gives the metrics the command registry. A verb is labelled by the
-// command it names (an alias by its command) and anything else as
-// UnknownVerb: anyone may type any word, and each label value is a series
-// kept for the process's life. Until Known is called, every verb is
-// unknown.
-func (m *Metrics) Known(r *Registry) {
-	if m != nil {
-		m.registry.Store(r)
-	}
-}
-
-// Command records a finished command.
-func (m *Metrics) Command(r Record) {
+// Command records a finished command under verb: the registered command
+// it ran (an alias counts as its command), or UnknownVerb. Anyone may type
+// any word, and each label value is a series kept for the process's life.
+func (m *Metrics) Command(verb string, r Record) {
 	if m == nil {
 		return
-	}
-	verb := UnknownVerb
-	if reg := m.registry.Load(); reg != nil {
-		if s := reg.Lookup(r.Verb); s != nil {
-			verb = s.Verb
-		}
 	}
 	m.commands.WithLabelValues(verb, string(r.Transport), string(r.Outcome)).Inc()
 	m.duration.WithLabelValues(verb).Observe(r.Duration.Seconds())

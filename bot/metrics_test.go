@@ -20,7 +20,6 @@ func TestUnknownVerbsShareOneSeries(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	registry := testRegistry()
-	m.Known(registry)
 	b := &Bot{Registry: registry, Policy: NewPolicy(config.Policy{}), Metrics: m, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	run := func(verb string) {
 		b.Run(context.Background(), &Request{ID: "r-" + verb, Command: cmd(verb), Caller: Caller{Transport: Slack, ID: "U01STRANGER"}})
@@ -82,16 +81,3 @@ func commandSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	return out
 }
 
-// TestMetricsWithoutRegistryAreBounded: a Metrics never told the commands
-// counts every verb as unknown rather than trusting the caller's words.
-func TestMetricsWithoutRegistryAreBounded(t *testing.T) {
-	t.Parallel()
-	reg := prometheus.NewRegistry()
-	m := NewMetrics(reg)
-	for i := range 100 {
-		m.Command(Record{Verb: fmt.Sprintf("w%d", i), Transport: GitHub, Outcome: Refused})
-	}
-	if got := series(t, reg, "tekbot_commands_total"); got != 1 {
-		t.Errorf("%d series, want 1", got)
-	}
-}

@@ -169,7 +169,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil
 		},
 	}
-	a.metrics.Known(a.registry)
 	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: auditor, Metrics: a.metrics, Log: log}
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
