@@ -80,4 +80,3 @@ func commandSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	}
 	return out
 }
-

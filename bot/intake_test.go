@@ -1,0 +1,176 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"tekbot/bot"
+)
+
+// claims is a Claimer in memory, shared by the "replicas" of a test, with
+// switches for the apiserver's failures.
+type claims struct {
+	mu          sync.Mutex
+	taken       map[string]bool
+	failClaim   bool
+	failRelease int // the next n releases fail
+}
+
+func (c *claims) Claim(_ context.Context, key string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failClaim {
+		return false, errors.New("apiserver unreachable")
+	}
+	if c.taken[key] {
+		return false, nil
+	}
+	c.taken[key] = true
+	return true, nil
+}
+
+func (c *claims) Release(_ context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failRelease > 0 {
+		c.failRelease--
+		return errors.New("apiserver unreachable")
+	}
+	delete(c.taken, key)
+	return nil
+}
+
+func (c *claims) held(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.taken[key]
+}
+
+func newIntake(c bot.Claimer, workers, queue int) *bot.Intake {
+	return &bot.Intake{Seen: bot.NewSeen(16), Claims: c, Pool: bot.NewPool(workers, queue), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func drain(t *testing.T, in *bot.Intake) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := in.Pool.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIntake(t *testing.T) {
+	t.Parallel()
+	t.Run("a retry in the same process is taken once", func(t *testing.T) {
+		t.Parallel()
+		in := newIntake(&claims{taken: map[string]bool{}}, 2, 8)
+		var runs atomic.Int32
+		work := func(context.Context) bool { runs.Add(1); return false }
+		if err := in.Take("comment/1", nil, work); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Take("comment/1", nil, work); !errors.Is(err, bot.ErrTaken) {
+			t.Fatalf("second take: %v, want ErrTaken", err)
+		}
+		drain(t, in)
+		if runs.Load() != 1 {
+			t.Fatalf("ran %d times", runs.Load())
+		}
+	})
+	t.Run("two replicas: the claim decides", func(t *testing.T) {
+		t.Parallel()
+		c := &claims{taken: map[string]bool{}}
+		a, b := newIntake(c, 2, 8), newIntake(c, 2, 8)
+		var runs atomic.Int32
+		work := func(context.Context) bool { runs.Add(1); return false }
+		for _, in := range []*bot.Intake{a, b} {
+			if err := in.Take("comment/2", nil, work); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drain(t, a)
+		drain(t, b)
+		if runs.Load() != 1 {
+			t.Fatalf("ran %d times across replicas", runs.Load())
+		}
+	})
+	t.Run("work that failed on our side gives the claim back", func(t *testing.T) {
+		t.Parallel()
+		c := &claims{taken: map[string]bool{}, failRelease: 2}
+		in := newIntake(c, 1, 8)
+		var runs atomic.Int32
+		if err := in.Take("comment/3", nil, func(context.Context) bool { runs.Add(1); return true }); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, in)
+		if c.held("comment/3") {
+			t.Fatal("the claim of failed work was kept: a retry would be lost")
+		}
+		in = newIntake(c, 1, 8) // the retry, on any replica
+		if err := in.Take("comment/3", nil, func(context.Context) bool { runs.Add(1); return false }); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, in)
+		if runs.Load() != 2 || !c.held("comment/3") {
+			t.Fatalf("runs %d, held %v: want the retry run and kept", runs.Load(), c.held("comment/3"))
+		}
+	})
+	t.Run("an unreachable claim store does not stop the work", func(t *testing.T) {
+		t.Parallel()
+		in := newIntake(&claims{taken: map[string]bool{}, failClaim: true}, 1, 8)
+		var runs atomic.Int32
+		if err := in.Take("comment/4", nil, func(context.Context) bool { runs.Add(1); return false }); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, in)
+		if runs.Load() != 1 {
+			t.Fatalf("ran %d times", runs.Load())
+		}
+	})
+	t.Run("work waits for the acknowledgement", func(t *testing.T) {
+		t.Parallel()
+		in := newIntake(nil, 1, 8)
+		answered, done := make(chan struct{}), make(chan struct{})
+		var order []string
+		var mu sync.Mutex
+		note := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
+		if err := in.Take("click/5", answered, func(context.Context) bool { note("work"); close(done); return false }); err != nil {
+			t.Fatal(err)
+		}
+		note("ack")
+		close(answered)
+		<-done
+		drain(t, in)
+		if len(order) != 2 || order[0] != "ack" {
+			t.Fatalf("order %v, want the acknowledgement first", order)
+		}
+	})
+	t.Run("a full queue keeps nothing, so a retry is taken", func(t *testing.T) {
+		t.Parallel()
+		in := newIntake(nil, 1, 1)
+		block, started := make(chan struct{}), make(chan struct{})
+		if err := in.Take("busy/1", nil, func(context.Context) bool { close(started); <-block; return false }); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		if err := in.Take("busy/2", nil, func(context.Context) bool { return false }); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Take("busy/3", nil, func(context.Context) bool { return false }); !errors.Is(err, bot.ErrPoolFull) {
+			t.Fatalf("third take: %v, want ErrPoolFull", err)
+		}
+		close(block)
+		drain(t, in)
+		in2 := &bot.Intake{Seen: in.Seen, Pool: bot.NewPool(1, 1), Log: in.Log}
+		if err := in2.Take("busy/3", nil, func(context.Context) bool { return false }); err != nil {
+			t.Fatalf("the refused request was remembered: %v", err)
+		}
+		drain(t, in2)
+	})
+}
