@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 )
@@ -145,7 +146,8 @@ func TestPRComment(t *testing.T) {
 }
 
 // TestPRCommentKeepsTheRest checks that with no options PRComment changes
-// nothing but what makes the issue a pull request.
+// nothing but what makes the issue a pull request, and the comment's times:
+// a comment GitHub delivers was written just now.
 func TestPRCommentKeepsTheRest(t *testing.T) {
 	t.Parallel()
 	var got, want map[string]any
@@ -165,8 +167,14 @@ func TestPRCommentKeepsTheRest(t *testing.T) {
 		delete(gi, k)
 		delete(wi, k)
 	}
-	delete(gc, "html_url")
-	delete(wc, "html_url")
+	stamp, _ := gc["created_at"].(string)
+	if created, err := time.Parse(time.RFC3339, stamp); err != nil || time.Since(created) > time.Minute {
+		t.Errorf("comment.created_at = %q (%v), want now", stamp, err)
+	}
+	for _, k := range []string{"html_url", "created_at", "updated_at"} {
+		delete(gc, k)
+		delete(wc, k)
+	}
 	if !reflect.DeepEqual(got, want) {
 		g, _ := json.Marshal(got)
 		w, _ := json.Marshal(want)

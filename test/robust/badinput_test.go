@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tekbot/test/githubtest"
+	"tekbot/test/testenv"
 )
 
 // TestBadInputIsRefusedWithAMessage sends what an attacker, a broken proxy
@@ -24,7 +25,7 @@ func TestBadInputIsRefusedWithAMessage(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	r := w.replica(replicaOptions{})
-	hook := r.server.URL + "/github/webhook"
+	hook := r.Server.URL + "/github/webhook"
 
 	type ghCase struct {
 		name string
@@ -103,7 +104,7 @@ func TestBadInputIsRefusedWithAMessage(t *testing.T) {
 		reply string
 	}
 	signedAt := func(secret string, ts time.Time) func(*http.Request, []byte) {
-		return func(req *http.Request, body []byte) { signSlack(req, secret, ts, body) }
+		return func(req *http.Request, body []byte) { testenv.SignSlack(req, secret, ts, body) }
 	}
 	signed := signedAt(slackSecret, time.Now())
 	notAName := "is not a PipelineRun name"
@@ -139,7 +140,7 @@ func TestBadInputIsRefusedWithAMessage(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(req, body)
 			}
-			code, msg := send(t, req)
+			code, msg := testenv.Do(t, req)
 			if code != tc.want || !strings.Contains(msg, tc.says) {
 				t.Errorf("got %d %q, want %d saying %q", code, msg, tc.want, tc.says)
 			}
@@ -151,15 +152,15 @@ func TestBadInputIsRefusedWithAMessage(t *testing.T) {
 			if body == nil {
 				body = w.slashCommand(tc.text, fmt.Sprintf("bad-%d", i))
 			}
-			req := post(t, r.server.URL+tc.path, body, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+			req := post(t, r.Server.URL+tc.path, body, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 			tc.sign(req, body)
-			code, msg := send(t, req)
+			code, msg := testenv.Do(t, req)
 			if code != tc.want || !strings.Contains(msg, tc.says) {
 				t.Errorf("got %d %q, want %d saying %q", code, msg, tc.want, tc.says)
 			}
 		})
 	}
-	r.drain(t)
+	r.Drain(t)
 
 	// What the accepted commands did: one reply each, saying why nothing
 	// was done, and nothing else.

@@ -160,7 +160,7 @@ func TestApiserverOutageMidBurst(t *testing.T) {
 		bodies[pr] = w.comment(pr, "/retest")
 	}
 	deliver := func(r *replica, pr int) {
-		if code, msg := r.deliver(t, "issue_comment", fmt.Sprintf("outage-%d", pr), bodies[pr]); code != http.StatusAccepted {
+		if code, msg := r.Deliver(t, "issue_comment", fmt.Sprintf("outage-%d", pr), bodies[pr]); code != http.StatusAccepted {
 			t.Errorf("PR #%d: %d %q", pr, code, msg)
 		}
 	}
@@ -190,7 +190,7 @@ func TestApiserverOutageMidBurst(t *testing.T) {
 	for _, pr := range prs[40:] {
 		deliver(r, pr)
 	}
-	r.drain(t)
+	r.Drain(t)
 
 	// Redeliveries after recovery land on a new replica, as after a
 	// restart: its memory knows nothing, only the apiserver's claims do.
@@ -204,12 +204,12 @@ func TestApiserverOutageMidBurst(t *testing.T) {
 		}
 	}
 	for pr := range told {
-		code, msg := again.deliver(t, "issue_comment", fmt.Sprintf("outage-%d", pr), bodies[pr])
+		code, msg := again.Deliver(t, "issue_comment", fmt.Sprintf("outage-%d", pr), bodies[pr])
 		if code != http.StatusAccepted {
 			t.Errorf("redelivery to PR #%d: %d %q", pr, code, msg)
 		}
 	}
-	again.drain(t)
+	again.Drain(t)
 
 	reruns := w.reruns()
 	done, refused := 0, 0
@@ -262,8 +262,8 @@ func TestGitHubServerErrorsAreRetried(t *testing.T) {
 	// Two 502s on the PR, then it answers.
 	r := w.replica(replicaOptions{})
 	w.gh.FailNext(http.MethodGet, pulls, http.StatusBadGateway, 2)
-	r.deliver(t, "issue_comment", "gh5xx-1", w.comment(3000, "/retest"))
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "gh5xx-1", w.comment(3000, "/retest"))
+	r.Drain(t)
 	if n := w.gh.Calls(http.MethodGet, pulls); n != 3 {
 		t.Errorf("PR read %d times, want 3 (two 502s, then the answer)", n)
 	}
@@ -272,8 +272,8 @@ func TestGitHubServerErrorsAreRetried(t *testing.T) {
 	// A 503 on the permission check.
 	r = w.replica(replicaOptions{})
 	w.gh.FailNext(http.MethodGet, permission, http.StatusServiceUnavailable, 1)
-	r.deliver(t, "issue_comment", "gh5xx-2", w.comment(3001, "/retest"))
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "gh5xx-2", w.comment(3001, "/retest"))
+	r.Drain(t)
 	check(3001, 1, "Rerunning")
 
 	// 500s outlast the retries: the requester is told, and GitHub's
@@ -281,15 +281,15 @@ func TestGitHubServerErrorsAreRetried(t *testing.T) {
 	r = w.replica(replicaOptions{})
 	w.gh.FailNext(http.MethodGet, pulls, http.StatusInternalServerError, 3)
 	body := w.comment(3002, "/retest")
-	r.deliver(t, "issue_comment", "gh5xx-3", body)
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "gh5xx-3", body)
+	r.Drain(t)
 	if replies := w.replies(3002); len(replies) != 1 || !toldFailed(replies[0].Body) || w.reruns()[3002] != 0 {
 		t.Fatalf("after three 500s: want one reply saying it could not, and no run; got %+v", replies)
 	}
 	refused++
 	r = w.replica(replicaOptions{})
-	r.deliver(t, "issue_comment", "gh5xx-3", body)
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "gh5xx-3", body)
+	r.Drain(t)
 	check(3002, 2, "Rerunning")
 	summarize(t, "github 5xx", 4, done, refused)
 }

@@ -63,7 +63,7 @@ func TestDuplicateStormActsOncePerCommand(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			for d := range queue {
-				code, msg := replicas[d.replica].deliver(t, "issue_comment", d.id, d.body)
+				code, msg := replicas[d.replica].Deliver(t, "issue_comment", d.id, d.body)
 				switch {
 				case code == http.StatusAccepted:
 					accepted.Add(1)
@@ -81,7 +81,7 @@ func TestDuplicateStormActsOncePerCommand(t *testing.T) {
 	close(queue)
 	wg.Wait()
 	for _, r := range replicas {
-		r.drain(t)
+		r.Drain(t)
 	}
 
 	reruns := w.reruns()

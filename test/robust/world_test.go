@@ -3,12 +3,8 @@ package robust_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	gh "github.com/google/go-github/v62/github"
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,13 +25,11 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers"
-	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/test/testenv"
 	"tekbot/transport/github"
-	"tekbot/transport/slack"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -171,13 +164,11 @@ type replicaOptions struct {
 	github http.RoundTripper
 }
 
-// replica is one tekbot instance: its own memory, clients and worker pool,
-// sharing the apiserver (and so the request claims), GitHub and Slack with
-// any other replica. Its server serves the paths serve's mux does.
-type replica struct {
-	server *httptest.Server
-	pool   *bot.Pool
-}
+// replica is one tekbot instance (testenv.Replica): its own memory,
+// clients and worker pool, sharing the apiserver (and so the request
+// claims), GitHub and Slack with any other replica. Its server serves the
+// paths serve's mux does.
+type replica = testenv.Replica
 
 func (w *world) replica(opts replicaOptions) *replica {
 	w.t.Helper()
@@ -195,77 +186,18 @@ func (w *world) replica(opts replicaOptions) *replica {
 	}
 	client := gh.NewClient(&http.Client{Transport: opts.github})
 	client.BaseURL, _ = url.Parse(w.gh.URL())
-	api := github.NewAPIWithClient(client)
-	// Warnings and errors only: a storm logs thousands of routine lines.
-	log := slog.New(slog.NewTextHandler(w.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	policy := bot.NewPolicy(w.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{Config: w.cfg, Clusters: tekton.NewClusters(cluster), Policy: policy, PullRequests: api, Log: log})
-	metrics := bot.NewMetrics(prometheus.NewRegistry())
-	b := &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log}
-	claims := &state.Claims{Kube: kc, Namespace: w.ns}
-	// As in serve, both transports share one pool of 8 workers. The queue
-	// is larger than serve's so that a storm from one test process is
-	// never refused as "busy" and the expected counts stay exact.
-	pool := bot.NewPool(8, 2048)
-	// One intake for both transports, as serve has.
-	intake := &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: pool, Log: log}
-	mux := http.NewServeMux()
-	mux.Handle("/github/webhook", &github.Receiver{
-		Secret: webhookSecret, MaxBody: w.cfg.Server.MaxBodyBytes, Config: w.cfg, Registry: reg, Bot: b,
-		API: api, Intake: intake,
-		Denials: claims, Metrics: metrics, Log: log,
+	return testenv.NewReplica(w.t, testenv.Options{
+		Config: w.cfg, Clusters: tekton.NewClusters(cluster), State: kc, StateNamespace: w.ns,
+		GitHub: github.NewAPIWithClient(client), WebhookSecret: webhookSecret,
+		Slack: slackapi.New("xoxb-robust", slackapi.OptionAPIURL(w.slack.srv.URL+"/")), SlackSecret: slackSecret,
+		// As in serve, both transports share one pool of 8 workers. The
+		// queue is larger than serve's so that a storm from one test
+		// process is never refused as "busy" and the counts stay exact.
+		Workers: 8, Queue: 2048,
+		Metrics: bot.NewMetrics(prometheus.NewRegistry()),
+		// Warnings and errors only: a storm logs thousands of routine lines.
+		Log: slog.New(slog.NewTextHandler(w.t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
-	poster := slack.NewPoster(slackapi.New("xoxb-robust", slackapi.OptionAPIURL(w.slack.srv.URL+"/")), log)
-	poster.Interval = 0 // pacing is the poster tests' business; here it only slows
-	(&slack.Adapter{
-		SigningSecret: slackSecret, MaxBody: w.cfg.Server.MaxBodyBytes, Config: w.cfg, Registry: reg, Bot: b,
-		Poster: poster, Intake: intake, Metrics: metrics, Log: log,
-	}).Register(mux)
-	r := &replica{server: httptest.NewServer(mux), pool: pool}
-	w.t.Cleanup(func() { r.drain(w.t); r.server.Close() })
-	return r
-}
-
-// drain waits until every accepted request has been handled: the pool's
-// shutdown is the synchronisation point, not a sleep.
-func (r *replica) drain(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := r.pool.Shutdown(ctx); err != nil {
-		t.Fatalf("draining: %v", err)
-	}
-}
-
-// deliver sends a webhook as GitHub does, signed with the secret.
-func (r *replica) deliver(t *testing.T, event, id string, body []byte) (int, string) {
-	t.Helper()
-	return send(t, githubtest.WebhookRequest(t, r.server.URL+"/github/webhook", event, id, webhookSecret, body))
-}
-
-// send does one request and returns its status and body.
-func send(t *testing.T, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	msg, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(msg)
-}
-
-// signSlack signs body the way Slack does at ts: v0= and the hex
-// HMAC-SHA256 of "v0:<ts>:<body>" keyed with the signing secret.
-func signSlack(req *http.Request, secret string, ts time.Time, body []byte) {
-	stamp := strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", stamp, body)
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 }
 
 // slashCommand is the form Slack posts for "/tekton <text>"; the trigger

@@ -81,10 +81,10 @@ func TestCherryPickDeclaredInConfig(t *testing.T) {
 
 	r := e.replica()
 	body := e.comment(maintainer, "Needed in the LTS.\n/cherry-pick release-v1.2.x", 7001)
-	if code, msg := r.deliver(t, "issue_comment", "cp-1", body); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "issue_comment", "cp-1", body); code != http.StatusAccepted {
 		t.Fatalf("/cherry-pick: %d %s", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	runs := e.commandRuns("cherry-pick")
 	if len(runs) != 1 {
 		t.Fatalf("want one cherry-pick PipelineRun, got %d; reply %q", len(runs), e.lastComment())
@@ -110,8 +110,8 @@ func TestCherryPickDeclaredInConfig(t *testing.T) {
 
 	// The same delivery again, on another replica: nothing more.
 	again := e.replica()
-	again.deliver(t, "issue_comment", "cp-1", body)
-	again.drain(t)
+	again.Deliver(t, "issue_comment", "cp-1", body)
+	again.Drain(t)
 	if n := len(e.commandRuns("cherry-pick")); n != 1 {
 		t.Fatalf("a redelivery made %d cherry-pick runs, want 1", n)
 	}
@@ -188,19 +188,19 @@ func TestCheckSuiteRerequestedRerunsTheFailedRuns(t *testing.T) {
 
 	// A reader pressing the button is denied, like a reader's /retest.
 	r := e.replica()
-	if code, msg := r.deliver(t, "check_suite", "suite-reader", suite(contributor, "2026-11-30T10:00:00Z")); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "check_suite", "suite-reader", suite(contributor, "2026-11-30T10:00:00Z")); code != http.StatusAccepted {
 		t.Fatalf("check_suite: %d %s", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 0 {
 		t.Fatalf("a reader's re-run created runs: %v", keys(got))
 	}
 
 	r = e.replica()
-	if code, msg := r.deliver(t, "check_suite", "suite-writer", suite(maintainer, "2026-11-30T10:01:00Z")); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "check_suite", "suite-writer", suite(maintainer, "2026-11-30T10:01:00Z")); code != http.StatusAccepted {
 		t.Fatalf("check_suite: %d %s", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	got := reruns(e.runs())
 	if len(got) != 2 || got[unit.Name].Name == "" || got[e2e.Name].Name == "" {
 		t.Fatalf("want reruns of the failed and timed-out runs only, got %v; reply %q", keys(got), e.lastComment())
@@ -209,7 +209,7 @@ func TestCheckSuiteRerequestedRerunsTheFailedRuns(t *testing.T) {
 	// The recorded sender: the app itself re-requested (a Bot), which
 	// tekbot ignores.
 	byApp := githubtest.CheckSuiteRerequested(t, githubtest.CheckSuiteOptions{Owner: owner, Repo: repoName, PullRequests: []int{prNumber}})
-	if code, msg := e.replica().deliver(t, "check_suite", "suite-bot", byApp); code != http.StatusOK || !strings.Contains(msg, "ignored: re-run by a bot") {
+	if code, msg := e.replica().Deliver(t, "check_suite", "suite-bot", byApp); code != http.StatusOK || !strings.Contains(msg, "ignored: re-run by a bot") {
 		t.Errorf("the app's own re-request: %d %q, want ignored", code, msg)
 	}
 	if n := len(reruns(e.runs())); n != 2 {

@@ -31,10 +31,10 @@ func (e *env) push(sha string) {
 func (e *env) say(r *replica, login, body string, commentID int64) {
 	e.t.Helper()
 	id := "d-" + login + "-" + strings.ReplaceAll(body, " ", "_") + "-" + time.Now().Format("150405.000000000")
-	if code, msg := r.deliver(e.t, "issue_comment", id, e.comment(login, body, commentID)); code != http.StatusAccepted {
+	if code, msg := r.Deliver(e.t, "issue_comment", id, e.comment(login, body, commentID)); code != http.StatusAccepted {
 		e.t.Fatalf("%s by %s: %d %s", body, login, code, msg)
 	}
-	r.drain(e.t)
+	r.Drain(e.t)
 }
 
 func (e *env) specStatus(name string) string {
@@ -184,11 +184,11 @@ func TestReplayedCommentsAreActedOnOnce(t *testing.T) {
 	body := e.comment(maintainer, "/retest", 5401)
 	for i, id := range []string{"replay-1", "replay-2", "replay-3"} {
 		r := e.replica() // a replay may reach any replica
-		code, msg := r.deliver(t, "issue_comment", id, body)
+		code, msg := r.Deliver(t, "issue_comment", id, body)
 		if i == 0 && code != http.StatusAccepted {
 			t.Fatalf("first delivery: %d %s", code, msg)
 		}
-		r.drain(t)
+		r.Drain(t)
 	}
 	if got := reruns(e.runs()); len(got) != 1 {
 		t.Fatalf("a replayed comment was acted on again: reruns %v", keys(got))
@@ -204,10 +204,10 @@ func TestReplayedCommentsAreActedOnOnce(t *testing.T) {
 		CreatedAt: time.Date(2021, 3, 4, 5, 6, 7, 0, time.UTC),
 	})
 	r := e.replica()
-	if code, msg := r.deliver(t, "issue_comment", "old-comment", old); code != http.StatusOK || !strings.Contains(msg, "older than") {
+	if code, msg := r.Deliver(t, "issue_comment", "old-comment", old); code != http.StatusOK || !strings.Contains(msg, "older than") {
 		t.Fatalf("a comment from 2021: got %d %q, want 200 ignored as too old", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 1 {
 		t.Fatalf("an old comment was acted on: reruns %v", keys(got))
 	}
@@ -232,11 +232,11 @@ func TestStrangersCostLittle(t *testing.T) {
 			AuthorAssociation: "NONE", Number: prNumber, State: "open", PRAuthor: contributor,
 			Owner: owner, Repo: repoName, Labels: []string{},
 		})
-		if code, msg := r.deliver(t, "issue_comment", "stranger-"+string(rune('a'+i)), body); code != http.StatusAccepted {
+		if code, msg := r.Deliver(t, "issue_comment", "stranger-"+string(rune('a'+i)), body); code != http.StatusAccepted {
 			t.Fatalf("comment %d: %d %s", i, code, msg)
 		}
 	}
-	r.drain(t)
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 0 {
 		t.Fatalf("a stranger's /test all created runs: %v", keys(got))
 	}

@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -23,11 +21,10 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers"
-	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/test/testenv"
 	"tekbot/transport/github"
 )
 
@@ -78,57 +75,19 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// replica is one tekbot instance: its own memory and worker pool, sharing
-// the apiserver (and so the claims) with any other replica.
-type replica struct {
-	server *httptest.Server
-	pool   *bot.Pool
-}
+// replica is one tekbot instance (testenv.Replica), sharing the apiserver
+// (and so the claims) and GitHub with any other replica.
+type replica = testenv.Replica
 
 func (e *env) replica() *replica {
 	e.t.Helper()
 	client := gh.NewClient(nil)
 	u, _ := url.Parse(e.gh.URL())
 	client.BaseURL = u
-	api := github.NewAPIWithClient(client)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	policy := bot.NewPolicy(e.cfg.Policy)
-	approvals := &state.Approvals{Kube: e.cluster.Kube, Namespace: e.ns}
-	claims := &state.Claims{Kube: e.cluster.Kube, Namespace: e.ns}
-	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, PullRequests: api, Approvals: approvals, Log: log})
-	pool := bot.NewPool(4, 64)
-	recv := &github.Receiver{
-		Secret: secret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
-		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, API: api, Approvals: approvals, Log: log,
-		Intake:  &bot.Intake{Seen: bot.NewSeen(100), Claims: claims, Pool: pool, Log: log},
-		Denials: claims,
-	}
-	r := &replica{server: httptest.NewServer(recv), pool: pool}
-	e.t.Cleanup(func() { r.drain(e.t); r.server.Close() })
-	return r
-}
-
-// drain waits until every accepted delivery has been handled: the pool's
-// shutdown is the synchronisation point, not a sleep.
-func (r *replica) drain(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := r.pool.Shutdown(ctx); err != nil {
-		t.Fatalf("draining: %v", err)
-	}
-}
-
-func (r *replica) deliver(t *testing.T, event, id string, body []byte) (int, string) {
-	t.Helper()
-	req := githubtest.WebhookRequest(t, r.server.URL, event, id, secret, body)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(msg)
+	return testenv.NewReplica(e.t, testenv.Options{
+		Config: e.cfg, Clusters: e.clusters, State: e.cluster.Kube, StateNamespace: e.ns,
+		GitHub: github.NewAPIWithClient(client), WebhookSecret: secret,
+	})
 }
 
 func (e *env) comment(login, body string, commentID int64) []byte {
@@ -214,14 +173,14 @@ func TestRetestRerunsFailedRunsExactlyOnce(t *testing.T) {
 
 	first := e.replica()
 	body := e.comment(maintainer, "Flaky, again.\r\n/retest\r\n", 1001)
-	if code, msg := first.deliver(t, "issue_comment", "delivery-1", body); code != http.StatusAccepted {
+	if code, msg := first.Deliver(t, "issue_comment", "delivery-1", body); code != http.StatusAccepted {
 		t.Fatalf("first delivery: %d %s", code, msg)
 	}
 	// The same delivery again, while the first may still be running.
-	if code, msg := first.deliver(t, "issue_comment", "delivery-1", body); code != http.StatusOK || !strings.Contains(msg, "duplicate") {
+	if code, msg := first.Deliver(t, "issue_comment", "delivery-1", body); code != http.StatusOK || !strings.Contains(msg, "duplicate") {
 		t.Fatalf("redelivery: %d %s", code, msg)
 	}
-	first.drain(t)
+	first.Drain(t)
 
 	runs := e.runs()
 	got := reruns(runs)
@@ -261,11 +220,11 @@ func TestRetestRerunsFailedRunsExactlyOnce(t *testing.T) {
 	a, b := e.replica(), e.replica()
 	var wg sync.WaitGroup
 	for _, r := range []*replica{a, b} {
-		wg.Go(func() { r.deliver(t, "issue_comment", "delivery-1", body) })
+		wg.Go(func() { r.Deliver(t, "issue_comment", "delivery-1", body) })
 	}
 	wg.Wait()
-	a.drain(t)
-	b.drain(t)
+	a.Drain(t)
+	b.Drain(t)
 	if n := len(e.runs()); n != 5 {
 		t.Fatalf("redelivery to other replicas created runs: %d, want 5", n)
 	}
@@ -284,14 +243,14 @@ func TestTwoReplicasRacingOnOneDeliveryCreateOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for _, r := range []*replica{a, b} {
 		wg.Go(func() {
-			if code, msg := r.deliver(t, "issue_comment", "delivery-race", body); code != http.StatusAccepted {
+			if code, msg := r.Deliver(t, "issue_comment", "delivery-race", body); code != http.StatusAccepted {
 				t.Errorf("delivery: %d %s", code, msg)
 			}
 		})
 	}
 	wg.Wait()
-	a.drain(t)
-	b.drain(t)
+	a.Drain(t)
+	b.Drain(t)
 	if got := reruns(e.runs()); len(got) != 2 {
 		t.Fatalf("want 2 reruns (/test all), got %v", keys(got))
 	}
@@ -307,8 +266,8 @@ func TestUntrustedAuthorNeedsOkToTest(t *testing.T) {
 	pending := e.seed("integration", "", true)
 	r := e.replica()
 
-	r.deliver(t, "issue_comment", "d-author-1", e.comment(contributor, "/retest", 3001))
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "d-author-1", e.comment(contributor, "/retest", 3001))
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 0 {
 		t.Fatalf("an untrusted author's /retest created runs: %v", keys(got))
 	}
@@ -318,8 +277,8 @@ func TestUntrustedAuthorNeedsOkToTest(t *testing.T) {
 	}
 
 	r = e.replica()
-	r.deliver(t, "issue_comment", "d-maintainer", e.comment(maintainer, "/ok-to-test", 3002))
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "d-maintainer", e.comment(maintainer, "/ok-to-test", 3002))
+	r.Drain(t)
 	if labels := e.gh.Labels(owner, repoName, prNumber); !contains(labels, bot.OkToTestLabel) {
 		t.Fatalf("labels = %v, want ok-to-test", labels)
 	}
@@ -329,8 +288,8 @@ func TestUntrustedAuthorNeedsOkToTest(t *testing.T) {
 	}
 
 	r = e.replica()
-	r.deliver(t, "issue_comment", "d-author-2", e.comment(contributor, "/retest", 3003))
-	r.drain(t)
+	r.Deliver(t, "issue_comment", "d-author-2", e.comment(contributor, "/retest", 3003))
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 1 {
 		t.Fatalf("after /ok-to-test the author's /retest should rerun unit-tests, got %v", keys(got))
 	}
@@ -355,10 +314,10 @@ func TestCheckRunRerequestedReruns(t *testing.T) {
 		t.Fatalf("check_run example without sender: %v", err)
 	}
 	e.gh.SetPermission(owner, repoName, payload.Sender.Login, "admin")
-	if code, msg := r.deliver(t, "check_run", "d-check", body); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "check_run", "d-check", body); code != http.StatusAccepted {
 		t.Fatalf("check_run: %d %s", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	if got := reruns(e.runs()); len(got) != 1 {
 		t.Fatalf("Re-run button should rerun unit-tests, got %v; replies %+v", keys(got), e.gh.Comments(owner, repoName, prNumber))
 	}
@@ -372,7 +331,7 @@ func TestBadDeliveriesDoNothing(t *testing.T) {
 	good := e.comment(maintainer, "/retest", 4001)
 
 	post := func(event string, body []byte, sign func(*http.Request)) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, r.server.URL, bytes.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, r.Server.URL+"/github/webhook", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", event)
 		req.Header.Set("X-GitHub-Delivery", "bad-"+fmt.Sprint(len(body)))
 		req.Header.Set("Content-Type", "application/json")
@@ -420,11 +379,11 @@ func TestBadDeliveriesDoNothing(t *testing.T) {
 		"other bots' verbs": e.comment(maintainer, "/lgtm\n/approve", 4004),
 	}
 	for name, body := range ignored {
-		if code, msg := r.deliver(t, "issue_comment", "ignored-"+name, body); code != http.StatusOK || !strings.HasPrefix(msg, "ignored") {
+		if code, msg := r.Deliver(t, "issue_comment", "ignored-"+name, body); code != http.StatusOK || !strings.HasPrefix(msg, "ignored") {
 			t.Errorf("%s: got %d %q, want 200 ignored", name, code, msg)
 		}
 	}
-	r.drain(t)
+	r.Drain(t)
 	if reqs := e.gh.Requests(); len(reqs) != 0 {
 		t.Errorf("bad or ignored deliveries called GitHub %d times, first %s %s", len(reqs), reqs[0].Method, reqs[0].Path)
 	}

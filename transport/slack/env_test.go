@@ -1,22 +1,15 @@
 package slack_test
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"crypto/tls"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -25,13 +18,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
-	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/kube"
-	"tekbot/transport/slack"
+	"tekbot/test/testenv"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -130,95 +121,25 @@ func slowProxy(t *testing.T, c *kube.Cluster, delay time.Duration) *rest.Config 
 	return &rest.Config{Host: srv.URL, BearerToken: c.REST.BearerToken}
 }
 
-// replica is one tekbot instance: its own memory and worker pool, sharing
-// the apiserver (and so the claims) and Slack with any other replica.
-type replica struct {
-	server  *httptest.Server
-	pool    *bot.Pool
-	api     *slackapi.Client
-	adapter *slack.Adapter
+// replica is one tekbot instance (testenv.Replica), sharing the apiserver
+// (and so the claims) and Slack with any other replica.
+type replica = testenv.Replica
+
+// api is a Slack Web API client of the fake Slack.
+func (e *env) api() *slackapi.Client {
+	return slackapi.New(botToken, slackapi.OptionAPIURL(e.slack.GetAPIURL()), slackapi.OptionAppLevelToken("xapp-test-app-token"))
 }
 
 func (e *env) replica() *replica {
 	e.t.Helper()
-	log := slog.New(slog.NewTextHandler(e.t.Output(), nil))
-	api := slackapi.New(botToken, slackapi.OptionAPIURL(e.slack.GetAPIURL()), slackapi.OptionAppLevelToken("xapp-test-app-token"))
-	policy := bot.NewPolicy(e.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{Config: e.cfg, Clusters: e.clusters, Policy: policy, Log: log, Now: wednesdayNoon,
-		Rotation: &state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}})
-	poster := slack.NewPoster(api, log)
-	// Slack's pacing is the poster tests' business; here it only slows.
-	poster.Interval = 10 * time.Millisecond
-	pool := bot.NewPool(4, 64)
-	a := &slack.Adapter{
-		SigningSecret: signingSecret, MaxBody: e.cfg.Server.MaxBodyBytes, Config: e.cfg, Registry: reg,
-		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
-		Poster: poster, Log: log,
-		Intake: &bot.Intake{Seen: bot.NewSeen(100), Claims: &state.Claims{Kube: e.prod.Kube, Namespace: e.prodNS}, Pool: pool, Log: log},
-	}
-	mux := http.NewServeMux()
-	a.Register(mux)
-	r := &replica{server: httptest.NewServer(mux), pool: pool, api: api, adapter: a}
-	e.t.Cleanup(func() { r.drain(e.t); r.server.Close() })
-	return r
-}
-
-// drain waits until every acknowledged request has been handled: the
-// pool's shutdown is the synchronisation point, not a sleep.
-func (r *replica) drain(t *testing.T) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := r.pool.Shutdown(ctx); err != nil {
-		t.Fatalf("draining: %v", err)
-	}
-}
-
-// post sends body to path signed as Slack signs it at ts: v0=HMAC-SHA256
-// of "v0:<ts>:<body>" in hex.
-func (r *replica) post(t *testing.T, path string, body []byte, ts time.Time, header ...string) (int, string) {
-	t.Helper()
-	req := newRequest(t, r.server.URL+path, body)
-	sign(req, signingSecret, ts, body)
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return do(t, req)
-}
-
-func newRequest(t *testing.T, target string, body []byte) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if json.Valid(body) {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	return req
-}
-
-func sign(req *http.Request, secret string, ts time.Time, body []byte) {
-	stamp := strconv.FormatInt(ts.Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:%s", stamp, body)
-	req.Header.Set("X-Slack-Request-Timestamp", stamp)
-	req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
-}
-
-func do(t *testing.T, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
+	return testenv.NewReplica(e.t, testenv.Options{
+		Config: e.cfg, Clusters: e.clusters, State: e.prod.Kube, StateNamespace: e.prodNS,
+		Slack: e.api(), SlackSecret: signingSecret,
+		// Slack's pacing is the poster tests' business; here it only slows.
+		PostInterval: 10 * time.Millisecond,
+		Deps:         func(d *handlers.Deps) { d.Now = wednesdayNoon },
+		Log:          slog.New(slog.NewTextHandler(e.t.Output(), nil)),
+	})
 }
 
 // slashCommand is the form Slack posts for "/tekton <text>".

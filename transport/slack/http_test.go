@@ -11,6 +11,7 @@ import (
 
 	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/test/testenv"
 )
 
 func TestSlashCommandIsAnsweredWithinThreeSecondsWhileTheClusterIsSlow(t *testing.T) {
@@ -23,7 +24,7 @@ func TestSlashCommandIsAnsweredWithinThreeSecondsWhileTheClusterIsSlow(t *testin
 	body := e.slashCommand(vincent, "rerun "+orig, "trigger-slow-1")
 
 	start := time.Now()
-	code, msg := r.post(t, "/slack/commands", body, time.Now())
+	code, msg := r.PostSlack(t, "/slack/commands", body, time.Now())
 	if took := time.Since(start); code != http.StatusOK || took >= 3*time.Second {
 		t.Fatalf("slash command answered %d after %s, want 200 within 3s", code, took)
 	}
@@ -31,10 +32,10 @@ func TestSlashCommandIsAnsweredWithinThreeSecondsWhileTheClusterIsSlow(t *testin
 		t.Errorf("immediate answer = %+v, want an ephemeral 'Working on `rerun`'", a)
 	}
 	// A retried POST of the same command (same trigger_id) does nothing new.
-	if code, msg := r.post(t, "/slack/commands", body, time.Now()); code != http.StatusOK || !strings.Contains(decodeAnswer(t, msg).Text, "Already working") {
+	if code, msg := r.PostSlack(t, "/slack/commands", body, time.Now()); code != http.StatusOK || !strings.Contains(decodeAnswer(t, msg).Text, "Already working") {
 		t.Errorf("retried POST: %d %q, want 200 'Already working'", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 
 	runs := reruns(t, e.nightly, e.nightlyNS, orig)
 	if len(runs) != 1 {
@@ -52,10 +53,10 @@ func TestSlashCommandIsAnsweredWithinThreeSecondsWhileTheClusterIsSlow(t *testin
 	// The same request replayed 6 minutes later, to a replica that has
 	// never seen it: the signature's timestamp is too old.
 	late := e.replica()
-	if code, msg := late.post(t, "/slack/commands", body, time.Now().Add(-6*time.Minute)); code != http.StatusUnauthorized {
+	if code, msg := late.PostSlack(t, "/slack/commands", body, time.Now().Add(-6*time.Minute)); code != http.StatusUnauthorized {
 		t.Fatalf("replay 6 minutes late: %d %q, want 401", code, msg)
 	}
-	late.drain(t)
+	late.Drain(t)
 	if n := len(reruns(t, e.nightly, e.nightlyNS, orig)); n != 1 {
 		t.Errorf("the replay created runs: %d reruns, want 1", n)
 	}
@@ -120,7 +121,7 @@ func parseConfirm(t *testing.T, d delivery) confirmButtons {
 // confirm dialog it gets.
 func (e *env) askToRerun(r *replica, orig, triggerID string) confirmButtons {
 	e.t.Helper()
-	if code, msg := r.post(e.t, "/slack/commands", e.slashCommand(vincent, "rerun "+orig, triggerID), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(e.t, "/slack/commands", e.slashCommand(vincent, "rerun "+orig, triggerID), time.Now()); code != http.StatusOK {
 		e.t.Fatalf("slash command: %d %q", code, msg)
 	}
 	ask := e.slack.next(e.t)
@@ -149,7 +150,7 @@ func TestRerunOnProductionRunsOnceAfterTheCallersConfirmation(t *testing.T) {
 	}
 
 	// Another maintainer presses Rerun: refused, privately, nothing runs.
-	if code, msg := r.post(t, "/slack/interactivity", e.click(andrea, "tekbot-confirm", dialog.confirm.Value, "click-andrea"), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(t, "/slack/interactivity", e.click(andrea, "tekbot-confirm", dialog.confirm.Value, "click-andrea"), time.Now()); code != http.StatusOK {
 		t.Fatalf("click: %d %q", code, msg)
 	}
 	refusal := e.slack.next(t)
@@ -167,14 +168,14 @@ func TestRerunOnProductionRunsOnceAfterTheCallersConfirmation(t *testing.T) {
 	for i, rep := range []*replica{a, b} {
 		wg.Go(func() {
 			body := e.click(vincent, "tekbot-confirm", dialog.confirm.Value, []string{"click-1", "click-2"}[i])
-			if code, msg := rep.post(t, "/slack/interactivity", body, time.Now()); code != http.StatusOK {
+			if code, msg := rep.PostSlack(t, "/slack/interactivity", body, time.Now()); code != http.StatusOK {
 				t.Errorf("click %d: %d %q", i+1, code, msg)
 			}
 		})
 	}
 	wg.Wait()
 	for _, rep := range []*replica{r, a, b} {
-		rep.drain(t)
+		rep.Drain(t)
 	}
 
 	runs := reruns(t, e.prod, e.prodNS, orig)
@@ -205,7 +206,7 @@ func TestCancelledConfirmationRunsNothing(t *testing.T) {
 	r := e.replica()
 	dialog := e.askToRerun(r, orig, "trigger-cancel-1")
 
-	if code, msg := r.post(t, "/slack/interactivity", e.click(vincent, "tekbot-cancel", dialog.abort.Value, "click-cancel"), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(t, "/slack/interactivity", e.click(vincent, "tekbot-cancel", dialog.abort.Value, "click-cancel"), time.Now()); code != http.StatusOK {
 		t.Fatalf("cancel: %d %q", code, msg)
 	}
 	if got := e.slack.next(t); got.ResponseID != "click-cancel" || !got.Replace || !strings.Contains(got.Text, "Cancelled") {
@@ -213,11 +214,11 @@ func TestCancelledConfirmationRunsNothing(t *testing.T) {
 	}
 	// A late press of Rerun, on another replica, finds the request closed.
 	late := e.replica()
-	if code, msg := late.post(t, "/slack/interactivity", e.click(vincent, "tekbot-confirm", dialog.confirm.Value, "click-late"), time.Now()); code != http.StatusOK {
+	if code, msg := late.PostSlack(t, "/slack/interactivity", e.click(vincent, "tekbot-confirm", dialog.confirm.Value, "click-late"), time.Now()); code != http.StatusOK {
 		t.Fatalf("late click: %d %q", code, msg)
 	}
-	r.drain(t)
-	late.drain(t)
+	r.Drain(t)
+	late.Drain(t)
 	if n := len(reruns(t, e.prod, e.prodNS, orig)); n != 0 {
 		t.Errorf("a cancelled confirmation created %d runs", n)
 	}
@@ -232,11 +233,11 @@ func TestUnknownSlackUsersMayOnlyRead(t *testing.T) {
 	orig := seed(t, e.prod, e.prodNS, "pipeline-release-stranger", kube.Failed)
 	r := e.replica()
 	for text, trigger := range map[string]string{"rerun " + orig: "trigger-rerun", "status": "trigger-status"} {
-		if code, msg := r.post(t, "/slack/commands", e.slashCommand(stranger, text, trigger), time.Now()); code != http.StatusOK {
+		if code, msg := r.PostSlack(t, "/slack/commands", e.slashCommand(stranger, text, trigger), time.Now()); code != http.StatusOK {
 			t.Fatalf("%s: %d %q", text, code, msg)
 		}
 	}
-	r.drain(t)
+	r.Drain(t)
 	answers := map[string]delivery{}
 	for _, d := range e.slack.messages("response_url") {
 		answers[d.ResponseID] = d
@@ -263,17 +264,17 @@ func TestMentionRetriedBySlackIsAnsweredOnce(t *testing.T) {
 		if retry > 0 {
 			header = []string{"X-Slack-Retry-Num", strconv.Itoa(retry), "X-Slack-Retry-Reason", "http_timeout"}
 		}
-		if code, msg := r.post(t, "/slack/events", body, time.Now(), header...); code != http.StatusOK {
+		if code, msg := r.PostSlack(t, "/slack/events", body, time.Now(), header...); code != http.StatusOK {
 			t.Fatalf("delivery %d: %d %q", retry, code, msg)
 		}
 	}
-	r.drain(t)
+	r.Drain(t)
 	// Slack's last retry lands on another replica: the claim stops it.
 	other := e.replica()
-	if code, msg := other.post(t, "/slack/events", body, time.Now(), "X-Slack-Retry-Num", "3", "X-Slack-Retry-Reason", "http_timeout"); code != http.StatusOK {
+	if code, msg := other.PostSlack(t, "/slack/events", body, time.Now(), "X-Slack-Retry-Num", "3", "X-Slack-Retry-Reason", "http_timeout"); code != http.StatusOK {
 		t.Fatalf("retry on another replica: %d %q", code, msg)
 	}
-	other.drain(t)
+	other.Drain(t)
 
 	got := e.slack.messages("")
 	if len(got) != 1 {
@@ -294,7 +295,7 @@ func TestBadRequestsAreRefusedAndDoNothing(t *testing.T) {
 	good := command("rerun " + orig)
 	huge := append(command("status "), strings.Repeat("x", int(e.cfg.Server.MaxBodyBytes))...)
 	signedAt := func(secret string, ts time.Time) func(*http.Request, []byte) {
-		return func(req *http.Request, body []byte) { sign(req, secret, ts, body) }
+		return func(req *http.Request, body []byte) { testenv.SignSlack(req, secret, ts, body) }
 	}
 	slackSigned := signedAt(signingSecret, time.Now())
 	tests := []struct {
@@ -308,7 +309,9 @@ func TestBadRequestsAreRefusedAndDoNothing(t *testing.T) {
 	}{
 		{"no signature", "/slack/commands", good, func(*http.Request, []byte) {}, http.StatusUnauthorized, "X-Slack-Signature"},
 		{"wrong secret", "/slack/commands", good, signedAt("not-the-secret", time.Now()), http.StatusUnauthorized, ""},
-		{"signature of another body", "/slack/commands", good, func(req *http.Request, _ []byte) { sign(req, signingSecret, time.Now(), []byte("text=help")) }, http.StatusUnauthorized, ""},
+		{"signature of another body", "/slack/commands", good, func(req *http.Request, _ []byte) {
+			testenv.SignSlack(req, signingSecret, time.Now(), []byte("text=help"))
+		}, http.StatusUnauthorized, ""},
 		{"timestamp 6 minutes old", "/slack/commands", good, signedAt(signingSecret, time.Now().Add(-6*time.Minute)), http.StatusUnauthorized, ""},
 		{"timestamp 6 minutes ahead", "/slack/commands", good, signedAt(signingSecret, time.Now().Add(6*time.Minute)), http.StatusUnauthorized, ""},
 		{"oversized", "/slack/commands", huge, slackSigned, http.StatusRequestEntityTooLarge, "larger than"},
@@ -331,9 +334,9 @@ func TestBadRequestsAreRefusedAndDoNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := newRequest(t, r.server.URL+tt.path, tt.body)
+			req := testenv.NewRequest(t, r.Server.URL+tt.path, tt.body)
 			tt.sign(req, tt.body)
-			code, body := do(t, req)
+			code, body := testenv.Do(t, req)
 			if code == http.StatusOK && tt.path == "/slack/commands" {
 				a := decodeAnswer(t, body)
 				if a.ResponseType != "ephemeral" {
@@ -346,7 +349,7 @@ func TestBadRequestsAreRefusedAndDoNothing(t *testing.T) {
 			}
 		})
 	}
-	r.drain(t)
+	r.Drain(t)
 	if got := e.slack.messages(""); len(got) != 0 {
 		t.Errorf("bad requests reached Slack: %+v", got)
 	}

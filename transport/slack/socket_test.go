@@ -52,11 +52,11 @@ func TestSocketModeAcknowledgesAndHandlesLikeHTTP(t *testing.T) {
 	r := e.replica()
 	// slacktest never pings; Slack does, and the client reconnects when
 	// pings stop.
-	client := socketmode.New(r.api, socketmode.OptionPingInterval(time.Hour))
+	client := socketmode.New(e.api(), socketmode.OptionPingInterval(time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stopped := make(chan error, 1)
-	go func() { stopped <- r.adapter.RunSocketMode(ctx, client) }()
+	go func() { stopped <- r.Slack.RunSocketMode(ctx, client) }()
 
 	e.slack.SendToWebsocket(envelope(t, "env-command-1", "slash_commands", slackapi.SlashCommand{
 		TeamID: "T0TEKTON", ChannelID: channel, UserID: vincent, Command: "/tekton", Text: "rerun " + orig,

@@ -18,10 +18,10 @@ func TestSwapAsksTheOtherPersonByDM(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
 	r := e.replica()
-	if code, msg := r.post(t, "/slack/commands", e.slashCommand(vincent, "captain swap <@"+andrea+"|andrea>", "trigger-swap"), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(t, "/slack/commands", e.slashCommand(vincent, "captain swap <@"+andrea+"|andrea>", "trigger-swap"), time.Now()); code != http.StatusOK {
 		t.Fatalf("slash command: %d %q", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	var dm, told *delivery
 	for _, d := range e.slack.messages("") {
 		switch {
@@ -40,10 +40,10 @@ func TestSwapAsksTheOtherPersonByDM(t *testing.T) {
 	buttons := parseConfirm(t, *dm)
 
 	r = e.replica()
-	if code, msg := r.post(t, "/slack/interactivity", e.click(vincent, "tekbot-confirm", buttons.confirm.Value, "click-vincent"), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(t, "/slack/interactivity", e.click(vincent, "tekbot-confirm", buttons.confirm.Value, "click-vincent"), time.Now()); code != http.StatusOK {
 		t.Fatalf("click: %d %q", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	changes, err := (&state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}).Changes(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -53,10 +53,10 @@ func TestSwapAsksTheOtherPersonByDM(t *testing.T) {
 	}
 
 	r = e.replica()
-	if code, msg := r.post(t, "/slack/interactivity", e.click(andrea, "tekbot-confirm", buttons.confirm.Value, "click-andrea"), time.Now()); code != http.StatusOK {
+	if code, msg := r.PostSlack(t, "/slack/interactivity", e.click(andrea, "tekbot-confirm", buttons.confirm.Value, "click-andrea"), time.Now()); code != http.StatusOK {
 		t.Fatalf("click: %d %q", code, msg)
 	}
-	r.drain(t)
+	r.Drain(t)
 	changes, err = (&state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}).Changes(context.Background())
 	if err != nil {
 		t.Fatal(err)
