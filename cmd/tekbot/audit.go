@@ -13,7 +13,7 @@ import (
 func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("audit", "audit -f tekbot.yaml [-n N]", stderr)
 	file := fs.String("f", "tekbot.yaml", "config file")
-	n := fs.Int("n", 20, "how many records, newest first")
+	n := fs.Int("n", 20, "how many records, newest first (the audit ring keeps ~4,000; Events last an hour)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

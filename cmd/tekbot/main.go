@@ -20,14 +20,14 @@ Usage:
   tekbot dev [--as NAME] [--fresh] [--data DIR]
                                          a local sandbox: real apiservers, sample data,
                                          drive the bot from the terminal (no credentials)
-  tekbot serve -f tekbot.yaml            run the bot (webhooks, /healthz, /readyz)
+  tekbot serve -f tekbot.yaml            run the bot (webhooks, the status page at /, /healthz, /readyz)
   tekbot config check -f tekbot.yaml     validate a config and print what it says
   tekbot parse [--source github|slack]   print, as JSON, the commands in text on stdin
   tekbot schedule -f tekbot.yaml [--from YYYY-MM-DD] [--days N] [--csv]
                                          print the build-captain duty days
   tekbot schedule -names a,b,c -start-date D [-start-name b] [-days N] [-overrides f.csv]
                                          print what Tekton's generate-rotation-csv prints
-  tekbot audit -f tekbot.yaml [-n N]     the last N audit records, from the cluster
+  tekbot audit -f tekbot.yaml [-n N]     the last N audit records, from the cluster (audit ring and Events)
   tekbot help                            this text
 
 Run 'tekbot COMMAND -h' for a command's flags.

@@ -82,7 +82,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench.json", "where to write the table as JSON")
 	flag.IntVar(&o.scale, "scale", 20000, "PipelineRuns in the large namespace of figure 4")
 	flag.StringVar(&o.profile, "profile", "", "folder for CPU profiles of the in-process figures; none if empty")
-	figures := flag.String("figures", "1,2,3,4,6", "figures to run, comma-separated (4 also gives 5)")
+	figures := flag.String("figures", "1,2,3,4,6,7", "figures to run, comma-separated (4 also gives 5)")
 	flag.Parse()
 	o.figures = strings.Split(*figures, ",")
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -138,6 +138,7 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 		{"3", "end-to-end /retest", figureEndToEnd},
 		{"4", "scale and footprint", figureScale},
 		{"6", "alerts footprint", figureAlerts},
+		{"7", "status page", figureStatusPage},
 	}
 	var rows []row
 	var failures []error
