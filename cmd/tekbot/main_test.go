@@ -208,6 +208,7 @@ func TestUsage(t *testing.T) {
 // sample PR, the resulting objects; then a second start keeps that state.
 func TestDevSandbox(t *testing.T) {
 	t.Parallel()
+	skipUnderShort(t)
 	data := t.TempDir()
 	script := "/tekton help\n/retest\nruns\n/tekton captain\nas sam\n/tekton rerun pipeline-pr-42-build-x7k2p\nquit\n"
 	out, errOut, code := runCLI(t, script, "dev", "--data", data)
@@ -239,6 +240,15 @@ func TestDevSandbox(t *testing.T) {
 	}
 }
 
+// skipUnderShort steps the sandbox's tests aside under go test -short:
+// like kube.Shared, they need real apiservers.
+func skipUnderShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("the sandbox needs real apiservers: not run under -short")
+	}
+}
+
 // session is `tekbot dev` running with a terminal a test types into: lines
 // go in one at a time, and the test waits for what the sandbox prints
 // (some of it later, from the stand-in Tekton controller and the
@@ -253,9 +263,7 @@ type session struct {
 
 func startSandbox(t *testing.T, args ...string) *session {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("the sandbox needs real apiservers: not run under -short")
-	}
+	skipUnderShort(t)
 	r, w := io.Pipe()
 	s := &session{t: t, in: w, out: newNotifyingBuffer(), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -86,6 +86,11 @@ func Shared(tb testing.TB, name string) *Cluster {
 	}
 	sharedMu.Unlock()
 	sc.once.Do(func() {
+		// A first build takes minutes: it is not part of the start's
+		// time limit (test/run.sh builds before the tests, with progress).
+		if _, sc.err = localcluster.BinDir(context.Background(), os.Stderr); sc.err != nil {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		opts := Options{Name: name}
