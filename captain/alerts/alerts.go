@@ -277,7 +277,7 @@ const maxDetail = 200
 // started) it is the run's own reason.
 func (a *Alerter) whatFailed(ctx context.Context, c *tekton.Cluster, r *Run) string {
 	var parts []string
-	for _, child := range r.TaskRuns {
+	for _, child := range r.Failure.TaskRuns {
 		tr, err := c.Tekton.TektonV1().TaskRuns(r.Namespace).Get(ctx, child.Name, metav1.GetOptions{})
 		if err != nil {
 			a.Log.Warn("reading a failed run's TaskRun", "cluster", c.Name, "taskrun", r.Namespace+"/"+child.Name, "err", err)
@@ -293,8 +293,8 @@ func (a *Alerter) whatFailed(ctx context.Context, c *tekton.Cluster, r *Run) str
 		}
 		parts = append(parts, fmt.Sprintf("`%s` (%s) %s: %s", task, child.Name, cond.Reason, clip(cond.Message)))
 	}
-	if len(parts) == 0 && r.Reason != "" {
-		return r.Reason + ": " + clip(r.Message)
+	if len(parts) == 0 && r.Failure.Reason != "" {
+		return r.Failure.Reason + ": " + clip(r.Failure.Message)
 	}
 	return strings.Join(parts, "; ")
 }

@@ -2,8 +2,9 @@ package alerts
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 	"unique"
 
@@ -11,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	"knative.dev/pkg/apis"
@@ -21,19 +24,23 @@ import (
 
 // Run is all tekbot keeps of a watched PipelineRun: a namespace with
 // 100,000 runs must fit in a small pod, so the informer's cache holds these
-// instead of PipelineRuns with their specs, params and status.
+// (about 200 bytes each) instead of PipelineRuns with their specs, params
+// and status, or even their ObjectMeta.
 type Run struct {
-	metav1.TypeMeta
-	// ObjectMeta has the name, namespace, UID and resourceVersion only.
-	metav1.ObjectMeta
-	Pipeline string
-	State    tekton.State
-	Finished time.Time
-	// For a failed run: its TaskRuns, and the reason and message of its
-	// Succeeded condition.
-	TaskRuns []Child
-	Reason   string
-	Message  string
+	Name, Namespace string
+	UID             uid
+	Pipeline        string
+	State           tekton.State
+	Finished        time.Time
+	// Failure is set for a failed run only.
+	Failure *Failure
+}
+
+// Failure is what a failed run's status says: its TaskRuns, and the
+// reason and message of its Succeeded condition.
+type Failure struct {
+	TaskRuns        []Child
+	Reason, Message string
 }
 
 // Child is one of a failed run's TaskRuns.
@@ -41,11 +48,30 @@ type Child struct {
 	Name, Task string
 }
 
-// DeepCopyObject makes Run a runtime.Object, as an informer's cache needs.
+// uid is a Kubernetes UID (a UUID) in 16 bytes rather than a 36-character
+// string.
+type uid [16]byte
+
+func parseUID(s types.UID) uid {
+	var u uid
+	_, _ = hex.Decode(u[:], []byte(strings.ReplaceAll(string(s), "-", "")))
+	return u
+}
+
+func (u uid) String() string { return hex.EncodeToString(u[:]) }
+
+// GetObjectMeta gives the informer's cache the name and namespace it keys
+// runs by.
+func (r *Run) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: r.Name, Namespace: r.Namespace}
+}
+
+// GetObjectKind and DeepCopyObject make Run a runtime.Object.
+func (r *Run) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind }
+
+// DeepCopyObject copies the run; its Failure is never changed in place.
 func (r *Run) DeepCopyObject() runtime.Object {
 	c := *r
-	r.ObjectMeta.DeepCopyInto(&c.ObjectMeta)
-	c.TaskRuns = slices.Clone(r.TaskRuns)
 	return &c
 }
 
@@ -65,10 +91,7 @@ func slim(pipelineLabel string) cache.TransformFunc {
 			return obj, nil // a tombstone, or already slim
 		}
 		r := &Run{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: pr.Name, Namespace: unique.Make(pr.Namespace).Value(),
-				UID: pr.UID, ResourceVersion: pr.ResourceVersion,
-			},
+			Name: pr.Name, Namespace: unique.Make(pr.Namespace).Value(), UID: parseUID(pr.UID),
 			Pipeline: unique.Make(tekton.Pipeline(pr, pipelineLabel)).Value(),
 			State:    tekton.StateOf(pr),
 		}
@@ -76,12 +99,13 @@ func slim(pipelineLabel string) cache.TransformFunc {
 			r.Finished = pr.Status.CompletionTime.Time
 		}
 		if r.failed() {
+			r.Failure = &Failure{}
 			if cond := pr.Status.GetCondition(apis.ConditionSucceeded); cond != nil {
-				r.Reason, r.Message = cond.Reason, cond.Message
+				r.Failure.Reason, r.Failure.Message = cond.Reason, cond.Message
 			}
 			for _, c := range pr.Status.ChildReferences {
 				if c.Kind == "" || c.Kind == "TaskRun" {
-					r.TaskRuns = append(r.TaskRuns, Child{Name: c.Name, Task: c.PipelineTaskName})
+					r.Failure.TaskRuns = append(r.Failure.TaskRuns, Child{Name: c.Name, Task: c.PipelineTaskName})
 				}
 			}
 		}
