@@ -172,3 +172,31 @@ func TestRunsSnapshotRefreshesInTheBackground(t *testing.T) {
 		return strings.Contains(body, "lint-1")
 	})
 }
+
+// When the bot keeps a slim index of the namespace (tekton.WatchRuns, for
+// a repository's runs), the page folds the index instead of paging through
+// the apiserver, and sees new runs as the index does.
+func TestRunsFromTheIndex(t *testing.T) {
+	t.Parallel()
+	w := seedWorld(t)
+	c := w.page.Clusters.All()[0]
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go c.WatchRuns(ctx, w.namespace)
+	pollUntil(t, func() bool { return c.Indexed(w.namespace) })
+	w.page.Refresh()
+	seen := func() string { _, body := get(t, w.page, "/"); return text(body) }
+	for _, want := range []string{"dogfooding: 4 pipelines, 2 failing", "unit-tests unit-tests-7f3k failed", "build build-2 succeeded"} {
+		if got := seen(); !strings.Contains(got, want) {
+			t.Errorf("from the index, the page lacks %q:\n%s", want, got)
+		}
+	}
+	pr := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "lint-9"},
+		Spec:       pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: "lint"}},
+	}
+	if _, err := w.cluster.Tekton.TektonV1().PipelineRuns(w.namespace).Create(ctx, pr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, func() bool { w.page.Refresh(); return strings.Contains(seen(), "lint lint-9 running") })
+}

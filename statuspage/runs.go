@@ -106,12 +106,24 @@ func (p *Page) refresh(done chan struct{}) {
 	close(done)
 }
 
-// clusterRuns folds a cluster's namespace, a page of runs at a time, into
-// the newest run of each pipeline, failures first.
+// clusterRuns folds a cluster's namespace into the newest run of each
+// pipeline, failures first: from the bot's slim index of the namespace when
+// it keeps one (tekton.WatchRuns: a repository's namespace), which costs
+// the apiserver nothing, else a page of runs at a time.
 func (p *Page) clusterRuns(ctx context.Context, c *tekton.Cluster) clusterRuns {
 	out := clusterRuns{Name: c.Name, Role: string(c.Role), Namespace: c.Namespace}
 	newest := tekton.NewNewestByPipeline("")
-	if err := c.Each(ctx, c.Namespace, newest.Add); p.failed("PipelineRuns of "+c.Name, err) {
+	var err error
+	if c.Indexed(c.Namespace) {
+		var runs []pipelinev1.PipelineRun
+		runs, err = c.Runs(ctx, c.Namespace, "")
+		for i := range runs {
+			newest.Add(&runs[i])
+		}
+	} else {
+		err = c.Each(ctx, c.Namespace, newest.Add)
+	}
+	if p.failed("PipelineRuns of "+c.Name, err) {
 		out.Err = true
 		return out
 	}
