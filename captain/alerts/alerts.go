@@ -59,6 +59,35 @@ type Alerter struct {
 	Resync time.Duration
 
 	sent once
+
+	mu      sync.Mutex
+	rot     schedule.Rotation
+	rotRead time.Time
+	day     schedule.Date // the duty day sent's memory is about
+}
+
+// rotationFresh bounds how stale the rotation an alert uses may be: a swap
+// shows in the next alert after at most this long, and a burst of events
+// reads it once.
+const rotationFresh = 30 * time.Second
+
+// rotation returns the rotation, read again when older than rotationFresh.
+// It also forgets the previous duty day's claims when a new one starts.
+func (a *Alerter) rotation(ctx context.Context, now time.Time) (schedule.Rotation, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.rotRead.IsZero() || time.Since(a.rotRead) > rotationFresh {
+		rot, err := a.Rotation(ctx)
+		if err != nil {
+			return schedule.Rotation{}, err
+		}
+		a.rot, a.rotRead = rot, time.Now()
+	}
+	if today := dutyDate(a.rot, now); today != a.day {
+		a.sent.forget()
+		a.day = today
+	}
+	return a.rot, nil
 }
 
 // Run watches until ctx ends. Run it on the leader: only one replica then
@@ -134,7 +163,7 @@ func (a *Alerter) Observe(ctx context.Context, c *tekton.Cluster, r *Run) error 
 	if r.Finished.IsZero() || now.Sub(r.Finished) > 24*time.Hour {
 		return nil
 	}
-	rot, err := a.Rotation(ctx)
+	rot, err := a.rotation(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -142,15 +171,23 @@ func (a *Alerter) Observe(ctx context.Context, c *tekton.Cluster, r *Run) error 
 	if dutyDate(rot, r.Finished) != today {
 		return nil
 	}
+	key := fmt.Sprintf("alert/%s/%s/%s/%s", c.Name, r.Namespace, r.Name, r.UID)
 	if r.failed() {
-		key := fmt.Sprintf("alert/%s/%s/%s/%s", c.Name, r.Namespace, r.Name, r.UID)
 		return a.sent.do(ctx, a.Claims, a.Log, key, func() error { return a.failure(ctx, c, r, rot, today) })
 	}
-	return a.recovery(ctx, c, r, today)
+	// A success is judged once: a resync does not read the record again.
+	if a.sent.seen(key) {
+		return nil
+	}
+	if err := a.recovery(ctx, c, r, rot, today); err != nil {
+		return err
+	}
+	a.sent.mark(key)
+	return nil
 }
 
 // failure records a failed run on its pipeline's line and posts the line,
-// or updates it when the pipeline failed before today.
+// or edits it when the pipeline failed earlier in the day.
 func (a *Alerter) failure(ctx context.Context, c *tekton.Cluster, r *Run, rot schedule.Rotation, today schedule.Date) error {
 	thread, err := a.thread(ctx, rot, today)
 	if err != nil {
@@ -178,13 +215,13 @@ func (a *Alerter) failure(ctx context.Context, c *tekton.Cluster, r *Run, rot sc
 	if err != nil || fresh {
 		return err
 	}
-	// The pipeline failed before today: its line is edited in place.
+	// The pipeline failed earlier in the day: its line is edited in place.
 	return a.Chat.Update(ctx, a.Channel, ts, text)
 }
 
 // recovery posts "green again" when a pipeline with a failure today
 // succeeds after it, once per failure streak.
-func (a *Alerter) recovery(ctx context.Context, c *tekton.Cluster, r *Run, today schedule.Date) error {
+func (a *Alerter) recovery(ctx context.Context, c *tekton.Cluster, r *Run, rot schedule.Rotation, today schedule.Date) error {
 	key := lineKey(c.Name, r.Pipeline)
 	day, err := a.Days.Get(ctx, today)
 	if err != nil {
@@ -193,10 +230,6 @@ func (a *Alerter) recovery(ctx context.Context, c *tekton.Cluster, r *Run, today
 	l := day.Lines[key]
 	if l == nil || l.Green || !r.Finished.After(l.LastFailed) || l.TS == "" || day.Thread == "" {
 		return nil
-	}
-	rot, err := a.Rotation(ctx)
-	if err != nil {
-		return err
 	}
 	claim := fmt.Sprintf("alert-green/%s/%s/%d", today, key, l.Failures)
 	return a.sent.do(ctx, a.Claims, a.Log, claim, func() error {

@@ -20,10 +20,7 @@ type once struct {
 // do runs post unless key was claimed before; a failed post releases the
 // claim so that a later attempt retries it.
 func (o *once) do(ctx context.Context, claims bot.Claimer, log *slog.Logger, key string, post func() error) error {
-	o.mu.Lock()
-	seen := o.done[key]
-	o.mu.Unlock()
-	if seen {
+	if o.seen(key) {
 		return nil
 	}
 	ok, err := claims.Claim(ctx, key)
@@ -39,11 +36,30 @@ func (o *once) do(ctx context.Context, claims bot.Claimer, log *slog.Logger, key
 		}
 		log.Info("posted", "key", key)
 	}
+	o.mark(key)
+	return nil
+}
+
+// seen reports whether key was done or marked; mark remembers it.
+func (o *once) seen(key string) bool {
 	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.done[key]
+}
+
+func (o *once) mark(key string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if o.done == nil {
 		o.done = map[string]bool{}
 	}
 	o.done[key] = true
-	o.mu.Unlock()
-	return nil
+}
+
+// forget drops what was remembered, once it can no longer matter (a new
+// day), so that the memory stays bounded.
+func (o *once) forget() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.done = nil
 }
