@@ -40,6 +40,9 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 	job.Drift, job.Alerts = observer, days
 	live, ok := notify.(liveNotifier)
 	if !ok {
+		if len(cfg.Alerts.Watch) > 0 || cfg.Slack.CaptainGroup != "" {
+			log.Warn("failure alerts and @build-captain need Slack; they are off")
+		}
 		return
 	}
 	if len(cfg.Alerts.Watch) > 0 {
