@@ -80,7 +80,7 @@ type report struct {
 func main() {
 	var o options
 	flag.StringVar(&o.out, "out", "bench.json", "where to write the table as JSON")
-	flag.IntVar(&o.scale, "scale", 20000, "PipelineRuns in the large namespace of figure 4")
+	flag.IntVar(&o.scale, "scale", 100000, "PipelineRuns in the large namespace of figure 4")
 	flag.StringVar(&o.profile, "profile", "", "folder for CPU profiles of the in-process figures; none if empty")
 	figures := flag.String("figures", "1,2,3,4,6,7", "figures to run, comma-separated (4 also gives 5)")
 	flag.Parse()

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,12 +12,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
@@ -124,49 +128,70 @@ github:
   repositories:
     - {name: tektoncd/pipeline, cluster: dogfooding, namespace: %s}
     - {name: tektoncd/triggers, cluster: dogfooding, namespace: %s}
+    - {name: tektoncd/dashboard, cluster: dogfooding, namespace: %s}
 `
 
-// scaleRepo is one repository of figure 4: its PR's three runs sit in a
-// namespace of their own among many others.
+// scaleRepo is one repository of figure 4: PRs each with three runs
+// (one failed), among other runs of its namespace. Each /retest retries a
+// PR of its own, so no round waits for tekbot to see the last one's rerun.
 type scaleRepo struct {
 	name, ns string
-	pr       int
-	orig     *pipelinev1.PipelineRun
-	body     []byte
+	origs    []*pipelinev1.PipelineRun // the failed run of PR firstPR+i
 	watch    watch.Interface
 	runs     int // runs in the namespace
+	next     int // the next PR to /retest
+}
+
+// firstPR numbers the PRs of every bench repository.
+const firstPR = 1000
+
+func (r *scaleRepo) prs() []repoPR {
+	var out []repoPR
+	for i := range r.origs {
+		out = append(out, repoPR{r.name, firstPR + i})
+	}
+	return out
+}
+
+func (r *scaleRepo) comment(e *env, pr int) []byte {
+	return githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
+		Body: "/retest", CommentID: int64(pr), Commenter: maintainer, CommenterType: "User",
+		Number: pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: r.name, Labels: []string{},
+	})
 }
 
 func figureScale(ctx context.Context, e *env) ([]row, error) {
-	const small = 100
+	const small, warmup, pairs, burst, burstRounds = 100, 3, 15, 50, 3
 	state := "bench-tekbot"
 	repos := []*scaleRepo{
-		{name: "pipeline", ns: "bench-small", pr: 42, runs: small},
-		{name: "triggers", ns: "bench-large", pr: 43, runs: e.opts.scale},
+		{name: "pipeline", ns: "bench-small", runs: small},
+		{name: "triggers", ns: "bench-large", runs: e.opts.scale},
+		{name: "dashboard", ns: "bench-burst"},
 	}
-	ghs := githubServer(e, repoPR{repos[0].name, repos[0].pr}, repoPR{repos[1].name, repos[1].pr})
-	for _, r := range repos {
+	perRepo := []int{warmup + pairs, 1 + pairs, burst * burstRounds}
+	for i, r := range repos {
 		if err := createNamespace(ctx, e.prod, r.ns); err != nil {
 			return nil, err
 		}
-		orig, err := seedPR(ctx, e.prod, r.ns, r.name, r.pr)
+		origs, err := seedPRs(ctx, e.prod, r.ns, r.name, firstPR, perRepo[i])
 		if err != nil {
 			return nil, err
 		}
-		r.orig = orig
-		r.body = githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-			Body: "/retest", CommentID: int64(r.pr), Commenter: maintainer, CommenterType: "User",
-			Number: r.pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: r.name, Labels: []string{},
-		})
+		r.origs = origs
 		if r.watch, err = e.prod.Tekton.TektonV1().PipelineRuns(r.ns).Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf}); err != nil {
 			return nil, err
 		}
 		defer r.watch.Stop()
 	}
+	var prs []repoPR
+	for _, r := range repos {
+		prs = append(prs, r.prs()...)
+	}
+	ghs := githubServer(e, prs...)
 	if err := createNamespace(ctx, e.prod, state); err != nil {
 		return nil, err
 	}
-	if err := fill(ctx, e.prod, repos[0].ns, repos[0].name, small-3); err != nil {
+	if err := fill(ctx, e.prod, repos[0].ns, repos[0].name, small-3*len(repos[0].origs)); err != nil {
 		return nil, err
 	}
 	secrets := map[string]string{"webhook-secret": string(webhookSecret), "github-token": "ghs_bench"}
@@ -176,7 +201,7 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 		}
 	}
 	config := fmt.Sprintf(scaleConfig, e.prod.Kubeconfig, repos[0].ns, e.nightly.Kubeconfig, state, maintainer,
-		filepath.Join(e.dir, "webhook-secret"), filepath.Join(e.dir, "github-token"), ghs.URL(), repos[0].ns, repos[1].ns)
+		filepath.Join(e.dir, "webhook-secret"), filepath.Join(e.dir, "github-token"), ghs.URL(), repos[0].ns, repos[1].ns, repos[2].ns)
 	p, err := startTekbot(ctx, e, config)
 	if err != nil {
 		return nil, err
@@ -189,13 +214,19 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	e.log.Info("tekbot serve is ready", "rss MiB", idle)
 
 	n := 0
-	retest := func(r *scaleRepo) (time.Duration, error) {
+	next := func(r *scaleRepo) (id string, pr int) {
 		n++
-		id := fmt.Sprintf("scale-%d", n)
-		before := len(ghs.Comments(owner, r.name, r.pr))
-		req := githubtest.WebhookRequest(e.tb, "http://"+p.addr+"/github/webhook", "issue_comment", id, webhookSecret, r.body)
+		r.next++
+		return fmt.Sprintf("scale-%d", n), firstPR + r.next - 1
+	}
+	send := func(r *scaleRepo, id string, pr int) error {
+		req := githubtest.WebhookRequest(e.tb, "http://"+p.addr+"/github/webhook", "issue_comment", id, webhookSecret, r.comment(e, pr))
+		return expect(req.WithContext(ctx), http.StatusAccepted)
+	}
+	retest := func(r *scaleRepo) (time.Duration, error) {
+		id, pr := next(r)
 		start := time.Now()
-		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
+		if err := send(r, id, pr); err != nil {
 			return 0, err
 		}
 		if err := waitCreated(ctx, r.watch.ResultChan(), id); err != nil {
@@ -204,16 +235,16 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 		took := time.Since(start)
 		// The reply is the last thing tekbot does for a delivery; the
 		// bench cannot hook into another process, so it polls GitHub.
-		for len(ghs.Comments(owner, r.name, r.pr)) == before {
+		for len(ghs.Comments(owner, r.name, pr)) == 0 {
 			if time.Since(start) > time.Minute {
 				return 0, fmt.Errorf("no reply to %s within a minute", id)
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
-		return took, e.prod.Tekton.TektonV1().PipelineRuns(r.ns).Delete(ctx, tekton.RerunName(id, r.orig.Name, ""), metav1.DeleteOptions{})
+		return took, nil
 	}
 
-	for range 3 { // warm-up: connections, the permission cache
+	for range warmup { // connections, the permission cache, the index's selector index
 		if _, err := retest(repos[0]); err != nil {
 			return nil, err
 		}
@@ -222,19 +253,22 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	e.log.Info("filling the large namespace", "runs", e.opts.scale-3)
+	rows, err := figureBurst(ctx, e, repos[2], next, send, burst, burstRounds)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("filling the large namespace", "runs", e.opts.scale-3*len(repos[1].origs))
 	start := time.Now()
-	if err := fill(ctx, e.prod, repos[1].ns, repos[1].name, e.opts.scale-3); err != nil {
+	if err := fill(ctx, e.prod, repos[1].ns, repos[1].name, e.opts.scale-3*len(repos[1].origs)); err != nil {
 		return nil, err
 	}
 	e.log.Info("filled", "took", time.Since(start).Round(time.Second))
-	if _, err := retest(repos[1]); err != nil { // its first list warms the apiserver's cache
+	if _, err := retest(repos[1]); err != nil { // its first look adds the index on the PR's labels
 		return nil, err
 	}
-	const pairs = 15
 	var lat [2][]float64
 	for range pairs {
-		for i, r := range repos {
+		for i, r := range repos[:2] {
 			took, err := retest(r)
 			if err != nil {
 				return nil, err
@@ -249,16 +283,105 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	latency := row{
 		Figure: fmt.Sprintf("4 /retest in a namespace of %d runs vs %d (median)", e.opts.scale, small), Unit: "ms",
 		Tekbot: median(lat[1]), Baseline: median(lat[0]), BaselineIs: fmt.Sprintf("%d runs", small),
-		Target: "ratio ≤ 2", Note: fmt.Sprintf("%d pairs, tekbot serve as a process", pairs),
+		Target: "ratio ≤ 1.3", Note: fmt.Sprintf("%d pairs, tekbot serve as a process", pairs),
 	}
 	latency.Ratio = latency.Tekbot / latency.Baseline
-	latency.Met = latency.Ratio <= 2
-	return []row{latency, {
+	latency.Met = latency.Ratio <= 1.3
+	return append([]row{latency, {
 		Figure: fmt.Sprintf("4 tekbot serve RSS after /retest at %d runs", e.opts.scale), Unit: "MiB",
 		Tekbot: atLarge, Baseline: atSmall, BaselineIs: fmt.Sprintf("at %d", small), Ratio: atLarge / atSmall,
 		Target: "< 150 MiB", Met: atLarge < 150, Note: fmt.Sprintf("peak %.1f MiB", peak),
 	}, {
 		Figure: "5 tekbot serve RSS when ready, two clusters", Unit: "MiB", Tekbot: idle,
 		Target: "< 50 MiB", Met: idle < 50,
-	}}, nil
+	}}, rows...), nil
+}
+
+// figureBurst sends n /retests on n PRs at once to tekbot serve, and makes
+// n bare Creates at once with a client as tekbot's (tekton.Connect's rate
+// limits), in alternating rounds; each side is timed from the first send
+// to the last rerun's ADDED event.
+func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo) (string, int), send func(*scaleRepo, string, int) error, n, rounds int) ([]row, error) {
+	rc := rest.CopyConfig(e.prod.REST)
+	rc.QPS, rc.Burst = 50, 100
+	tc, err := tektonclient.NewForConfig(rc)
+	if err != nil {
+		return nil, err
+	}
+	runs := tc.TektonV1().PipelineRuns(r.ns)
+	var tek, dir, ratios []float64
+	for round := range rounds {
+		ids := map[string]bool{}
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		start := time.Now()
+		for i := range n {
+			id, pr := next(r)
+			ids[id] = true
+			wg.Go(func() { errs[i] = send(r, id, pr) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		if err := waitAll(ctx, r.watch.ResultChan(), ids); err != nil {
+			return nil, fmt.Errorf("tekbot: %w", err)
+		}
+		t := time.Since(start)
+
+		ids = map[string]bool{}
+		var wants []*pipelinev1.PipelineRun
+		for i := range n {
+			id := fmt.Sprintf("burst-%d-%d", round, i)
+			want := tekton.RerunOf(r.origs[round*n+i], tekton.Requester{Name: "vincent", RequestID: id})
+			want.Name = "direct-" + want.Name
+			wants, ids[id] = append(wants, want), true
+		}
+		start = time.Now()
+		for i := range n {
+			wg.Go(func() {
+				_, errs[i] = runs.Create(ctx, wants[i], metav1.CreateOptions{})
+			})
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		if err := waitAll(ctx, r.watch.ResultChan(), ids); err != nil {
+			return nil, fmt.Errorf("direct: %w", err)
+		}
+		d := time.Since(start)
+		tek, dir = append(tek, float64(n)/t.Seconds()), append(dir, float64(n)/d.Seconds())
+		ratios = append(ratios, d.Seconds()/t.Seconds())
+	}
+	x := row{
+		Figure: fmt.Sprintf("4 %d /retests on %d PRs at once, throughput (median of %d rounds)", n, n, rounds), Unit: "/s",
+		Tekbot: median(tek), Baseline: median(dir), BaselineIs: fmt.Sprintf("%d bare Creates at once", n),
+		Ratio: median(ratios), Target: "ratio ≥ 0.5", Note: "tekbot serve as a process",
+	}
+	x.Met = x.Ratio >= 0.5
+	return []row{x}, nil
+}
+
+// waitAll reads events until a run made for each of ids is added.
+func waitAll(ctx context.Context, events <-chan watch.Event, ids map[string]bool) error {
+	timeout := time.NewTimer(time.Minute)
+	defer timeout.Stop()
+	left := len(ids)
+	for left > 0 {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("the watch ended")
+			}
+			if pr, isRun := ev.Object.(*pipelinev1.PipelineRun); isRun && ev.Type == watch.Added && ids[pr.Annotations[tekton.AnnotationRequestID]] {
+				left--
+			}
+		case <-timeout.C:
+			return fmt.Errorf("%d of %d runs not made within a minute", left, len(ids))
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -91,6 +92,28 @@ func seedPR(ctx context.Context, c *kube.Cluster, ns, repo string, pr int) (*pip
 		}
 	}
 	return failed, nil
+}
+
+// seedPRs seeds n PRs of repo, numbered from first, as seedPR does, a few
+// at a time; it returns each one's failed run.
+func seedPRs(ctx context.Context, c *kube.Cluster, ns, repo string, first, n int) ([]*pipelinev1.PipelineRun, error) {
+	failed := make([]*pipelinev1.PipelineRun, n)
+	errs := make([]error, n)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				failed[i], errs[i] = seedPR(ctx, c, ns, repo, first+i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return failed, errors.Join(errs...)
 }
 
 // fill creates n runs of other PRs in ns, concurrently, with a client of

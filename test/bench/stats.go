@@ -23,6 +23,15 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(max(i, 0), len(s)-1)]
 }
 
+// percentileOf is percentile for numbers.
+func percentileOf(xs []float64, p float64) float64 {
+	ds := make([]time.Duration, len(xs))
+	for i, x := range xs {
+		ds[i] = time.Duration(x * float64(time.Millisecond))
+	}
+	return ms(percentile(ds, p))
+}
+
 func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)

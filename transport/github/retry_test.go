@@ -1,0 +1,74 @@
+package github_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tekbot/test/kube"
+)
+
+// Two deliveries asking to retry the same failed run (two comments, a
+// webhook sent twice by GitHub with new ids), sent at once to two replicas
+// whose runs come from their own index (as serve runs it): the rerun is
+// keyed to the run retried, so the apiserver keeps one, whichever replica
+// wins, and the other reply says it already exists and who made it.
+func TestTwoDeliveriesRetryingOneRunAtOnceMakeOneRerun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	unit := e.seed("unit-tests", kube.Failed, false)
+	e.seed("build", kube.Succeeded, false)
+	cluster := e.clusters.All()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	var watching sync.WaitGroup
+	t.Cleanup(func() { cancel(); watching.Wait() })
+	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
+	deadline := time.Now().Add(30 * time.Second)
+	for !cluster.Indexed(e.ns) {
+		if time.Now().After(deadline) {
+			t.Fatal("the index did not sync")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	a, b := e.replica(), e.replica()
+	start := make(chan struct{})
+	var sent sync.WaitGroup
+	codes := make([]int, 2)
+	for i, r := range []*replica{a, b} {
+		id := []string{"delivery-a", "delivery-b"}[i]
+		body := e.comment(maintainer, "/retest", int64(2001+i))
+		sent.Go(func() {
+			<-start
+			codes[i], _ = r.Deliver(t, "issue_comment", id, body)
+		})
+	}
+	close(start)
+	sent.Wait()
+	a.Drain(t)
+	b.Drain(t)
+	if codes[0] != http.StatusAccepted || codes[1] != http.StatusAccepted {
+		t.Fatalf("deliveries answered %v", codes)
+	}
+
+	got := reruns(e.runs())
+	if len(got) != 1 || got[unit.Name].Name != unit.Name+"-retry-1" {
+		t.Fatalf("want one rerun, %s-retry-1; got reruns of %v", unit.Name, keys(got))
+	}
+	comments := e.gh.Comments(owner, repoName, prNumber)
+	var made, told int
+	for _, c := range comments {
+		switch {
+		case strings.Contains(c.Body, "was failed"):
+			made++
+		case strings.Contains(c.Body, "already rerun by vincent"):
+			told++
+		}
+	}
+	if len(comments) != 2 || made != 1 || told != 1 {
+		t.Errorf("want one reply for the rerun and one saying it exists, got %+v", comments)
+	}
+}
