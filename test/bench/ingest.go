@@ -61,7 +61,7 @@ func ingestReceiver(cfg *config.Config) (*github.Receiver, *bot.Pool) {
 	pool := bot.NewPool(8, 512)
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
-		Bot:    &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log},
+		Bot:     &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log},
 		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: takenElsewhere{}, Pool: pool, Log: log},
 		Denials: takenElsewhere{}, Metrics: metrics, Log: log,
 	}, pool
