@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"tekbot/config"
+	"tekbot/handlers"
+	"tekbot/test/kube"
+	"tekbot/test/slackfake"
+)
+
+// TestLiveDutiesAreWired assembles tekbot as serve does, with Slack at a
+// fake Web API, a captain group and a watched namespace, and runs the
+// leader's jobs: @build-captain is set to the captain on duty, and a
+// watched run that fails is alerted in the captain channel.
+func TestLiveDutiesAreWired(t *testing.T) {
+	t.Parallel()
+	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
+	dir := t.TempDir()
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := slackfake.New()
+	t.Cleanup(api.Stop)
+	secret := filepath.Join(dir, "secrets", "slack")
+	if err := os.WriteFile(secret, []byte("xoxb-test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	watched := nightly.Namespace(t)
+	cfg.State.Namespace = prod.Namespace(t) // claims of its own, apart from other tests
+	cfg.Slack = config.Slack{
+		Mode: config.SlackHTTP, BotToken: &config.Secret{File: secret}, SigningSecret: &config.Secret{File: secret},
+		APIURL: api.APIURL(), CaptainGroup: "S0CAPTAINS", Channels: cfg.Slack.Channels,
+	}
+	cfg.Alerts.Watch = []config.AlertWatch{{Cluster: "nightly", Namespace: watched, Selector: "tekton.dev/pipeline=nightly-release"}}
+	a, err := newApp(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for _, job := range a.leader {
+		wg.Go(func() { job(ctx) })
+	}
+
+	rot, err := handlers.RotationFromConfig(cfg.Rotation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if captain := rot.At(time.Now()).Person; captain != "" {
+		want := cfg.Person(captain).Slack
+		poll(t, "@build-captain set to "+captain, func() bool {
+			ups := api.GroupUpdates()
+			return len(ups) > 0 && ups[len(ups)-1].Group == "S0CAPTAINS" && strings.Join(ups[len(ups)-1].Users, ",") == want
+		})
+	}
+
+	pr := &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Name: "nightly-release-1", Labels: map[string]string{"tekton.dev/pipeline": "nightly-release"}},
+		Spec:       pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: "nightly-release"}},
+	}
+	if _, err := nightly.Tekton.TektonV1().PipelineRuns(watched).Create(ctx, pr, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kube.SetState(ctx, nightly, watched, pr.Name, kube.Failed); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the failure alert", func() bool {
+		for _, m := range api.Messages() {
+			if m.Channel == cfg.Slack.Channels.Captain && m.ThreadTS != "" && strings.Contains(m.Text, "`nightly-release` failed once") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// poll waits up to 30 seconds for cond.
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
