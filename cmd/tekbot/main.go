@@ -17,9 +17,10 @@ import (
 const usage = `tekbot — Tekton chat-ops: PR comments and Slack commands to Tekton actions.
 
 Usage:
-  tekbot dev [--as NAME] [--fresh] [--data DIR]
-                                         a local sandbox: real apiservers, sample data,
-                                         drive the bot from the terminal (no credentials)
+  tekbot dev [--as NAME] [--fresh] [--data DIR] [--run-time D]
+                                         a local sandbox: real apiservers, sample data, a stand-in
+                                         Tekton controller; drive the bot from the terminal
+                                         (no credentials; 'tekbot dev -h' for more)
   tekbot serve -f tekbot.yaml            run the bot (webhooks, the status page at /, /healthz, /readyz)
   tekbot config check -f tekbot.yaml     validate a config and print what it says
   tekbot parse [--source github|slack]   print, as JSON, the commands in text on stdin
