@@ -22,7 +22,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"tekbot/bot"
@@ -74,16 +73,16 @@ type Page struct {
 	// Token, if set, must be given as ?token= or "Authorization: Bearer";
 	// without it the page is open (or behind an OAuth proxy).
 	Token string
-	// RunsMaxAge is how old the runs snapshot may be before a request
-	// starts a refresh; zero means 30 seconds.
+	// RunsMaxAge is how old the runs snapshot may be before a view starts
+	// a refresh; zero means 30 seconds. The other stores are read again
+	// when their snapshot is older than storesMaxAge.
 	RunsMaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	Log *slog.Logger
 
-	runsMu     sync.Mutex
-	runs       *runsSnapshot
-	refreshing chan struct{}
+	runs   cached[runsSnapshot]
+	stores cached[storesSnapshot]
 }
 
 // How much the page shows, and how long it waits for a slow store.
@@ -93,6 +92,7 @@ const (
 	calendarDays  = 14
 	readTimeout   = 5 * time.Second
 	refreshSecond = 60
+	storesMaxAge  = 5 * time.Second
 )
 
 var (
@@ -150,6 +150,17 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := tmpl.Execute(w, v); err != nil {
 		p.log().Error("status page: rendering", "err", err)
 	}
+}
+
+// Refresh reads everything the page shows now, and waits for it: tekbot
+// calls it at start so the first visitor does not wait, and tests to see
+// what they seeded.
+func (p *Page) Refresh() {
+	now := p.now()
+	if p.Clusters != nil {
+		p.runs.refresh(now, p.loadRuns)
+	}
+	p.stores.refresh(now, p.loadStores)
 }
 
 func (p *Page) allowed(r *http.Request) bool {

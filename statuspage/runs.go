@@ -11,13 +11,10 @@ import (
 	"tekbot/tekton"
 )
 
-// The runs part is served from a snapshot. Folding a namespace of twenty
-// thousand runs into the newest per pipeline takes seconds of paging
-// through the apiserver; a page view must not. A request that finds the
-// snapshot older than RunsMaxAge starts one refresh in the background and
-// is answered from the snapshot it has (stale while revalidating); only the
-// very first request waits for a snapshot, and then at most firstWait.
-// Refreshes happen only while someone looks at the page.
+// The runs part comes from a snapshot of each cluster's namespace: folding
+// twenty thousand runs into the newest per pipeline takes seconds of paging
+// through the apiserver, which only a background refresh may spend (see
+// cached.go).
 
 type runsSnapshot struct {
 	At       time.Time
@@ -37,73 +34,23 @@ type runRow struct {
 	Started                    time.Time
 }
 
-const (
-	firstWait      = 3 * time.Second
-	refreshTimeout = 2 * time.Minute
-)
-
-func (p *Page) maxAge() time.Duration {
+func (p *Page) runsMaxAge() time.Duration {
 	if p.RunsMaxAge > 0 {
 		return p.RunsMaxAge
 	}
 	return 30 * time.Second
 }
 
-// latestRuns returns the snapshot, starting a refresh if it is stale; nil
-// until the first refresh ends.
-func (p *Page) latestRuns(ctx context.Context) *runsSnapshot {
-	p.runsMu.Lock()
-	snap, done := p.runs, p.refreshing
-	if done == nil && (snap == nil || p.now().Sub(snap.At) > p.maxAge()) {
-		done = make(chan struct{})
-		p.refreshing = done
-		go p.refresh(done)
-	}
-	p.runsMu.Unlock()
-	if snap != nil {
-		return snap
-	}
-	wait := time.NewTimer(firstWait)
-	defer wait.Stop()
-	select {
-	case <-done:
-	case <-wait.C:
-	case <-ctx.Done():
-	}
-	p.runsMu.Lock()
-	defer p.runsMu.Unlock()
-	return p.runs
-}
-
-// Refresh reads the runs now and waits for it; tekbot calls it at start so
-// the first visitor does not wait, and tests to see what they seeded.
-func (p *Page) Refresh() {
-	p.runsMu.Lock()
-	done := p.refreshing
-	if done == nil {
-		done = make(chan struct{})
-		p.refreshing = done
-		go p.refresh(done)
-	}
-	p.runsMu.Unlock()
-	<-done
-}
-
-func (p *Page) refresh(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
-	defer cancel()
-	snap := &runsSnapshot{At: p.now()}
+// loadRuns reads every cluster's runs at once.
+func (p *Page) loadRuns(ctx context.Context) *runsSnapshot {
 	clusters := p.Clusters.All()
-	snap.Clusters = make([]clusterRuns, len(clusters))
+	snap := &runsSnapshot{At: p.now(), Clusters: make([]clusterRuns, len(clusters))}
 	var wg sync.WaitGroup
 	for i, c := range clusters {
 		wg.Go(func() { snap.Clusters[i] = p.clusterRuns(ctx, c) })
 	}
 	wg.Wait()
-	p.runsMu.Lock()
-	p.runs, p.refreshing = snap, nil
-	p.runsMu.Unlock()
-	close(done)
+	return snap
 }
 
 // clusterRuns folds a cluster's namespace into the newest run of each

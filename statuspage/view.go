@@ -12,6 +12,7 @@ import (
 	"tekbot/captain/paging"
 	"tekbot/handlers/promotion"
 	"tekbot/schedule"
+	"tekbot/state"
 )
 
 // view is what the template renders. Texts from users (page reasons, run
@@ -101,33 +102,91 @@ type promoView struct {
 	Failed                                          bool
 }
 
-// view reads every source at once: the page waits for the slowest read,
-// not their sum.
+// storesSnapshot is what the page reads besides the runs: small, bounded
+// reads, done together in the background at most every storesMaxAge.
+type storesSnapshot struct {
+	changes    *state.RotationChanges
+	pages      []*paging.Page
+	actions    []bot.Record
+	book       *promotion.Book
+	changesErr bool
+	pagesErr   bool
+	actionsErr bool
+	bookErr    bool
+}
+
+// loadStores reads every store at once: a refresh waits for the slowest
+// read, not their sum.
+func (p *Page) loadStores(ctx context.Context) *storesSnapshot {
+	s := &storesSnapshot{}
+	var wg sync.WaitGroup
+	if p.Changes != nil {
+		wg.Go(func() {
+			changes, err := p.Changes.Changes(ctx)
+			if s.changesErr = p.failed("the rotation's changes", err); !s.changesErr {
+				s.changes = &changes
+			}
+		})
+	}
+	if p.Pages != nil {
+		wg.Go(func() {
+			var err error
+			s.pages, err = p.Pages.Open(ctx)
+			s.pagesErr = p.failed("open pages", err)
+		})
+	}
+	if p.Actions != nil {
+		wg.Go(func() {
+			var err error
+			s.actions, err = p.Actions.Last(ctx, shownActions)
+			s.actionsErr = p.failed("recent actions", err)
+		})
+	}
+	if p.Promotions != nil {
+		wg.Go(func() {
+			var err error
+			s.book, err = p.Promotions.Read(ctx)
+			s.bookErr = p.failed("the promotion record", err)
+		})
+	}
+	wg.Wait()
+	return s
+}
+
+// unread stands for the stores before their first read ends.
+var unread = &storesSnapshot{changesErr: true, pagesErr: true, actionsErr: true, bookErr: true}
+
+// view composes the page from the snapshots as of now.
 func (p *Page) view(ctx context.Context) *view {
 	now := p.now()
 	v := &view{Title: p.Title, Now: now, Refresh: refreshSecond}
 	if v.Title == "" {
 		v.Title = "tekbot"
 	}
+	var st *storesSnapshot
 	var wg sync.WaitGroup
+	wg.Go(func() { st = p.stores.get(ctx, now, storesMaxAge, p.loadStores) })
+	if p.Clusters != nil {
+		wg.Go(func() { v.Runs = p.runs.get(ctx, now, p.runsMaxAge(), p.loadRuns) })
+	}
+	wg.Wait()
+	if st == nil {
+		st = unread
+	}
 	if p.Rotation != nil {
-		wg.Go(func() { v.Captain = p.captain(ctx, now) })
+		v.Captain = p.captain(st, now)
 	}
 	if p.Pages != nil {
 		v.HasPages = true
-		wg.Go(func() { v.Pages, v.PagesErr = p.pages(ctx, now) })
+		v.Pages, v.PagesErr = pages(st, now), st.pagesErr
 	}
 	if p.Actions != nil {
 		v.HasActions = true
-		wg.Go(func() { v.Actions, v.ActionsErr = p.actions(ctx) })
+		v.Actions, v.ActionsErr = p.actions(st), st.actionsErr
 	}
 	if p.Promotions != nil {
-		wg.Go(func() { v.Promos = p.promotions(ctx) })
+		v.Promos = promotions(st)
 	}
-	if p.Clusters != nil {
-		wg.Go(func() { v.Runs = p.latestRuns(ctx) })
-	}
-	wg.Wait()
 	v.RunsLoading = p.Clusters != nil && v.Runs == nil
 	return v
 }
@@ -141,14 +200,13 @@ func (p *Page) failed(what string, err error) bool {
 	return err != nil
 }
 
-func (p *Page) captain(ctx context.Context, now time.Time) *captainView {
+func (p *Page) captain(st *storesSnapshot, now time.Time) *captainView {
 	rot := *p.Rotation
 	if p.Changes != nil {
-		changes, err := p.Changes.Changes(ctx)
-		if p.failed("the rotation's changes", err) {
+		if st.changesErr {
 			return &captainView{Err: true}
 		}
-		rot = changes.Apply(rot)
+		rot = st.changes.Apply(rot)
 	}
 	today := rot.At(now)
 	c := &captainView{Today: duty(today)}
@@ -209,11 +267,9 @@ func day(rot schedule.Rotation, d schedule.Duty, today bool) dayView {
 	return v
 }
 
-func (p *Page) pages(ctx context.Context, now time.Time) ([]pageView, bool) {
-	open, err := p.Pages.Open(ctx)
-	if p.failed("open pages", err) {
-		return nil, true
-	}
+func pages(st *storesSnapshot, now time.Time) []pageView {
+	// Sorted on a copy: the snapshot is shared by concurrent views.
+	open := slices.Clone(st.pages)
 	slices.SortFunc(open, func(a, b *paging.Page) int { return a.Created.Compare(b.Created) })
 	var out []pageView
 	for _, pg := range open {
@@ -239,16 +295,12 @@ func (p *Page) pages(ctx context.Context, now time.Time) ([]pageView, bool) {
 		}
 		out = append(out, v)
 	}
-	return out, false
+	return out
 }
 
-func (p *Page) actions(ctx context.Context) ([]actionView, bool) {
-	records, err := p.Actions.Last(ctx, shownActions)
-	if p.failed("recent actions", err) {
-		return nil, true
-	}
-	out := make([]actionView, 0, len(records))
-	for _, r := range records {
+func (p *Page) actions(st *storesSnapshot) []actionView {
+	out := make([]actionView, 0, len(st.actions))
+	for _, r := range st.actions {
 		who := r.Person
 		if who == "" {
 			who = string(r.Transport) + ":" + r.CallerID
@@ -263,7 +315,7 @@ func (p *Page) actions(ctx context.Context) ([]actionView, bool) {
 		}
 		out = append(out, a)
 	}
-	return out, false
+	return out
 }
 
 // target links an audit target (cluster/namespace/name) to the dashboard
@@ -280,11 +332,11 @@ func (p *Page) target(t string) link {
 	return link{Text: t}
 }
 
-func (p *Page) promotions(ctx context.Context) *promosView {
-	book, err := p.Promotions.Read(ctx)
-	if p.failed("the promotion record", err) {
+func promotions(st *storesSnapshot) *promosView {
+	if st.bookErr {
 		return &promosView{Err: true}
 	}
+	book := st.book
 	v := &promosView{}
 	for _, key := range slices.Sorted(maps.Keys(book.Production)) {
 		proj, env, _ := strings.Cut(key, "/")
