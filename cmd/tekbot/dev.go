@@ -33,15 +33,7 @@ var devConfigTemplate string
 
 // defaultDevDir is where the sandbox keeps its clusters' data between
 // starts, beside the control-plane binaries' cache.
-func defaultDevDir() string {
-	if d := os.Getenv("TEKBOT_CACHE_DIR"); d != "" {
-		return filepath.Join(d, "dev")
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "tekbot", "dev")
-	}
-	return filepath.Join(os.TempDir(), "tekbot-dev")
-}
+func defaultDevDir() string { return filepath.Join(localcluster.CacheRoot(), "dev") }
 
 func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev", "dev [--as NAME] [--fresh] [--data DIR] [--run-time D]", stderr)
@@ -204,7 +196,8 @@ In the sandbox:
 
 const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
   /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
-                         /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5
+                         /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5,
+                         /tekton promote pipeline nightly
   @tekbot <command>      a Slack message mentioning the bot
   /retest, /test all, /cancel, /ok-to-test, /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)
