@@ -10,6 +10,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	tektonv1 "github.com/tektoncd/pipeline/pkg/client/clientset/versioned/typed/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -134,7 +135,7 @@ func fill(ctx context.Context, c *kube.Cluster, ns, repo string, n int) error {
 			for i := range next {
 				pr := 100000 + i/4 // four runs per PR, like a busy repository
 				run := pipelineRun(fmt.Sprintf("filler-%d", i), pacLabels(repo, pr, fmt.Sprintf("pipeline-%d", i%4)), headSHA(pr))
-				if _, err := runs.Create(ctx, run, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+				if err := createRetrying(ctx, runs, run); err != nil {
 					select {
 					case errs <- err:
 					default:
@@ -167,4 +168,26 @@ feed:
 		return fmt.Errorf("filling %s: %w", ns, err2)
 	}
 	return nil
+}
+
+// createRetrying creates run, trying again a few times when a loaded
+// apiserver or etcd times out: the fill is set-up, not a measurement, and
+// a run that exists already (a retried create that had landed) is fine.
+func createRetrying(ctx context.Context, runs tektonv1.PipelineRunInterface, run *pipelinev1.PipelineRun) error {
+	delay := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		_, err := runs.Create(ctx, run, metav1.CreateOptions{})
+		if err == nil || apierrors.IsAlreadyExists(err) {
+			return nil
+		}
+		if attempt == 6 || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-time.After(delay):
+			delay *= 2
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
