@@ -3,19 +3,14 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
-
-	gh "github.com/google/go-github/v62/github"
 
 	"tekbot/config"
 	"tekbot/handlers/promotion"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
-	"tekbot/transport/github"
 )
 
 // TestPromoteGitOpsToTheEnd: tekbot opens the PR, waits while GitHub
@@ -28,18 +23,8 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
 		pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
 	)
-	srv := githubtest.NewServer(t)
-	repo := &gitRepo{branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {
-		file: "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n",
-	}}}
-	repo.serve(srv, "tektoncd", "plumbing")
-	client := gh.NewClient(nil)
-	base, err := url.Parse(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client.BaseURL = base
-	w := newClockedWorld(t, github.NewAPIWithClient(client), func(w *promoWorld) config.Environment {
+	srv, _, api := plumbing(t, file, "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n")
+	w := newClockedWorld(t, api, func(w *promoWorld) config.Environment {
 		env := verifying(w, false)
 		env.Strategy, env.PipelineRef, env.Params, env.SecretWorkspaces = config.StrategyGitOps, "", nil, nil
 		env.Repository, env.Path, env.Pattern = "tektoncd/plumbing", "tekton/cd/{{.Project}}/overlays/{{.Environment}}/kustomization.yaml", `previous/(v[0-9][^/]*)/`

@@ -590,6 +590,22 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 	})
 }
 
+// plumbing is tektoncd/plumbing on the GitHub stand-in, with file on its
+// main branch, and tekbot's GitHub API over it.
+func plumbing(t *testing.T, file, content string) (*githubtest.Server, *gitRepo, *github.API) {
+	t.Helper()
+	srv := githubtest.NewServer(t)
+	repo := &gitRepo{branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {file: content}}}
+	repo.serve(srv, "tektoncd", "plumbing")
+	client := gh.NewClient(nil)
+	base, err := url.Parse(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client.BaseURL = base
+	return srv, repo, github.NewAPIWithClient(client)
+}
+
 func TestPromoteGitOpsChangesOnlyTheVersion(t *testing.T) {
 	t.Parallel()
 	const (
@@ -601,16 +617,8 @@ func TestPromoteGitOpsChangesOnlyTheVersion(t *testing.T) {
 		"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n" +
 		"  - https://storage.googleapis.com/tekton-releases/pipeline/previous/" + old + "/release.yaml\n" +
 		"patches:\n  - path: feature-flags.yaml\n"
-	srv := githubtest.NewServer(t)
-	repo := &gitRepo{branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {file: original}}}
-	repo.serve(srv, "tektoncd", "plumbing")
-	client := gh.NewClient(nil)
-	base, err := url.Parse(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client.BaseURL = base
-	w := newPromoWorld(t, github.NewAPIWithClient(client), config.Environment{
+	srv, repo, api := plumbing(t, file, original)
+	w := newPromoWorld(t, api, config.Environment{
 		Name: "dogfooding", Strategy: config.StrategyGitOps, Repository: "tektoncd/plumbing",
 		Path: "tekton/cd/{{.Project}}/overlays/{{.Environment}}/kustomization.yaml", Pattern: `tekton-releases/[a-z-]+/previous/(v[0-9][^/]*)/`,
 	})

@@ -182,10 +182,12 @@ const (
 	bad  = "v20261122-bbbbbbb"
 )
 
-// verifiedGood promotes good and verifies it: the version a rollback
-// returns to.
+// verifiedGood releases good and bad, then promotes good and verifies
+// it: the version a rollback returns to.
 func (w *verifyWorld) verifiedGood() {
 	w.t.Helper()
+	w.release("pipeline", good, kube.Succeeded)
+	w.release("pipeline", bad, kube.Succeeded)
 	run := w.promote("p-good", good)
 	w.install(good)
 	w.finish(run, kube.Succeeded)
@@ -208,8 +210,6 @@ func (w *verifyWorld) verifiedGood() {
 func TestPromoteVerifiedThenFailedVerificationRollsBackOnce(t *testing.T) {
 	t.Parallel()
 	w := newVerifyWorld(t)
-	w.release("pipeline", good, kube.Succeeded)
-	w.release("pipeline", bad, kube.Succeeded)
 	w.verifiedGood()
 
 	run := w.promote("p-bad", bad)
@@ -262,8 +262,6 @@ func TestPromoteVerifiedThenFailedVerificationRollsBackOnce(t *testing.T) {
 func TestPromoteVersionThatNeverAppearsTimesOutAndRollsBack(t *testing.T) {
 	t.Parallel()
 	w := newVerifyWorld(t)
-	w.release("pipeline", good, kube.Succeeded)
-	w.release("pipeline", bad, kube.Succeeded)
 	w.verifiedGood()
 
 	// The deploy run succeeds, but the cluster keeps reporting good.
