@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,9 +106,25 @@ func (w *nullWriter) Header() http.Header         { return w.header }
 func (w *nullWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *nullWriter) WriteHeader(status int)      { w.status = status }
 
+// ingestCommentID is the comment id of figure 1's delivery, which
+// nextComment rewrites: tekbot takes a comment once, so each delivery must
+// be a comment of its own.
+const ingestCommentID = 1000000001
+
+// comments numbers figure 1's comments across its rounds and senders.
+var comments atomic.Int64
+
+// nextComment is body as a new comment (same length), and its signature.
+// Both handlers are measured with it, so both pay the sender's re-signing.
+func nextComment(body []byte) ([]byte, string) {
+	id := []byte(strconv.Itoa(ingestCommentID))
+	one := bytes.ReplaceAll(body, id, []byte(strconv.FormatInt(ingestCommentID+comments.Add(1), 10)))
+	return one, githubtest.Sign(webhookSecret, one)
+}
+
 // handlerCost measures one handler taking signed deliveries of body, each
-// with its own delivery id, for about a second, and fails unless every one
-// was accepted.
+// a comment and delivery of its own, for about a second, and fails unless
+// every one was accepted.
 func handlerCost(h http.Handler, body []byte) (testing.BenchmarkResult, error) {
 	var refused, sent int
 	res := testing.Benchmark(func(b *testing.B) {
@@ -116,7 +133,9 @@ func handlerCost(h http.Handler, body []byte) (testing.BenchmarkResult, error) {
 		w := &nullWriter{header: http.Header{}}
 		for b.Loop() {
 			sent++
-			req.Body = io.NopCloser(bytes.NewReader(body))
+			one, sig := nextComment(body)
+			req.Body = io.NopCloser(bytes.NewReader(one))
+			req.Header.Set(githubtest.HeaderSignature256, sig)
 			req.Header.Set(githubtest.HeaderDelivery, "ingest-"+strconv.Itoa(sent))
 			clear(w.header)
 			w.status = http.StatusOK
@@ -147,7 +166,7 @@ func figureIngest(ctx context.Context, e *env) ([]row, error) {
 		}}},
 	}
 	body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-		Body: "Flaky, again.\r\n/retest\r\n", CommentID: 1001, Commenter: maintainer, CommenterType: "User",
+		Body: "Flaky, again.\r\n/retest\r\n", CommentID: ingestCommentID, Commenter: maintainer, CommenterType: "User",
 		Number: prNumber, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
 	})
 	bare := bareHandler(webhookSecret, cfg.Server.MaxBodyBytes)
@@ -222,11 +241,13 @@ func ackP99(ctx context.Context, e *env, h http.Handler, body []byte, rate int, 
 	// sender's cost, not the receiver's.
 	header := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", "", webhookSecret, body).Header
 	took, err := offer(ctx, rate, span, func(ctx context.Context, i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(body))
+		one, sig := nextComment(body)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, bytes.NewReader(one))
 		if err != nil {
 			return err
 		}
 		req.Header = header.Clone()
+		req.Header.Set(githubtest.HeaderSignature256, sig)
 		req.Header.Set(githubtest.HeaderDelivery, fmt.Sprintf("ack-%d", i))
 		return expect(req, http.StatusAccepted)
 	})
