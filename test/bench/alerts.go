@@ -42,7 +42,16 @@ func figureAlerts(ctx context.Context, e *env) ([]row, error) {
 	}
 	e.log.Info("filling the watched namespace", "runs", alertRuns)
 	start := time.Now()
-	if err := fill(ctx, e.nightly, ns, "pipeline", alertRuns); err != nil {
+	// fill skips the runs that exist, so an overloaded etcd's timeout
+	// costs a retry, not the figure.
+	var err error
+	for range 3 {
+		if err = fill(ctx, e.nightly, ns, "pipeline", alertRuns); err == nil || ctx.Err() != nil {
+			break
+		}
+		e.log.Warn("filling again after an error", "err", err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	e.log.Info("filled", "took", time.Since(start).Round(time.Second))
