@@ -13,6 +13,7 @@
 package statuspage
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -22,6 +23,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"tekbot/bot"
@@ -83,6 +85,13 @@ type Page struct {
 
 	runs   cached[runsSnapshot]
 	stores cached[storesSnapshot]
+
+	renderMu sync.Mutex
+	rendered struct {
+		stores *storesSnapshot
+		runs   *runsSnapshot
+		html   []byte
+	}
 }
 
 // How much the page shows, and how long it waits for a slow store.
@@ -145,16 +154,37 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readTimeout)
 	defer cancel()
-	v := p.view(ctx)
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	if err := tmpl.Execute(w, v); err != nil {
+	body, err := p.render(p.snapshots(ctx, p.now()))
+	if err != nil {
 		p.log().Error("status page: rendering", "err", err)
+		http.Error(w, "the status page cannot be shown right now; try again", http.StatusInternalServerError)
+		return
 	}
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write(body)
 }
 
-// Refresh reads everything the page shows now, and waits for it: tekbot
-// calls it at start so the first visitor does not wait, and tests to see
-// what they seeded.
+// render renders the page, or returns the last rendering if the snapshots
+// have not changed since: most views between two refreshes are the same
+// page, and then a view costs a pointer comparison. (The page's time and
+// today's captain are then as of that rendering: a few seconds old.)
+func (p *Page) render(st *storesSnapshot, runs *runsSnapshot) ([]byte, error) {
+	p.renderMu.Lock()
+	defer p.renderMu.Unlock()
+	if st != nil && st == p.rendered.stores && runs == p.rendered.runs {
+		return p.rendered.html, nil
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, p.view(st, runs, p.now())); err != nil {
+		return nil, err
+	}
+	p.rendered.stores, p.rendered.runs, p.rendered.html = st, runs, b.Bytes()
+	return p.rendered.html, nil
+}
+
+// Refresh reads everything the page shows now, and waits for it: for
+// tests and the benchmark, which must see what they seeded. (tekbot does
+// not: the first view starts the first read.)
 func (p *Page) Refresh() {
 	now := p.now()
 	if p.Clusters != nil {

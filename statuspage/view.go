@@ -156,20 +156,24 @@ func (p *Page) loadStores(ctx context.Context) *storesSnapshot {
 // unread stands for the stores before their first read ends.
 var unread = &storesSnapshot{changesErr: true, pagesErr: true, actionsErr: true, bookErr: true}
 
-// view composes the page from the snapshots as of now.
-func (p *Page) view(ctx context.Context) *view {
-	now := p.now()
-	v := &view{Title: p.Title, Now: now, Refresh: refreshSecond}
-	if v.Title == "" {
-		v.Title = "tekbot"
-	}
-	var st *storesSnapshot
+// snapshots returns what the page shows, starting refreshes as due: nil
+// for what has not been read yet.
+func (p *Page) snapshots(ctx context.Context, now time.Time) (st *storesSnapshot, runs *runsSnapshot) {
 	var wg sync.WaitGroup
 	wg.Go(func() { st = p.stores.get(ctx, now, storesMaxAge, p.loadStores) })
 	if p.Clusters != nil {
-		wg.Go(func() { v.Runs = p.runs.get(ctx, now, p.runsMaxAge(), p.loadRuns) })
+		wg.Go(func() { runs = p.runs.get(ctx, now, p.runsMaxAge(), p.loadRuns) })
 	}
 	wg.Wait()
+	return st, runs
+}
+
+// view composes the page from the snapshots as of now.
+func (p *Page) view(st *storesSnapshot, runs *runsSnapshot, now time.Time) *view {
+	v := &view{Title: p.Title, Now: now, Refresh: refreshSecond, Runs: runs}
+	if v.Title == "" {
+		v.Title = "tekbot"
+	}
 	if st == nil {
 		st = unread
 	}
