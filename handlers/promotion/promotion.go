@@ -3,9 +3,14 @@
 // version, evidence that the release succeeded, nothing else in flight),
 // waits for the confirmations, deploys with the environment's strategy (a
 // PipelineRun from a template, or a GitOps pull request), watches the
-// deploy, and keeps the record of what runs where in the apiserver. It
-// speaks to people only through bot replies and the Notifier: the handler
-// parses the command and renders what the Engine decides.
+// deploy, verifies it (verify.go: the version reported by the cluster,
+// then verification pipelines; a failure may roll back by itself, once),
+// and keeps the record of what runs where in the apiserver. Nightlies come
+// from release runs or an image registry (image.go); gitops PRs may be
+// merged by tekbot (merge.go); a train offers nightlies on working days
+// (train.go). It speaks to people only through bot replies, the Notifier
+// and the Pager: the handler parses the command and renders what the
+// Engine decides.
 //
 // Confirmations and the two-person rule. A transport runs a confirm
 // button's command once per request ID (it claims the ID), so a second
