@@ -260,18 +260,25 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	e.log.Info("filling the large namespace", "runs", e.opts.scale-3*len(repos[1].origs))
 	start := time.Now()
 	if err := fill(ctx, e.prod, repos[1].ns, repos[1].name, e.opts.scale-3*len(repos[1].origs)); err != nil {
-		return nil, err
+		return rows, err
 	}
 	e.log.Info("filled", "took", time.Since(start).Round(time.Second))
+	// The apiserver may close a watch that lagged behind 100,000 events.
+	r := repos[1]
+	r.watch.Stop()
+	if r.watch, err = e.prod.Tekton.TektonV1().PipelineRuns(r.ns).Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf}); err != nil {
+		return rows, err
+	}
+	defer r.watch.Stop()
 	if _, err := retest(repos[1]); err != nil { // its first look adds the index on the PR's labels
-		return nil, err
+		return rows, err
 	}
 	var lat [2][]float64
 	for range pairs {
 		for i, r := range repos[:2] {
 			took, err := retest(r)
 			if err != nil {
-				return nil, err
+				return rows, err
 			}
 			lat[i] = append(lat[i], ms(took))
 		}
