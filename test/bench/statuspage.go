@@ -30,9 +30,9 @@ const statusRuns = 20000
 // figureStatusPage measures GET / of the status page over a namespace of
 // 20,000 runs, with every other store it reads filled as in production: a
 // full audit ring, open pages, rotation changes, promotions. The page is
-// asked over loopback HTTP, one request at a time. The baseline is what
-// one request would cost if the page read the runs itself: one full scan
-// of the namespace, which the page does only in the background.
+// asked over loopback HTTP, one request at a time. The baseline is what a
+// view would cost if it read the runs itself: one refresh of the snapshot,
+// which the page does only in the background.
 func figureStatusPage(ctx context.Context, e *env) ([]row, error) {
 	c := e.prod
 	ns, stateNS := "bench-statuspage", "bench-statuspage-state"
@@ -54,16 +54,45 @@ func figureStatusPage(ctx context.Context, e *env) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	start := time.Now()
-	page.Refresh()
-	scan := time.Since(start)
-
 	srv := httptest.NewServer(page)
 	defer srv.Close()
+
+	// Unwatched: the snapshot is refreshed by paging through the
+	// apiserver. Watched (a repository's namespace, which the bot indexes
+	// anyway for PR commands): from the slim index in memory.
+	scanned, err := measureStatusPage(page, srv.URL, "paging through the apiserver")
+	if err != nil {
+		return nil, err
+	}
+	cluster := page.Clusters.All()[0]
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go cluster.WatchRuns(watchCtx, ns)
+	for !cluster.Indexed(ns) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	indexed, err := measureStatusPage(page, srv.URL, "from the bot's slim index")
+	if err != nil {
+		return nil, err
+	}
+	return []row{scanned, indexed}, nil
+}
+
+// measureStatusPage times one refresh of what the page shows, then GET /
+// at five views a second for a minute (three hundred people with the page
+// open, each reloading once a minute). The snapshots go stale during the
+// minute, so refreshes run behind the views, as they would.
+func measureStatusPage(page *statuspage.Page, url, source string) (row, error) {
+	start := time.Now()
+	page.Refresh()
+	refresh := time.Since(start)
 	get := func() (time.Duration, error) {
 		start := time.Now()
-		resp, err := http.Get(srv.URL + "/")
+		resp, err := http.Get(url + "/")
 		if err != nil {
 			return 0, err
 		}
@@ -76,12 +105,9 @@ func figureStatusPage(ctx context.Context, e *env) ([]row, error) {
 	}
 	for range 10 { // warm connections and caches
 		if _, err := get(); err != nil {
-			return nil, err
+			return row{}, err
 		}
 	}
-	// Five views a second (three hundred people with the page open, each
-	// reloading once a minute) keep tekbot's apiserver requests within its
-	// client's 50 per second, as in production.
 	var took []time.Duration
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
@@ -89,21 +115,21 @@ func figureStatusPage(ctx context.Context, e *env) ([]row, error) {
 		<-tick.C
 		d, err := get()
 		if err != nil {
-			return nil, err
+			return row{}, err
 		}
 		took = append(took, d)
 	}
 	p50, p99 := percentile(took, 50), percentile(took, 99)
-	return []row{{
-		Figure: fmt.Sprintf("7 status page GET / p99, %d runs in the namespace", statusRuns), Unit: "ms",
-		Tekbot: ms(p99), Baseline: ms(scan), BaselineIs: "one full scan of the runs", Ratio: ms(p99) / ms(scan),
+	return row{
+		Figure: fmt.Sprintf("7 status page GET / p99, %d runs, snapshot %s", statusRuns, source), Unit: "ms",
+		Tekbot: ms(p99), Baseline: ms(refresh), BaselineIs: "one refresh of what the page shows", Ratio: ms(p99) / ms(refresh),
 		Target: "< 100 ms", Met: ms(p99) < 100,
-		Note: fmt.Sprintf("p50 %.1f ms over %d requests", ms(p50), len(took)),
+		Note: fmt.Sprintf("p50 %.1f ms over %d views", ms(p50), len(took)),
 		Detail: []string{
-			"each view reads the rotation's changes, the open pages, the newest audit-ring segments and the promotion record at once",
-			"the runs come from a snapshot refreshed in the background when older than 30 s, so no view waits for the scan",
+			"a view renders from snapshots read in the background: the runs when older than 30 s, the rotation's changes, open pages, newest audit-ring segments and promotion record when older than 5 s",
+			"so no view waits for a refresh, and a refresh runs only while someone looks",
 		},
-	}}, nil
+	}, nil
 }
 
 // statusPageOver builds the status page over ns's runs, with the other
