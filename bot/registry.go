@@ -15,6 +15,9 @@ type Transport string
 const (
 	GitHub Transport = "github"
 	Slack  Transport = "slack"
+	// Itself is tekbot acting on its own (an automatic rollback), for
+	// audit records.
+	Itself Transport = "tekbot"
 )
 
 // HandlerFunc runs a command. Like an http.HandlerFunc it gets the request

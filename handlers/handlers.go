@@ -66,7 +66,9 @@ type Deps struct {
 	// Background runs work that outlives a command (watching a deploy)
 	// until the process stops; nil watches nothing.
 	Background func(job func(ctx context.Context))
-	Log        *slog.Logger
+	// Audit records what tekbot does by itself; nil records nothing.
+	Audit bot.Auditor
+	Log   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time
 }

@@ -34,7 +34,7 @@ func (d *Deps) Promotions() *promotion.Engine {
 	e := &promotion.Engine{
 		Config: d.Config, Clusters: d.Clusters,
 		Roles: d.Policy.Roles(&bot.Spec{Verb: promotion.Verb, DefaultAllow: promoteRoles}),
-		Repos: d.GitOps, Notifier: d.Notifier, Background: d.Background, Now: d.Now, Log: d.Log,
+		Repos: d.GitOps, Notifier: d.Notifier, Background: d.Background, Audit: d.Audit, Now: d.Now, Log: d.Log,
 	}
 	if d.Pager != nil {
 		e.Pager = captainPager{pager: d.Pager, now: d.Now}
@@ -89,20 +89,20 @@ func (h *commands) promote(ctx context.Context, req *bot.Request) bot.Reply {
 	if req.Confirmed {
 		p, started, err := e.Confirm(ctx, r)
 		if err != nil {
-			return promoteFailure(r, err)
+			return h.promoteFailure(ctx, req, r, err)
 		}
 		return confirmedReply(p, started)
 	}
 	p, err := e.Ask(ctx, r)
 	if err != nil {
-		return promoteFailure(r, err)
+		return h.promoteFailure(ctx, req, r, err)
 	}
 	if p.State != promotion.Asked {
 		return confirmedReply(p, false) // a retried request that has moved on
 	}
 	env, err := e.Environment(p.Environment)
 	if err != nil {
-		return promoteFailure(r, err)
+		return h.promoteFailure(ctx, req, r, err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Promote *%s* to *%s*: %s\n", p.Project, p.Environment, p.Change())
@@ -150,7 +150,7 @@ func confirmedReply(p *promotion.Promotion, started bool) bot.Reply {
 
 // promoteFailure turns the Engine's error into a reply: a gate's refusal
 // (or denial) as it is, anything else as our failure.
-func promoteFailure(r promotion.Request, err error) bot.Reply {
+func (h *commands) promoteFailure(ctx context.Context, req *bot.Request, r promotion.Request, err error) bot.Reply {
 	var refusal *promotion.Refusal
 	switch {
 	case errors.As(err, &refusal) && refusal.Denied:
@@ -158,5 +158,5 @@ func promoteFailure(r promotion.Request, err error) bot.Reply {
 	case errors.As(err, &refusal):
 		return refused("%s", refusal.Msg)
 	}
-	return failed("Could not promote %s: %v. Please try again.", r.Project, err)
+	return h.trouble(ctx, req, "a cluster or tekbot's state store", err, "promote "+r.Project)
 }

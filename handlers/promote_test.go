@@ -36,13 +36,39 @@ import (
 // with the test.
 type promoWorld struct {
 	*world
-	deps  *handlers.Deps
-	notes *notifier
+	deps    *handlers.Deps
+	notes   *notifier
+	records *records
+}
+
+// records keeps audit records in memory.
+type records struct {
+	mu   sync.Mutex
+	list []bot.Record
+}
+
+func (r *records) Record(_ context.Context, rec bot.Record) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, rec)
+}
+
+// byItself lists what tekbot recorded doing on its own.
+func (r *records) byItself() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, rec := range r.list {
+		if rec.Transport == bot.Itself {
+			out = append(out, strings.Join(rec.Args, " ")+": "+string(rec.Outcome))
+		}
+	}
+	return out
 }
 
 func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environment) *promoWorld {
 	t.Helper()
-	w := &promoWorld{world: newWorld(t, time.Now()), notes: &notifier{posts: make(chan post, 100)}}
+	w := &promoWorld{world: newWorld(t, time.Now()), notes: &notifier{posts: make(chan post, 100)}, records: &records{}}
 	w.cfg.Policy.Roles["release-managers"] = []string{"andrea", "vincent"}
 	w.cfg.Policy.Roles["release-leads"] = []string{"andrea"}
 	w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
@@ -68,7 +94,7 @@ func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environm
 	policy := bot.NewPolicy(w.cfg.Policy)
 	w.deps = &handlers.Deps{
 		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: w.bot.Log,
-		Notifier: w.notes, GitOps: gitops,
+		Notifier: w.notes, GitOps: gitops, Audit: w.records,
 		Background: func(job func(context.Context)) { watches.Go(func() { job(ctx) }) },
 	}
 	w.bot = &bot.Bot{Registry: handlers.NewRegistry(w.deps), Policy: policy, Log: w.bot.Log}

@@ -240,6 +240,9 @@ func TestPromoteVerifiedThenFailedVerificationRollsBackOnce(t *testing.T) {
 	if p := w.promotion("p-bad"); p.State != promotion.RolledBack || p.History() != "promoted → failed verification → rolled back" {
 		t.Errorf("bad promotion: %s, %q", p.State, p.History())
 	}
+	if got := w.records.byItself(); len(got) != 1 || got[0] != "rollback pipeline "+bad+" on dogfooding: done" {
+		t.Errorf("audit records of what tekbot did by itself = %q, want the one rollback", got)
+	}
 	// The rollback fails its verification too: tekbot does not roll
 	// back again, and pages for people to decide.
 	w.verification(good, kube.Failed)

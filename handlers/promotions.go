@@ -39,7 +39,7 @@ func (h *commands) promotions(ctx context.Context, req *bot.Request) bot.Reply {
 	}
 	book, err := h.Promotions().Book(ctx)
 	if err != nil {
-		return failed("Could not read the promotion record: %v", err)
+		return h.trouble(ctx, req, "tekbot's state store", err, "read the promotion record")
 	}
 	observed := h.observe(ctx, book)
 	const when = "2006-01-02 15:04 MST"

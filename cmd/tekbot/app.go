@@ -170,6 +170,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		},
 	}
 	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: auditor, Metrics: a.metrics, Log: log}
+	deps.Audit = auditor // what tekbot does by itself is audited as commands are
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.readyz)

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"fmt"
+	"tekbot/bot"
 	"time"
 )
 
@@ -64,8 +65,10 @@ func (e *Engine) mergeIfReady(ctx context.Context, p *Promotion) (done bool, err
 	}
 	title := fmt.Sprintf("Promote %s %s to %s (#%d)", p.Project, p.Version, p.Environment, p.PullRequest)
 	if err := e.Repos.Merge(ctx, p.Repository, p.PullRequest, st.Head, title); err != nil {
+		e.audited(ctx, p.ID+"/merge", "merge", bot.Failed, p)
 		return false, err
 	}
+	e.audited(ctx, p.ID+"/merge", "merge", bot.Done, p)
 	e.log().InfoContext(ctx, "promotion: merged its pull request", "promotion", p.ID, "pr", p.Target(), "head", st.Head)
 	return true, e.PullRequestClosed(ctx, p.Repository, p.PullRequest, true)
 }

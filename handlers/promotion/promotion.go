@@ -115,6 +115,9 @@ type Engine struct {
 	// Pager pages the build captain when a verification fails and tekbot
 	// rolls back by itself; nil pages nobody.
 	Pager Pager
+	// Audit records what tekbot does by itself (rolling back, merging its
+	// promotion PR), as commands are recorded; nil records nothing.
+	Audit bot.Auditor
 	// Now is the clock; nil means Clock's, then time.Now.
 	Now func() time.Time
 	// Clock times deadlines and polls; nil means the real one.
@@ -439,7 +442,8 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 	}
 	created, err := e.deploy(ctx, env, p)
 	if err != nil {
-		why := fmt.Sprintf("could not start: %v", err)
+		e.log().ErrorContext(ctx, "promotion: starting the deploy", "promotion", p.ID, "err", err)
+		why := "could not start: " + bot.Explain("the "+env.Cluster+" cluster", err)
 		if _, _, ferr := e.transition(ctx, p.ID, []State{Running}, Failed, func(q *Promotion, _ *Book) {
 			q.Finished, q.Result = e.now(), why
 		}); ferr != nil {

@@ -279,10 +279,23 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string) error {
 	}
 	e.log().InfoContext(ctx, "promotion: rolling back by itself", "promotion", p.ID, "rollback", rollback.ID, "to", rollback.Version)
 	if _, _, err := e.start(ctx, env, rollback.ID, nil); err != nil {
+		e.audited(ctx, rollback.ID, "rollback", bot.Failed, p)
 		e.page(ctx, rollback.ID+"/start", fmt.Sprintf("the automatic rollback of %s on %s to %s could not start", p.Project, p.Environment, rollback.Version), p.URL)
 		return err
 	}
+	e.audited(ctx, rollback.ID, "rollback", bot.Done, p)
 	return nil
+}
+
+// audited records an action tekbot took by itself on promotion p.
+func (e *Engine) audited(ctx context.Context, id, action string, outcome bot.Outcome, p *Promotion) {
+	if e.Audit == nil {
+		return
+	}
+	e.Audit.Record(ctx, bot.Record{
+		Time: e.now().UTC(), RequestID: id, Transport: bot.Itself, CallerID: autoRequester,
+		Verb: Verb, Args: []string{action, p.Project, p.Version, "on", p.Environment}, Targets: []string{p.Target()}, Outcome: outcome,
+	})
 }
 
 // page pages the captain about key once; paging that fails is logged,

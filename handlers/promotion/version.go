@@ -3,6 +3,7 @@ package promotion
 import (
 	"fmt"
 	"regexp"
+	"tekbot/bot"
 	"time"
 )
 
@@ -51,14 +52,14 @@ func CheckVersion(v string) (Kind, error) {
 			return "", refuse("%+q is not a nightly tag: after the date comes the commit, 7 to 10 lower-case hex digits.", v)
 		}
 	}
-	return "", refuse("%+q is not a version: use %s.", v, versionForms)
+	return "", refuse("%s is not a version: use %s.", bot.UserText(fmt.Sprintf("%+q", v)), versionForms)
 }
 
 // CheckProject refuses what cannot be a project: it names a pipeline
 // (<project>-release) and labels.
 func CheckProject(p string) error {
 	if !projectRE.MatchString(p) {
-		return refuse("%+q is not a project name (like `pipeline` or `triggers`).", p)
+		return refuse("%s is not a project name (like `pipeline` or `triggers`).", bot.UserText(fmt.Sprintf("%+q", p)))
 	}
 	return nil
 }
