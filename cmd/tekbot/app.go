@@ -28,6 +28,7 @@ import (
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/handlers/promotion"
+	"tekbot/lifecycle"
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -52,11 +53,11 @@ type app struct {
 	metrics    *bot.Metrics
 	// bodies caps the webhook and Slack requests read at once.
 	bodies *httplimit.Limiter
-	// background runs for the process's life (Socket Mode); leader runs
-	// only on the replica holding the Lease (cron, escalation).
-	background []func(ctx context.Context)
-	leader     []func(ctx context.Context)
-	state      *tekton.Cluster
+	// runnables are the lifetimes: for the process's life (watches,
+	// Socket Mode) or, marked Leader, on the replica holding the Lease
+	// (cron, escalation).
+	runnables lifecycle.Group
+	state     *tekton.Cluster
 	// claims are the request and step claims in the state namespace, shared
 	// by the transports and the leader's jobs.
 	claims *state.Claims
@@ -115,7 +116,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// not with a read that waits on the apiserver (tekton.WatchRuns).
 	for _, r := range cfg.GitHub.Repositories {
 		if c := clusters.Get(r.Cluster); c != nil {
-			a.background = append(a.background, func(ctx context.Context) { c.WatchRuns(ctx, r.Namespace) })
+			a.runnables.Add(lifecycle.Runnable{Name: "index of " + r.Cluster + "/" + r.Namespace, Run: func(ctx context.Context) { c.WatchRuns(ctx, r.Namespace) }})
 		}
 	}
 	policy := bot.PolicyFor(cfg)
@@ -159,7 +160,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// The last few thousand records, beyond the Events' TTL, for the status
 	// page and `tekbot audit`; written in the background by every replica.
 	ring := &audit.Ring{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log.With("component", "audit")}
-	a.background = append(a.background, ring.Run)
+	a.runnables.Add(lifecycle.Runnable{Name: "audit ring", Run: ring.Run})
 	auditor := &audit.EventAuditor{
 		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
 		Clusters: func(name string) kubernetes.Interface {
@@ -211,27 +212,27 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	if adapter != nil {
 		adapter.Registry, adapter.Bot = a.registry, a.bot
 		if cfg.Slack.Mode == config.SlackSocket {
-			a.background = append(a.background, func(ctx context.Context) {
+			a.runnables.Add(lifecycle.Runnable{Name: "slack socket mode", Run: func(ctx context.Context) {
 				if err := adapter.RunSocketMode(ctx, socketmode.New(slackAPI)); err != nil {
 					log.Error("slack socket mode stopped", "err", err)
 				}
-			})
+			}})
 		} else {
 			slackMux := http.NewServeMux()
 			adapter.Register(slackMux)
 			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
-	a.leader = append(a.leader, func(ctx context.Context) { expireClaims(ctx, a.claims, log) })
+	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) { expireClaims(ctx, a.claims, log) }})
 	if len(cfg.Promotion.Environments) > 0 {
 		// Deploys that were running when the last process stopped are
 		// watched again, so their result is still reported.
-		a.background = append(a.background, func(ctx context.Context) {
+		a.runnables.Add(lifecycle.Runnable{Name: "promotion watches", Run: func(ctx context.Context) {
 			logErr(log, "resuming promotion watches", deps.Promotions().Resume(ctx))
-		})
+		}})
 		// The promotion train proposes nightlies on working days; its
 		// posts are claimed per day, so a new leader does not repeat them.
-		a.leader = append(a.leader, func(ctx context.Context) { deps.Promotions().RunTrain(ctx, a.claims) })
+		a.runnables.Add(lifecycle.Runnable{Name: "promotion train", Leader: true, Run: func(ctx context.Context) { deps.Promotions().RunTrain(ctx, a.claims) }})
 	}
 	return a, nil
 }
@@ -314,16 +315,16 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 	deps.Pager = pager
 	monitorCaptain(a.metrics, rot, pager.Store)
 	a.liveDuties(cfg, log, notify, job, pager.Rotation)
-	a.leader = append(a.leader,
-		func(ctx context.Context) {
+	a.runnables.Add(
+		lifecycle.Runnable{Name: "handoff", Leader: true, Run: func(ctx context.Context) {
 			if err := job.Run(ctx); err != nil {
 				log.Error("handoff job stopped", "err", err)
 			}
-		},
-		func(ctx context.Context) {
+		}},
+		lifecycle.Runnable{Name: "paging escalation", Leader: true, Run: func(ctx context.Context) {
 			every(ctx, time.Minute, func() { logErr(log, "paging tick", pager.Tick(ctx, time.Now())) })
-		},
-		func(ctx context.Context) {
+		}},
+		lifecycle.Runnable{Name: "closed pages", Leader: true, Run: func(ctx context.Context) {
 			every(ctx, time.Hour, func() {
 				n, err := pager.Store.DeleteClosed(ctx, paging.ClosedRetention, time.Now())
 				logErr(log, "deleting closed pages", err)
@@ -331,7 +332,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 					log.Info("deleted closed pages", "count", n)
 				}
 			})
-		},
+		}},
 	)
 	return nil
 }
@@ -491,32 +492,16 @@ func httpServer(s config.Server, h http.Handler, log *slog.Logger) *http.Server 
 // leader Lease; stopBackground waits for them after ctx ends.
 func (a *app) startBackground(ctx context.Context) {
 	context.AfterFunc(ctx, a.stop)
-	run := func(fn func(context.Context)) {
-		a.wg.Go(func() { fn(ctx) })
-	}
-	for _, fn := range a.background {
-		run(fn)
-	}
-	if len(a.leader) == 0 {
-		return
-	}
 	identity, _ := os.Hostname()
 	if pod := os.Getenv("POD_NAME"); pod != "" {
 		identity = pod
 	}
 	leader := &state.Leader{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace, Lease: "tekbot-leader", Identity: identity, Log: a.log}
-	run(func(ctx context.Context) {
-		leader.Run(ctx, func(ctx context.Context) {
-			var wg sync.WaitGroup
-			for _, fn := range a.leader {
-				wg.Go(func() { fn(ctx) })
-			}
-			wg.Wait()
-		})
-	})
+	a.runnables.Start(ctx, leader.Run)
 }
 
 func (a *app) stopBackground() {
 	a.stop()
+	a.runnables.Wait()
 	a.wg.Wait()
 }

@@ -10,6 +10,7 @@ import (
 	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/handlers/promotion"
+	"tekbot/lifecycle"
 	"tekbot/schedule"
 	"tekbot/transport/slack"
 )
@@ -50,7 +51,7 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 			Clusters: a.clusters, Watch: cfg.Alerts.Watch, Rotation: rotation, Mention: job.Mention,
 			Chat: live, Channel: cfg.Slack.Channels.Captain, Days: days, Claims: a.claims, Log: log.With("job", "alerts"),
 		}
-		a.leader = append(a.leader, func(ctx context.Context) { logErr(log, "failure alerts", alerter.Run(ctx)) })
+		a.runnables.Add(lifecycle.Runnable{Name: "failure alerts", Leader: true, Run: func(ctx context.Context) { logErr(log, "failure alerts", alerter.Run(ctx)) }})
 	}
 	if cfg.Slack.CaptainGroup != "" {
 		group := &handoff.Group{
@@ -63,13 +64,13 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 				return ""
 			},
 		}
-		a.leader = append(a.leader, func(ctx context.Context) { group.Run(ctx, groupInterval) })
+		a.runnables.Add(lifecycle.Runnable{Name: "@build-captain group", Leader: true, Run: func(ctx context.Context) { group.Run(ctx, groupInterval) }})
 	}
 	if cfg.Slack.Channels.Releases != "" && len(cfg.Promotion.Environments) > 0 {
 		drift := &alerts.DriftWatch{Observer: observer, Poster: live, Channel: cfg.Slack.Channels.Releases, Claims: a.claims, Log: log.With("job", "drift")}
-		a.leader = append(a.leader, func(ctx context.Context) {
+		a.runnables.Add(lifecycle.Runnable{Name: "drift check", Leader: true, Run: func(ctx context.Context) {
 			every(ctx, 5*time.Minute, func() { logErr(log, "drift check", drift.Tick(ctx)) })
-		})
+		}})
 	}
 }
 
