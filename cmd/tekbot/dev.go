@@ -88,6 +88,9 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := seed(ctx, prod, "tekbot", nil); err != nil {
 		return err
 	}
+	if err := seedInstalled(ctx, prod); err != nil {
+		return err
+	}
 	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
 	if err != nil {
 		return err

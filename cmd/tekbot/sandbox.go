@@ -14,7 +14,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
+	"tekbot/config"
 	"tekbot/localcluster"
+	"tekbot/tekton"
 )
 
 // sandboxGitHub stands in for GitHub in `tekbot dev`: one open PR, #42 on
@@ -154,6 +156,26 @@ func seed(ctx context.Context, c *localcluster.Cluster, namespace string, runs [
 				return fmt.Errorf("seeding %s status: %w", s.name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// seedInstalled records, as Tekton's release does, that dogfooding runs
+// Pipelines v1.15.1: what tekbot then promotes differs from what the
+// cluster reports until the cluster catches up, which `/tekton promotions`
+// and the handoff show as drift.
+func seedInstalled(ctx context.Context, c *localcluster.Cluster) error {
+	const ns = config.DefaultInfoNamespace
+	_, err := c.Kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", ns, err)
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: tekton.InfoConfigMap("pipeline"), Namespace: ns},
+		Data:       map[string]string{"version": "v1.15.1"},
+	}
+	if _, err := c.Kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("seeding %s: %w", cm.Name, err)
 	}
 	return nil
 }

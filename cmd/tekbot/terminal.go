@@ -168,3 +168,33 @@ func (c captain) DirectMessage(_ context.Context, to *config.Person, text, ackPa
 	c.print(fmt.Sprintf("slack DM to %s, with an Ack button for page %s", to.Name, ackPage), text)
 	return nil
 }
+
+// PostThread prints a failure alert, in the day's thread when there is one.
+func (c captain) PostThread(_ context.Context, channel, threadTS, text string) (string, error) {
+	c.mu.Lock()
+	c.thread++
+	ts := fmt.Sprintf("thread-%d", c.thread)
+	c.mu.Unlock()
+	where := "slack " + c.channel(channel) + ", " + ts
+	if threadTS != "" {
+		where = "slack " + c.channel(channel) + ", in " + threadTS
+	}
+	c.print(where, text)
+	return ts, nil
+}
+
+// Update prints an edit of a line tekbot posted (a repeated failure).
+func (c captain) Update(_ context.Context, channel, ts, text string) error {
+	c.print("slack "+c.channel(channel)+", "+ts+" edited", text)
+	return nil
+}
+
+// SetGroupMembers prints what @build-captain is set to.
+func (c captain) SetGroupMembers(_ context.Context, group string, users []string) error {
+	names := make([]string, len(users))
+	for i, u := range users {
+		names[i] = c.render("<@" + u + ">")
+	}
+	c.print("slack user group "+group, "@build-captain is now "+strings.Join(names, ", "))
+	return nil
+}
