@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // LabelCommand names the declared command that created a PipelineRun.
@@ -36,25 +33,6 @@ func OverrideParams(pr *pipelinev1.PipelineRun, params map[string]string) {
 // key=value"). Its name is the rerun's: one attempt per run retried.
 func (c *Cluster) RerunWithParams(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, params map[string]string) (*pipelinev1.PipelineRun, bool, error) {
 	return c.RerunEdited(ctx, orig, by, func(pr *pipelinev1.PipelineRun) { OverrideParams(pr, params) })
-}
-
-// CreateOnce creates pr, whose name is derived from the request that asks
-// for it. created is false when that request had already created it (a
-// redelivery, another replica): the existing run is returned.
-func (c *Cluster) CreateOnce(ctx context.Context, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error) {
-	runs := c.Tekton.TektonV1().PipelineRuns(pr.Namespace)
-	run, err = runs.Create(ctx, pr, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		existing, getErr := runs.Get(ctx, pr.Name, metav1.GetOptions{})
-		if getErr != nil {
-			return nil, false, fmt.Errorf("%s exists but cannot be read: %w", pr.Name, getErr)
-		}
-		return existing, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, pr.Namespace, pr.Name, err)
-	}
-	return run, true, nil
 }
 
 // CommandRunName names the PipelineRun of a declared command from the

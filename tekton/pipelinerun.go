@@ -275,21 +275,33 @@ func (c *Cluster) RerunEdited(ctx context.Context, orig *pipelinev1.PipelineRun,
 	if edit != nil {
 		edit(want)
 	}
-	pr, err = runs.Create(ctx, want, metav1.CreateOptions{})
+	pr, created, err = c.CreateOnce(ctx, want)
+	if err != nil {
+		return nil, false, fmt.Errorf("rerun of %s/%s/%s: %w", c.Name, orig.Namespace, orig.Name, err)
+	}
+	if !created && (pr.Labels[LabelRerunOf] != want.Labels[LabelRerunOf] || pr.Labels[LabelAttempt] != want.Labels[LabelAttempt]) {
+		return nil, false, fmt.Errorf("the name %s/%s/%s is taken by a run that is not attempt %s at %s", c.Name, want.Namespace, want.Name, want.Labels[LabelAttempt], want.Labels[LabelRerunOf])
+	}
+	return pr, created, nil
+}
+
+// CreateOnce creates pr, whose name is derived from the request that asks
+// for it. created is false when that request had already created it (a
+// redelivery, another replica): the existing run is returned.
+func (c *Cluster) CreateOnce(ctx context.Context, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error) {
+	runs := c.Tekton.TektonV1().PipelineRuns(pr.Namespace)
+	run, err = runs.Create(ctx, pr, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
-		existing, getErr := runs.Get(ctx, want.Name, metav1.GetOptions{})
+		existing, getErr := runs.Get(ctx, pr.Name, metav1.GetOptions{})
 		if getErr != nil {
-			return nil, false, fmt.Errorf("rerun %s exists but cannot be read: %w", want.Name, getErr)
-		}
-		if existing.Labels[LabelRerunOf] != want.Labels[LabelRerunOf] || existing.Labels[LabelAttempt] != want.Labels[LabelAttempt] {
-			return nil, false, fmt.Errorf("the name %s/%s/%s is taken by a run that is not attempt %s at %s", c.Name, want.Namespace, want.Name, want.Labels[LabelAttempt], want.Labels[LabelRerunOf])
+			return nil, false, fmt.Errorf("%s exists but cannot be read: %w", pr.Name, getErr)
 		}
 		return existing, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("creating rerun of %s/%s/%s: %w", c.Name, orig.Namespace, orig.Name, err)
+		return nil, false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, pr.Namespace, pr.Name, err)
 	}
-	return pr, true, nil
+	return run, true, nil
 }
 
 // Cancel asks Tekton to cancel a run, as `tkn pipelinerun cancel` does.
