@@ -17,6 +17,7 @@ import (
 	"tekbot/handlers/promotion"
 	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 // pages is the captain's pager as the promotion engine sees it.
@@ -140,15 +141,7 @@ func (w *verifyWorld) verification(version string, state kube.RunState) *pipelin
 // minute.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within a minute", what)
-		}
-		<-tick.C
-	}
+	poll.Until(t, what, time.Minute, cond)
 }
 
 func (w *verifyWorld) promotion(id string) *promotion.Promotion {

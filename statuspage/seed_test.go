@@ -20,6 +20,7 @@ import (
 	"tekbot/statuspage"
 	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -161,11 +162,5 @@ func seedWorld(t *testing.T) *world {
 // pollUntil waits for cond, failing the test after ten seconds.
 func pollUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, "the condition", 10*time.Second, cond)
 }

@@ -14,6 +14,7 @@ import (
 
 	"tekbot/config"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -95,13 +96,7 @@ func seedRun(t *testing.T, kc *kube.Cluster, ns, name string, labels map[string]
 // eventually polls cond until it holds or ten seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within 10s: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, what, 10*time.Second, cond)
 }
 
 func names(t *testing.T, c *Cluster, ns, selector string) []string {

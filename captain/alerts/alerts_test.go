@@ -23,6 +23,7 @@ import (
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 	"tekbot/test/slackfake"
 	"tekbot/transport/slack"
 )
@@ -178,16 +179,7 @@ func (f *fixture) finish(t *testing.T, name, pipeline string, succeeded bool, en
 // eventually polls cond until it holds or 30 seconds pass.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.After(30 * time.Second)
-	poll := time.NewTicker(20 * time.Millisecond)
-	defer poll.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-poll.C:
-		}
-	}
+	poll.Until(t, what, 30*time.Second, cond)
 }
 
 func dump(ms []slackfake.Message) string {

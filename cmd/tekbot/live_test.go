@@ -17,6 +17,7 @@ import (
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 	"tekbot/test/slackfake"
 )
 
@@ -65,7 +66,7 @@ func TestLiveDutiesAreWired(t *testing.T) {
 	}
 	if captain := rot.At(time.Now()).Person; captain != "" {
 		want := cfg.Person(captain).Slack
-		poll(t, "@build-captain set to "+captain, func() bool {
+		poll.Until(t, "@build-captain set to "+captain, 30*time.Second, func() bool {
 			ups := api.GroupUpdates()
 			return len(ups) > 0 && ups[len(ups)-1].Group == "S0CAPTAINS" && strings.Join(ups[len(ups)-1].Users, ",") == want
 		})
@@ -81,7 +82,7 @@ func TestLiveDutiesAreWired(t *testing.T) {
 	if _, err := kube.SetState(ctx, nightly, watched, pr.Name, kube.Failed); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the failure alert", func() bool {
+	poll.Until(t, "the failure alert", 30*time.Second, func() bool {
 		for _, m := range api.Messages() {
 			if m.Channel == cfg.Slack.Channels.Captain && m.ThreadTS != "" && strings.Contains(m.Text, "`nightly-release` failed once") {
 				return true
@@ -89,19 +90,4 @@ func TestLiveDutiesAreWired(t *testing.T) {
 		}
 		return false
 	})
-}
-
-// poll waits up to 30 seconds for cond.
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.After(30 * time.Second)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline:
-			t.Fatalf("timed out waiting for %s", what)
-		case <-tick.C:
-		}
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
+	"tekbot/test/poll"
 )
 
 // tekbot serves the status page at / (and only there), and a command the
@@ -38,17 +39,10 @@ func TestStatusPageServesWhatTheBotDid(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	poll.Until(t, "GET / showing the captain and the command just run", 15*time.Second, func() bool {
 		code, body := fetch("/")
-		if code == http.StatusOK && strings.Contains(body, "Build captain") && strings.Contains(body, "captain next 7") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET / never showed the command: %d\n%s", code, body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return code == http.StatusOK && strings.Contains(body, "Build captain") && strings.Contains(body, "captain next 7")
+	})
 	if code, _ := fetch("/no-such-page"); code != http.StatusNotFound {
 		t.Errorf("GET /no-such-page = %d, want 404", code)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 // Two deliveries asking to retry the same failed run (two comments, a
@@ -26,13 +27,7 @@ func TestTwoDeliveriesRetryingOneRunAtOnceMakeOneRerun(t *testing.T) {
 	var watching sync.WaitGroup
 	t.Cleanup(func() { cancel(); watching.Wait() })
 	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
-	deadline := time.Now().Add(30 * time.Second)
-	for !cluster.Indexed(e.ns) {
-		if time.Now().After(deadline) {
-			t.Fatal("the index did not sync")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, "the index to sync", 30*time.Second, func() bool { return cluster.Indexed(e.ns) })
 
 	a, b := e.replica(), e.replica()
 	start := make(chan struct{})
