@@ -2,10 +2,14 @@ package tekton
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unique"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -29,81 +33,204 @@ import (
 // the run they retry (RerunName), not to what was listed.
 
 // slimRun is what the index keeps of a PipelineRun: what the PR commands
-// decide on.
+// decide on. A namespace of 100,000 runs must fit in tens of megabytes
+// (make bench, figure 4), so the record is 64 bytes and pointers to what
+// runs share: no ObjectMeta (its empty fields alone cost 250 bytes a
+// run), labels as a slice of shared pairs rather than a map, and what few
+// runs have (tekbot's annotations, a Secret workspace) behind one pointer.
+// The informer keys it by GetObjectMeta.
 type slimRun struct {
-	// Name, generateName, namespace, labels, creation time, and tekbot's annotations on
-	// the reruns it made. No resourceVersion: see run.
-	metav1.ObjectMeta
+	name   string
+	labels runLabels
+	// created is the creation time in Unix nanoseconds, 0 for none.
+	created int64
+	shared  unique.Handle[runShared]
+	more    *slimMore
+}
+
+// runShared is what many runs have in common: their namespace, pipeline
+// and outcome. Interned whole, it costs a run 8 bytes.
+type runShared struct {
+	namespace, generateName string
+	specStatus              pipelinev1.PipelineRunSpecStatus
+	// pipelineRef is spec.pipelineRef's name.
 	pipelineRef string
-	specStatus  pipelinev1.PipelineRunSpecStatus
-	// secrets are the workspaces bound to a Secret (name and secret
-	// only): what tells a deploy run, which /retest must not repeat.
-	secrets []pipelinev1.WorkspaceBinding
 	// The Succeeded condition's status ("" without one) and reason.
 	status corev1.ConditionStatus
 	reason string
 }
 
-// intern shares one copy of strings that repeat across runs (label keys,
-// repository names, SHAs, reasons).
-func intern(s string) string { return unique.Make(s).Value() }
+// slimMore is what few runs have.
+type slimMore struct {
+	// annotations are tekbot's own (tekbot.dev/…), on the reruns it made.
+	annotations map[string]string
+	// secrets are the workspaces bound to a Secret (name and secret
+	// only): what tells a deploy run, which /retest must not repeat.
+	secrets []pipelinev1.WorkspaceBinding
+}
+
+// tekbotAnnotations prefixes the annotations tekbot writes and the index
+// keeps: who asked for a rerun and for which request, read off listed runs.
+const tekbotAnnotations = "tekbot.dev/"
+
+// label is one label, shared by the runs that have it (labelPool).
+type label struct{ key, value string }
+
+// runLabels are a run's labels in key order. They are labels.Labels, so a
+// selector matches them without a map.
+type runLabels []*label
+
+// Lookup is labels.Labels' Lookup.
+func (ls runLabels) Lookup(key string) (string, bool) {
+	for _, l := range ls {
+		if l.key == key {
+			return l.value, true
+		}
+	}
+	return "", false
+}
+
+// Has is labels.Labels' Has.
+func (ls runLabels) Has(key string) bool {
+	_, ok := ls.Lookup(key)
+	return ok
+}
+
+// Get is labels.Labels' Get.
+func (ls runLabels) Get(key string) string {
+	v, _ := ls.Lookup(key)
+	return v
+}
+
+// GetObjectMeta gives the informer the run's key (namespace and name).
+func (s *slimRun) GetObjectMeta() metav1.Object {
+	return &metav1.ObjectMeta{Name: s.name, Namespace: s.shared.Value().namespace}
+}
+
+// labelPool shares the label pairs of one namespace's runs: the runs of a
+// PR share their repository, PR and SHA pairs, the runs of a pipeline its
+// name. It is a map rather than unique.Make, whose weak hash-trie costs
+// some 300 bytes a pair (170 a run in make bench); sweep drops the pairs
+// no run has any more.
+type labelPool struct {
+	mu    sync.Mutex
+	pairs map[label]*label
+	// live is how many pairs were in use at the last sweep.
+	live int
+}
+
+func (p *labelPool) get(key, value string) *label {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if l := p.pairs[label{key, value}]; l != nil {
+		return l
+	}
+	if p.pairs == nil {
+		p.pairs = map[label]*label{}
+	}
+	l := &label{unique.Make(key).Value(), value} // keys repeat across pairs
+	p.pairs[*l] = l
+	return l
+}
+
+// sweep keeps only the pairs of the runs in store, once the pool has
+// doubled since the last sweep: sweeps scan every run, so they are rare.
+// A run on its way to the store keeps its pairs; only later runs with the
+// same pair no longer share them.
+func (p *labelPool) sweep(store cache.Store) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.pairs) < 2*p.live+1024 {
+		return
+	}
+	pairs := make(map[label]*label, p.live)
+	for _, o := range store.List() {
+		if s, ok := o.(*slimRun); ok {
+			for _, l := range s.labels {
+				pairs[*l] = l
+			}
+		}
+	}
+	p.pairs, p.live = pairs, len(pairs)
+}
 
 // slim is the informer's transform. It must be idempotent, and leaves
 // anything that is not a PipelineRun (tombstones) as it is.
-func slim(obj any) (any, error) {
+func (p *labelPool) slim(obj any) (any, error) {
 	pr, ok := obj.(*pipelinev1.PipelineRun)
 	if !ok {
 		return obj, nil
 	}
-	s := &slimRun{ObjectMeta: metav1.ObjectMeta{
-		Name: pr.Name, GenerateName: intern(pr.GenerateName), Namespace: intern(pr.Namespace),
-		CreationTimestamp: pr.CreationTimestamp,
-	}, specStatus: pipelinev1.PipelineRunSpecStatus(intern(string(pr.Spec.Status)))}
+	s := &slimRun{name: pr.Name}
+	if !pr.CreationTimestamp.IsZero() {
+		s.created = pr.CreationTimestamp.UnixNano()
+	}
 	if len(pr.Labels) > 0 {
-		s.Labels = make(map[string]string, len(pr.Labels))
-		for k, v := range pr.Labels {
-			s.Labels[intern(k)] = intern(v)
+		s.labels = make(runLabels, 0, len(pr.Labels))
+		for _, k := range slices.Sorted(maps.Keys(pr.Labels)) {
+			s.labels = append(s.labels, p.get(k, pr.Labels[k]))
 		}
 	}
-	for _, k := range []string{AnnotationRequester, AnnotationRequestID} {
-		if v, ok := pr.Annotations[k]; ok {
-			if s.Annotations == nil {
-				s.Annotations = map[string]string{}
-			}
-			s.Annotations[k] = v
-		}
-	}
+	shared := runShared{namespace: pr.Namespace, generateName: pr.GenerateName, specStatus: pr.Spec.Status}
 	if pr.Spec.PipelineRef != nil {
-		s.pipelineRef = intern(pr.Spec.PipelineRef.Name)
+		shared.pipelineRef = pr.Spec.PipelineRef.Name
+	}
+	if c := pr.Status.GetCondition(apis.ConditionSucceeded); c != nil {
+		shared.status, shared.reason = c.Status, c.Reason
+	}
+	s.shared = unique.Make(shared)
+	var more slimMore
+	for k, v := range pr.Annotations {
+		if strings.HasPrefix(k, tekbotAnnotations) {
+			if more.annotations == nil {
+				more.annotations = map[string]string{}
+			}
+			more.annotations[k] = v
+		}
 	}
 	for _, ws := range pr.Spec.Workspaces {
 		if ws.Secret != nil {
-			s.secrets = append(s.secrets, pipelinev1.WorkspaceBinding{
-				Name: intern(ws.Name), Secret: &corev1.SecretVolumeSource{SecretName: intern(ws.Secret.SecretName)},
+			more.secrets = append(more.secrets, pipelinev1.WorkspaceBinding{
+				Name: ws.Name, Secret: &corev1.SecretVolumeSource{SecretName: ws.Secret.SecretName},
 			})
 		}
 	}
-	if c := pr.Status.GetCondition(apis.ConditionSucceeded); c != nil {
-		s.status, s.reason = corev1.ConditionStatus(intern(string(c.Status))), intern(c.Reason)
+	if more.annotations != nil || more.secrets != nil {
+		s.more = &more
 	}
 	return s, nil
 }
 
-// run rebuilds a PipelineRun that StateOf, Pipeline, Newer and Attempt read
-// as they read the original. It has no resourceVersion and no spec beyond
-// spec.status, the pipelineRef's name and the Secret workspaces: Rerun
-// reads the full run first.
+// run rebuilds a PipelineRun that StateOf, Pipeline, Newer, Attempt and
+// the checks of tekbot's annotations read as they read the original. It has no resourceVersion
+// and no spec beyond spec.status, the pipelineRef's name and the Secret
+// workspaces: Rerun reads the full run first.
 func (s *slimRun) run() pipelinev1.PipelineRun {
-	pr := pipelinev1.PipelineRun{ObjectMeta: *s.ObjectMeta.DeepCopy()}
-	pr.Spec.Status = s.specStatus
-	if s.pipelineRef != "" {
-		pr.Spec.PipelineRef = &pipelinev1.PipelineRef{Name: s.pipelineRef}
+	sh := s.shared.Value()
+	pr := pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: s.name, Namespace: sh.namespace, GenerateName: sh.generateName}}
+	if s.created != 0 {
+		pr.CreationTimestamp = metav1.NewTime(time.Unix(0, s.created))
 	}
-	for _, ws := range s.secrets {
-		pr.Spec.Workspaces = append(pr.Spec.Workspaces, *ws.DeepCopy())
+	if len(s.labels) > 0 {
+		pr.Labels = make(map[string]string, len(s.labels))
+		for _, l := range s.labels {
+			pr.Labels[l.key] = l.value
+		}
 	}
-	if s.status != "" {
-		pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: s.status, Reason: s.reason})
+	pr.Spec.Status = sh.specStatus
+	if sh.pipelineRef != "" {
+		pr.Spec.PipelineRef = &pipelinev1.PipelineRef{Name: sh.pipelineRef}
+	}
+	if sh.status != "" {
+		pr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: sh.status, Reason: sh.reason})
+	}
+	if m := s.more; m != nil {
+		if m.annotations != nil {
+			pr.Annotations = maps.Clone(m.annotations)
+		}
+		for _, ws := range m.secrets {
+			pr.Spec.Workspaces = append(pr.Spec.Workspaces, *ws.DeepCopy())
+		}
 	}
 	return pr
 }
@@ -111,11 +238,15 @@ func (s *slimRun) run() pipelinev1.PipelineRun {
 // runIndex is the slim copy of one namespace's PipelineRuns.
 type runIndex struct {
 	informer cache.SharedIndexInformer
+	labels   labelPool
 	mu       sync.Mutex
 	// indexed names the label indexes added so far, one per selector
 	// shape (its equality keys).
 	indexed map[string]bool
 }
+
+// sweepEvery is how often an index drops the label pairs of runs gone.
+const sweepEvery = 5 * time.Minute
 
 // runIndexes are a cluster's indexes, by namespace.
 type runIndexes struct {
@@ -125,22 +256,29 @@ type runIndexes struct {
 
 // WatchRuns keeps a slim index of namespace's PipelineRuns until ctx ends,
 // so that Runs answers from memory. It returns at once if the namespace is
-// already watched. The initial sync streams the runs (a watch-list), so
-// full runs are never all in memory at once.
+// already watched. The initial sync streams the runs (a watch-list, on by
+// default in client-go since 1.35), and the reflector slims each as it
+// arrives, so full runs are never all in memory at once. An apiserver
+// without watch-lists gets a list instead, decoded whole before slimming:
+// at 100,000 runs that peaks at some 750 MiB.
 func (c *Cluster) WatchRuns(ctx context.Context, namespace string) {
-	c.runs.mu.Lock()
-	if c.runs.byNS[namespace] != nil {
-		c.runs.mu.Unlock()
-		return
-	}
 	runs := c.Tekton.TektonV1().PipelineRuns(namespace)
-	lw := &cache.ListWatch{
+	c.watchRuns(ctx, namespace, &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			return runs.List(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			return runs.Watch(ctx, o)
 		},
+	})
+}
+
+// watchRuns is WatchRuns from lw (the benchmark's runs).
+func (c *Cluster) watchRuns(ctx context.Context, namespace string, lw cache.ListerWatcher) {
+	c.runs.mu.Lock()
+	if c.runs.byNS[namespace] != nil {
+		c.runs.mu.Unlock()
+		return
 	}
 	ix := &runIndex{
 		informer: cache.NewSharedIndexInformerWithOptions(lw, &pipelinev1.PipelineRun{}, cache.SharedIndexInformerOptions{
@@ -149,7 +287,7 @@ func (c *Cluster) WatchRuns(ctx context.Context, namespace string) {
 		}),
 		indexed: map[string]bool{},
 	}
-	if err := ix.informer.SetTransform(slim); err != nil {
+	if err := ix.informer.SetTransform(ix.labels.slim); err != nil {
 		c.runs.mu.Unlock()
 		panic(err) // only fails on a started informer; this one is new
 	}
@@ -159,7 +297,23 @@ func (c *Cluster) WatchRuns(ctx context.Context, namespace string) {
 	c.runs.byNS[namespace] = ix
 	c.runs.mu.Unlock()
 
+	var sweeps sync.WaitGroup
+	sweeps.Go(func() {
+		tick := time.NewTicker(sweepEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if ix.informer.HasSynced() { // before, the store is not all runs
+					ix.labels.sweep(ix.informer.GetStore())
+				}
+			}
+		}
+	})
 	ix.informer.RunWithContext(ctx)
+	sweeps.Wait()
 
 	c.runs.mu.Lock()
 	delete(c.runs.byNS, namespace)
@@ -226,13 +380,13 @@ func (ix *runIndex) match(sel labels.Selector) []pipelinev1.PipelineRun {
 	} else {
 		name := ix.indexOn(keys)
 		var err error
-		if objs, err = store.ByIndex(name, strings.Join(values, "\x00")); err != nil {
+		if objs, err = store.ByIndex(name, indexValue(values)); err != nil {
 			objs = store.List() // cannot happen: indexOn added it
 		}
 	}
 	var out []pipelinev1.PipelineRun
 	for _, o := range objs {
-		if s, ok := o.(*slimRun); ok && sel.Matches(labels.Set(s.Labels)) {
+		if s, ok := o.(*slimRun); ok && sel.Matches(s.labels) {
 			out = append(out, s.run())
 		}
 	}
@@ -240,8 +394,25 @@ func (ix *runIndex) match(sel labels.Selector) []pipelinev1.PipelineRun {
 	return out
 }
 
+// indexSeed seeds indexValue.
+var indexSeed = maphash.MakeSeed()
+
+// indexValue is what an index keys a run by: a hash of its values of the
+// index's labels, 8 bytes where the values take 60 (a repository, PR
+// number and SHA). A collision only adds runs, which match drops. Label
+// values cannot hold "\x00", so it separates them.
+func indexValue(values []string) string {
+	var h maphash.Hash
+	h.SetSeed(indexSeed)
+	for _, v := range values {
+		h.WriteString(v)
+		h.WriteByte(0)
+	}
+	return string(binary.LittleEndian.AppendUint64(nil, h.Sum64()))
+}
+
 // indexOn returns the name of the index on the values of keys, adding it
-// the first time. Label values cannot hold "\x00", so it separates them.
+// the first time.
 func (ix *runIndex) indexOn(keys []string) string {
 	name := "labels:" + strings.Join(keys, ",")
 	ix.mu.Lock()
@@ -257,13 +428,13 @@ func (ix *runIndex) indexOn(keys []string) string {
 		}
 		vals := make([]string, len(keys))
 		for i, k := range keys {
-			v, ok := s.Labels[k]
+			v, ok := s.labels.Lookup(k)
 			if !ok {
 				return nil, nil
 			}
 			vals[i] = v
 		}
-		return []string{strings.Join(vals, "\x00")}, nil
+		return []string{indexValue(vals)}, nil
 	}})
 	if err == nil {
 		ix.indexed[name] = true

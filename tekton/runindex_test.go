@@ -2,8 +2,10 @@ package tekton
 
 import (
 	"context"
+	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,8 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/tools/cache"
 
 	"tekbot/config"
 	"tekbot/test/kube"
@@ -28,7 +32,7 @@ func TestSlimKeepsWhatDecisionsNeed(t *testing.T) {
 	cancelling.Spec.Status = pipelinev1.PipelineRunSpecStatusCancelled
 	rerun := run("unit-x-retry-2", corev1.ConditionFalse, "PipelineRunTimeout", t0)
 	rerun.Labels = map[string]string{LabelRerunOf: "unit-x", LabelAttempt: "2", "p": "unit"}
-	rerun.Annotations = map[string]string{AnnotationRequester: "andrea", AnnotationRequestID: "d-1", "big": "dropped"}
+	rerun.Annotations = map[string]string{AnnotationRequester: "andrea", AnnotationRequestID: "d-1", "tekbot.dev/request-key": "c-9", "big": "dropped"}
 	deploy := run("deploy-x", corev1.ConditionTrue, "Succeeded", t0)
 	deploy.Spec.PipelineRef = &pipelinev1.PipelineRef{Name: "deploy"}
 	deploy.Spec.Params = pipelinev1.Params{{Name: "version", Value: *pipelinev1.NewStructuredValues("v1")}}
@@ -40,11 +44,12 @@ func TestSlimKeepsWhatDecisionsNeed(t *testing.T) {
 	generated.GenerateName = "e2e-"
 	for _, orig := range []pipelinev1.PipelineRun{pending, cancelling, rerun, deploy, generated} {
 		orig.Namespace, orig.ResourceVersion = "ci", "42"
-		s, err := slim(&orig)
+		var pool labelPool
+		s, err := pool.slim(&orig)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, _ := slim(s) // the transform must be idempotent
+		again, _ := pool.slim(s) // the transform must be idempotent
 		got := again.(*slimRun).run()
 		if StateOf(&got) != StateOf(&orig) || got.IsCancelled() != orig.IsCancelled() ||
 			Pipeline(&got, "p") != Pipeline(&orig, "p") || Attempt(&got) != Attempt(&orig) ||
@@ -54,13 +59,90 @@ func TestSlimKeepsWhatDecisionsNeed(t *testing.T) {
 		if got.ResourceVersion != "" || len(got.Spec.Params) != 0 || got.Annotations["big"] != "" {
 			t.Errorf("%s: the slim copy keeps more than decisions need: %+v", orig.Name, got)
 		}
-		if got.Annotations[AnnotationRequester] != orig.Annotations[AnnotationRequester] {
-			t.Errorf("%s: requester %q, want %q", orig.Name, got.Annotations[AnnotationRequester], orig.Annotations[AnnotationRequester])
+		wantAnnotations := maps.Clone(orig.Annotations)
+		delete(wantAnnotations, "big")
+		if !maps.Equal(got.Annotations, wantAnnotations) {
+			t.Errorf("%s: annotations %v, want tekbot's %v", orig.Name, got.Annotations, wantAnnotations)
+		}
+		if !maps.Equal(got.Labels, orig.Labels) || got.GenerateName != orig.GenerateName {
+			t.Errorf("%s: labels %v and generateName %q, want %v and %q", orig.Name, got.Labels, got.GenerateName, orig.Labels, orig.GenerateName)
 		}
 	}
-	s, _ := slim(&deploy)
+	var pool labelPool
+	s, _ := pool.slim(&deploy)
 	if ws := s.(*slimRun).run().Spec.Workspaces; len(ws) != 1 || ws[0].Secret.SecretName != "prod-kubeconfig" {
 		t.Errorf("the secret workspace that marks a deploy is lost: %+v", ws)
+	}
+}
+
+// The index matches a run's compact labels as the apiserver matches its
+// label map.
+func TestRunLabelsMatchAsTheirSet(t *testing.T) {
+	t.Parallel()
+	set := labels.Set{"pr": "1", "sha": "aaa", "p": "unit", "empty": ""}
+	var pool labelPool
+	s, _ := pool.slim(&pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: "r", Labels: set}})
+	compact := s.(*slimRun).labels
+	for _, selector := range []string{
+		"pr=1,sha=aaa", "pr=2", "pr in (1,2),p=unit", "p!=unit", "!pr", "pr", "empty", "empty=", "!missing", "missing", "missing!=x", "pr>0", "",
+	} {
+		sel, err := labels.Parse(selector)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := sel.Matches(compact), sel.Matches(set); got != want {
+			t.Errorf("%q matches the compact labels: %v, the set: %v", selector, got, want)
+		}
+	}
+}
+
+// Runs share their label pairs, and a sweep drops the pairs of runs gone
+// once there are enough of them, keeping those of runs still indexed.
+func TestLabelPoolSharesAndSweeps(t *testing.T) {
+	t.Parallel()
+	var pool labelPool
+	slimmed := func(name string, labels map[string]string) *slimRun {
+		t.Helper()
+		s, err := pool.slim(&pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ci", Labels: labels}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.(*slimRun)
+	}
+	pair := func(s *slimRun, key string) *label {
+		t.Helper()
+		for _, l := range s.labels {
+			if l.key == key {
+				return l
+			}
+		}
+		t.Fatalf("%s has no label %s", s.name, key)
+		return nil
+	}
+	kept := slimmed("run-0", map[string]string{"team": "ci", "n": "0"})
+	if other := slimmed("other", map[string]string{"team": "ci", "n": "x"}); pair(other, "team") != pair(kept, "team") {
+		t.Error("two runs with team=ci do not share the pair")
+	}
+	for i := 1; i < 1100; i++ {
+		slimmed("run-"+strconv.Itoa(i), map[string]string{"team": "ci", "n": strconv.Itoa(i)})
+	}
+	store := cache.NewStore(cache.MetaNamespaceKeyFunc)
+	if err := store.Add(kept); err != nil {
+		t.Fatal(err)
+	}
+	pool.sweep(store)
+	if len(pool.pairs) != 2 {
+		t.Errorf("after a sweep the pool has %d pairs, want the 2 of the run indexed", len(pool.pairs))
+	}
+	if again := slimmed("run-0-again", map[string]string{"team": "ci", "n": "0"}); pair(again, "n") != pair(kept, "n") {
+		t.Error("a pair of an indexed run is no longer shared after a sweep")
+	}
+	if gone := slimmed("run-5-again", map[string]string{"n": "5"}); pair(gone, "n").value != "5" {
+		t.Errorf("a swept pair comes back as n=%s", pair(gone, "n").value)
+	}
+	pool.sweep(store) // a pool that has not doubled is left as it is
+	if len(pool.pairs) != 3 {
+		t.Errorf("a sweep of a small pool left %d pairs, want 3", len(pool.pairs))
 	}
 }
 
