@@ -28,6 +28,10 @@ func (b *Bot) Run(ctx context.Context, req *Request) (reply Reply) {
 			b.Log.ErrorContext(ctx, "handler panicked", "request", req.ID, "verb", req.Command.Verb, "panic", p, "stack", string(debug.Stack()))
 			reply = Reply{Outcome: Failed, Text: "Sorry, tekbot hit an internal error running `" + req.Command.Verb + "`; it has been logged."}
 		}
+		if req.Claim != nil && !req.Claim.Won() {
+			b.Log.InfoContext(ctx, "request handled by another replica; not recorded here", "request", req.ID, "verb", req.Command.Verb)
+			return
+		}
 		rec := NewRecord(req, reply, time.Since(start))
 		verb := UnknownVerb
 		if spec != nil {

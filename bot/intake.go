@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -34,9 +35,40 @@ type Work func(ctx context.Context) (retry bool)
 // process already took, and ErrPoolFull, having kept nothing, when the
 // queue is full or shutting down: the transport tells its caller to retry.
 // The work waits until answered is closed, so that the transport's
-// acknowledgement goes out before any result (nil: start at once). An
-// empty key is queued without deduplication or claim.
+// acknowledgement goes out before any result (nil: start at once). It
+// starts once the request is claimed across replicas, and not at all when
+// another replica has it. An empty key is queued without deduplication or
+// claim.
 func (in *Intake) Take(key string, answered <-chan struct{}, work Work) error {
+	return in.take(key, answered, false, func(ctx context.Context, _ *Claim) bool { return work(ctx) })
+}
+
+// TakeBeside is Take for work whose effects are keyed to what they act on
+// (a rerun is named after the run it retries), so that two replicas doing
+// it make one result. The claim across replicas then leaves the critical
+// path: the work starts at once, and the claim is taken when the work first
+// asks claim.Won, before what is not keyed so (the reply), which the work
+// skips when another replica has the request. Taken then, the claim's write
+// does not compete with the work's own.
+func (in *Intake) TakeBeside(key string, answered <-chan struct{}, work func(ctx context.Context, claim *Claim) (retry bool)) error {
+	return in.take(key, answered, true, work)
+}
+
+// Claim is whether this process has a request across replicas.
+type Claim struct {
+	decide func() bool
+	once   sync.Once
+	won    bool
+}
+
+// Won takes the claim, the first time it is asked, and reports whether
+// this process has the request.
+func (c *Claim) Won() bool {
+	c.once.Do(func() { c.won = c.decide() })
+	return c.won
+}
+
+func (in *Intake) take(key string, answered <-chan struct{}, beside bool, work func(context.Context, *Claim) bool) error {
 	if key != "" && !in.Seen.Add(key) {
 		return ErrTaken
 	}
@@ -44,10 +76,15 @@ func (in *Intake) Take(key string, answered <-chan struct{}, work Work) error {
 		if answered != nil {
 			<-answered
 		}
-		if key != "" && !in.claim(ctx, key) {
+		c := &Claim{decide: func() bool { return key == "" || in.claim(ctx, key) }}
+		if !beside && !c.Won() {
 			return
 		}
-		if work(ctx) && key != "" {
+		retry := work(ctx, c)
+		// The claim is decided by the time the job ends, even if the work
+		// never asked; a failure gives it back only if it is ours: a
+		// replica that lost it leaves it to the one that won.
+		if c.Won() && retry && key != "" {
 			in.release(ctx, key)
 		}
 	})

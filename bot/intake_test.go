@@ -151,6 +151,59 @@ func TestIntake(t *testing.T) {
 			t.Fatalf("order %v, want the acknowledgement first", order)
 		}
 	})
+	t.Run("beside: the work runs before the claim is taken", func(t *testing.T) {
+		t.Parallel()
+		c := &claims{taken: map[string]bool{}}
+		in := newIntake(c, 1, 8)
+		var heldBefore, won bool
+		if err := in.TakeBeside("comment/6", nil, func(_ context.Context, claim *bot.Claim) bool {
+			heldBefore = c.held("comment/6")
+			won = claim.Won()
+			return false
+		}); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, in)
+		if heldBefore || !won || !c.held("comment/6") {
+			t.Fatalf("claimed before the work: %v, won: %v, held after: %v; want false, true, true", heldBefore, won, c.held("comment/6"))
+		}
+	})
+	t.Run("beside, two replicas: both work, one wins, the loser gives nothing back", func(t *testing.T) {
+		t.Parallel()
+		c := &claims{taken: map[string]bool{}}
+		a, b := newIntake(c, 1, 8), newIntake(c, 1, 8)
+		var runs, wins atomic.Int32
+		work := func(_ context.Context, claim *bot.Claim) bool {
+			runs.Add(1)
+			if claim.Won() {
+				wins.Add(1)
+				return false
+			}
+			return true // the loser failed: its claim is not its to release
+		}
+		for _, in := range []*bot.Intake{a, b} {
+			if err := in.TakeBeside("comment/7", nil, work); err != nil {
+				t.Fatal(err)
+			}
+		}
+		drain(t, a)
+		drain(t, b)
+		if runs.Load() != 2 || wins.Load() != 1 || !c.held("comment/7") {
+			t.Fatalf("runs %d, wins %d, held %v: want 2, 1, true", runs.Load(), wins.Load(), c.held("comment/7"))
+		}
+	})
+	t.Run("beside: failed work gives a won claim back", func(t *testing.T) {
+		t.Parallel()
+		c := &claims{taken: map[string]bool{}}
+		in := newIntake(c, 1, 8)
+		if err := in.TakeBeside("comment/8", nil, func(context.Context, *bot.Claim) bool { return true }); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, in)
+		if c.held("comment/8") {
+			t.Fatal("the claim of failed work was kept: a retry would be lost")
+		}
+	})
 	t.Run("a full queue keeps nothing, so a retry is taken", func(t *testing.T) {
 		t.Parallel()
 		in := newIntake(nil, 1, 1)

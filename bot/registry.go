@@ -36,6 +36,11 @@ type Spec struct {
 	Transports []Transport
 	// ReadOnly verbs change nothing and anyone may run them.
 	ReadOnly bool
+	// Idempotent verbs do nothing more when run twice for one request:
+	// what they create is named after what they act on (a rerun after the
+	// run it retries). A transport may start them before the request's
+	// claim across replicas is decided (Intake.TakeBeside).
+	Idempotent bool
 	// Prefixed verbs are written "/tekbot <verb>" in PR comments, because
 	// other bots own the bare verb (Prow's /help).
 	Prefixed bool

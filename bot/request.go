@@ -63,6 +63,14 @@ type Request struct {
 	PullRequest *PullRequest
 	// Confirmed is set when the caller pressed a confirm button.
 	Confirmed bool
+	// Key names what the request acts on (the comment, the click), the
+	// same for every delivery of it. Objects it creates carry it, so a
+	// second delivery handled elsewhere recognises them as its own.
+	Key string
+	// Claim, when set, is decided beside the work (Intake.TakeBeside): a
+	// replica that lost it did only what is keyed to its targets, and
+	// neither audits nor counts the request, which the winner does.
+	Claim *Claim
 }
 
 // Outcome is how a command ended, for replies, audit and metrics.

@@ -99,7 +99,7 @@ func (p *prRuns) summary(b *strings.Builder) {
 func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targets []*pipelinev1.PipelineRun, unknown []string, skipped string) bot.Reply {
 	var b strings.Builder
 	reply := bot.Reply{Outcome: bot.Noop, Public: true}
-	by := tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID}
+	by := requester(req)
 	if len(targets) > 0 {
 		b.WriteString(sprintf("Rerunning for %s:\n", shortSHA(p.pr.HeadSHA)))
 	}
@@ -118,10 +118,13 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 		}
 		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+run.Namespace+"/"+run.Name)
 		note := "was " + string(tekton.StateOf(orig))
-		if !created {
-			note = alreadyRerun(run, req)
-		} else {
+		switch {
+		case created, by.Made(run) && run.Name != orig.Name:
+			// Also made by this request when another delivery of it,
+			// handled elsewhere at the same moment, created it first.
 			reply.Outcome = bot.Done
+		default:
+			note = alreadyRerun(run, req)
 		}
 		bullet(&b, "%s: %s (%s)", p.pipeline(orig), runLink(p.cluster, run), note)
 	}

@@ -84,7 +84,7 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 			Targets: []string{where},
 		}
 	}
-	run, created, err := cluster.Rerun(ctx, orig, tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID})
+	run, created, err := cluster.Rerun(ctx, orig, requester(req))
 	if err != nil {
 		return h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "rerun "+orig.Name)
 	}
@@ -166,11 +166,16 @@ func (h *commands) rerunPR(ctx context.Context, req *bot.Request, repo string, n
 // (a second delivery, a Slack rerun, another replica), made it first.
 func alreadyRerun(run *pipelinev1.PipelineRun, req *bot.Request) string {
 	switch by := run.Annotations[tekton.AnnotationRequester]; {
-	case run.Annotations[tekton.AnnotationRequestID] == req.ID:
+	case requester(req).Made(run):
 		return "already rerun for this request"
 	case by != "":
 		return "already rerun by " + by
 	default:
 		return "already rerun"
 	}
+}
+
+// requester is who asks, as written on the runs a request makes.
+func requester(req *bot.Request) tekton.Requester {
+	return tekton.Requester{Name: req.Caller.Name(), RequestID: req.ID, Key: req.Key}
 }

@@ -17,6 +17,7 @@ func (h *commands) retestSpec() *bot.Spec {
 		Transports:   onGitHub,
 		DefaultAllow: writers,
 		ListArgs:     true,
+		Idempotent:   true,
 		Elsewhere:    map[bot.Transport]string{bot.Slack: "rerun <PR URL>"},
 		Handle:       h.retest,
 	}

@@ -18,6 +18,7 @@ func (h *commands) testSpec() *bot.Spec {
 		Transports:   onGitHub,
 		DefaultAllow: writers,
 		ListArgs:     true,
+		Idempotent:   true,
 		Elsewhere:    map[bot.Transport]string{bot.Slack: "rerun <pipelinerun|PR URL>"},
 		Handle:       h.test,
 	}

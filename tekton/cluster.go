@@ -28,6 +28,18 @@ type Cluster struct {
 	runs runIndexes
 }
 
+// ClientQPS and ClientBurst bound the requests tekbot's client for one
+// cluster makes. Chat commands come in bursts: fifty /retests at once make
+// about 250 calls (the claim, the read and Create of each rerun, two audit
+// events), which client-go's default of 5 QPS, or even 50, would queue for
+// seconds. What protects the apiserver is its own priority and fairness
+// (on by default since Kubernetes 1.29), which queues tekbot beside every
+// other client; this limit is only a fuse against a runaway loop.
+const (
+	ClientQPS   = 200
+	ClientBurst = 400
+)
+
 // Clusters are the configured clusters, in config order.
 type Clusters struct {
 	list []*Cluster
@@ -46,9 +58,7 @@ func Connect(cfg *config.Config) (*Clusters, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
 		}
-		// Chat commands come in bursts (a /retest reruns a handful);
-		// client-go's default 5 QPS would queue them for seconds.
-		rc.QPS, rc.Burst = 50, 100
+		rc.QPS, rc.Burst = ClientQPS, ClientBurst
 		c, err := NewCluster(cc, cfg.Dashboard, rc)
 		if err != nil {
 			return nil, err

@@ -26,6 +26,9 @@ const (
 	LabelAttempt        = "tekbot.dev/attempt"
 	AnnotationRequester = "tekbot.dev/requested-by"
 	AnnotationRequestID = "tekbot.dev/request-id"
+	// AnnotationRequestKey names what the request acted on (the comment),
+	// the same for every delivery of it: see Requester.Made.
+	AnnotationRequestKey = "tekbot.dev/request-key"
 )
 
 // State is where a PipelineRun is in its life.
@@ -165,6 +168,18 @@ func Latest(runs []pipelinev1.PipelineRun, label string) []*pipelinev1.PipelineR
 type Requester struct {
 	Name      string
 	RequestID string
+	// Key names what the request acts on, the same across its deliveries
+	// (bot.Request.Key); empty when the transport has none.
+	Key string
+}
+
+// Made reports whether pr was made for this request, by this delivery or
+// another of the same request (a second replica handling a second
+// delivery at the same moment). Such a run is the request's result, never
+// something for the same request to retry once more.
+func (by Requester) Made(pr *pipelinev1.PipelineRun) bool {
+	return by.RequestID != "" && pr.Annotations[AnnotationRequestID] == by.RequestID ||
+		by.Key != "" && pr.Annotations[AnnotationRequestKey] == by.Key
 }
 
 // Attempt is which retry of its root a run is: 0 for a run tekbot did not
@@ -242,6 +257,9 @@ func RerunOf(orig *pipelinev1.PipelineRun, by Requester) *pipelinev1.PipelineRun
 	pr.Labels[LabelAttempt] = strconv.Itoa(attempt)
 	pr.Annotations[AnnotationRequester] = by.Name
 	pr.Annotations[AnnotationRequestID] = by.RequestID
+	if by.Key != "" {
+		pr.Annotations[AnnotationRequestKey] = by.Key
+	}
 	return pr
 }
 
@@ -258,9 +276,6 @@ func (c *Cluster) Rerun(ctx context.Context, orig *pipelinev1.PipelineRun, by Re
 // it is created (e.g. params overridden). The name stays the attempt's:
 // one attempt per run retried, whatever the edits.
 func (c *Cluster) RerunEdited(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, edit func(*pipelinev1.PipelineRun)) (pr *pipelinev1.PipelineRun, created bool, err error) {
-	if by.RequestID != "" && orig.Annotations[AnnotationRequestID] == by.RequestID {
-		return orig, false, nil
-	}
 	runs := c.Tekton.TektonV1().PipelineRuns(orig.Namespace)
 	if orig.ResourceVersion == "" {
 		// From the watch cache: the spec is what is copied, and it does
@@ -270,6 +285,9 @@ func (c *Cluster) RerunEdited(ctx context.Context, orig *pipelinev1.PipelineRun,
 			return nil, false, fmt.Errorf("reading %s/%s/%s to rerun it: %w", c.Name, orig.Namespace, orig.Name, err)
 		}
 		orig = full
+	}
+	if by.Made(orig) {
+		return orig, false, nil
 	}
 	want := RerunOf(orig, by)
 	if edit != nil {

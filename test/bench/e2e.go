@@ -85,7 +85,7 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // events in the state namespace, metrics, JSON logs.
 func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, *tekton.Cluster, error) {
 	rc := rest.CopyConfig(c.REST)
-	rc.QPS, rc.Burst = 50, 100 // tekton.Connect's
+	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst // tekton.Connect's
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripper{api: "apiserver", next: rt, spans: sp}
 	})

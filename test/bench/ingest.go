@@ -40,19 +40,10 @@ const (
 
 var webhookSecret = []byte("bench-webhook-secret")
 
-// takenElsewhere is a Claimer for which every delivery was taken by
-// another replica: the work behind an accepted delivery ends at once, so
-// figure 1 measures ingest, not the commands.
-type takenElsewhere struct{}
-
-func (takenElsewhere) Claim(context.Context, string) (bool, error) { return false, nil }
-func (takenElsewhere) Release(context.Context, string) error       { return nil }
-func (takenElsewhere) ClaimEvery(context.Context, string, time.Duration, time.Time) (bool, error) {
-	return false, nil
-}
-
 // ingestReceiver is the GitHub receiver as serve builds it (serve's pool
-// and memory sizes, metrics, JSON logs) with its work ending at once.
+// and memory sizes, metrics, JSON logs) with its work ending at once
+// (githubtest.Away, githubtest.TakenElsewhere): figure 1 measures ingest,
+// not the commands.
 func ingestReceiver(cfg *config.Config) (*github.Receiver, *bot.Pool) {
 	// serve logs JSON at info level; here to nowhere, at the same cost.
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
@@ -63,8 +54,8 @@ func ingestReceiver(cfg *config.Config) (*github.Receiver, *bot.Pool) {
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot:     &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log},
-		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: takenElsewhere{}, Pool: pool, Log: log},
-		Denials: takenElsewhere{}, Metrics: metrics, Log: log,
+		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: githubtest.TakenElsewhere{}, Pool: pool, Log: log},
+		Denials: githubtest.TakenElsewhere{}, API: githubtest.Away{}, Metrics: metrics, Log: log,
 	}, pool
 }
 

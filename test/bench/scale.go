@@ -310,7 +310,7 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 // to the last rerun's ADDED event.
 func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo) (string, int), send func(*scaleRepo, string, int) error, n, rounds int) ([]row, error) {
 	rc := rest.CopyConfig(e.prod.REST)
-	rc.QPS, rc.Burst = 50, 100
+	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst
 	tc, err := tektonclient.NewForConfig(rc)
 	if err != nil {
 		return nil, err

@@ -137,7 +137,7 @@ func measureStatusPage(page *statuspage.Page, url, source string) (row, error) {
 func statusPageOver(ctx context.Context, c *kube.Cluster, ns, stateNS string) (*statuspage.Page, error) {
 	// Clients limited as tekton.Connect limits tekbot's.
 	rc := rest.CopyConfig(c.REST)
-	rc.QPS, rc.Burst = 50, 100
+	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst
 	kc, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, err

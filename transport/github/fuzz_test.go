@@ -20,18 +20,6 @@ import (
 	"tekbot/transport/github"
 )
 
-// takenElsewhere is a Claimer for which every delivery was taken by
-// another replica: what gets through ingest is dropped at once, so the
-// fuzzer spends its time verifying, decoding and parsing rather than on
-// the GitHub and apiserver calls that the end-to-end tests cover.
-type takenElsewhere struct{}
-
-func (takenElsewhere) Claim(context.Context, string) (bool, error) { return false, nil }
-func (takenElsewhere) Release(context.Context, string) error       { return nil }
-func (takenElsewhere) ClaimEvery(context.Context, string, time.Duration, time.Time) (bool, error) {
-	return false, nil
-}
-
 // FuzzWebhook sends the receiver deliveries built from the fuzzer's bytes
 // (the committed corpus holds real GitHub payloads), signed with the
 // webhook secret, with none, or with another secret. The receiver must not
@@ -64,8 +52,8 @@ func FuzzWebhook(f *testing.F) {
 	})
 	recv := &github.Receiver{
 		Secret: secret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
-		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Denials: takenElsewhere{},
-		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: takenElsewhere{}, Pool: pool, Log: log}, Log: log,
+		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Denials: githubtest.TakenElsewhere{}, API: githubtest.Away{},
+		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: githubtest.TakenElsewhere{}, Pool: pool, Log: log}, Log: log,
 	}
 	// Each delivery has its own id, so that a redelivery fast path does
 	// not hide the rest of the receiver from the fuzzer.

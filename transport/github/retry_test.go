@@ -3,11 +3,13 @@ package github_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/poll"
 )
@@ -65,5 +67,56 @@ func TestTwoDeliveriesRetryingOneRunAtOnceMakeOneRerun(t *testing.T) {
 	}
 	if len(comments) != 2 || made != 1 || told != 1 {
 		t.Errorf("want one reply for the rerun and one saying it exists, got %+v", comments)
+	}
+}
+
+// One comment, "/test all", delivered under two ids at once to two
+// replicas: the commands run beside the claim on both, so each may see
+// the other's reruns in its index; a run made for this comment is its
+// result, never retried by it again. Each pipeline is rerun once, and only
+// the replica that won the claim replies.
+func TestOneCommentAtTwoReplicasAtOnceActsOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	unit := e.seed("unit-tests", kube.Failed, false)
+	build := e.seed("build", kube.Succeeded, false)
+	cluster := e.clusters.All()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	var watching sync.WaitGroup
+	t.Cleanup(func() { cancel(); watching.Wait() })
+	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
+	poll.Until(t, "the index to sync", 30*time.Second, func() bool { return cluster.Indexed(e.ns) })
+
+	body := e.comment(maintainer, "/test all", 2101)
+	for round := range 3 {
+		a, b := e.replica(), e.replica()
+		start := make(chan struct{})
+		var sent sync.WaitGroup
+		for i, r := range []*replica{a, b} {
+			id := []string{"delivery-a", "delivery-b"}[i] + "-" + string(rune('0'+round))
+			sent.Go(func() {
+				<-start
+				r.Deliver(t, "issue_comment", id, body)
+			})
+		}
+		close(start)
+		sent.Wait()
+		a.Drain(t)
+		b.Drain(t)
+	}
+
+	var made []string
+	for _, r := range e.runs() {
+		if r.Labels[tekton.LabelRerunOf] != "" {
+			made = append(made, r.Name)
+		}
+	}
+	slices.Sort(made)
+	if want := []string{build.Name + "-retry-1", unit.Name + "-retry-1"}; !slices.Equal(made, want) {
+		t.Fatalf("reruns %v, want %v", made, want)
+	}
+	comments := e.gh.Comments(owner, repoName, prNumber)
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, "Rerunning") {
+		t.Fatalf("want one reply, saying what was rerun; got %+v", comments)
 	}
 }

@@ -18,6 +18,15 @@ import (
 	"tekbot/config"
 )
 
+// GitHub is what the receiver asks of GitHub's REST API; API implements
+// it.
+type GitHub interface {
+	Permissions
+	Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error)
+	React(ctx context.Context, repo string, commentID int64, content string) error
+	Comment(ctx context.Context, repo string, number int, body string) error
+}
+
 // Receiver serves POST /github/webhook.
 type Receiver struct {
 	Secret   []byte
@@ -25,7 +34,7 @@ type Receiver struct {
 	Config   *config.Config
 	Registry *bot.Registry
 	Bot      *bot.Bot
-	API      *API
+	API      GitHub
 	// Approvals are the commits approved with /ok-to-test; nil trusts no
 	// PR author who is not also a writer.
 	Approvals Approvals
@@ -113,7 +122,12 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	d.id = id
-	err = r.Intake.Take(d.key, nil, func(ctx context.Context) bool { return r.process(ctx, log, d) })
+	work := func(ctx context.Context, claim *bot.Claim) bool { return r.process(ctx, log, d, claim) }
+	if r.idempotent(d) {
+		err = r.Intake.TakeBeside(d.key, nil, work)
+	} else {
+		err = r.Intake.Take(d.key, nil, func(ctx context.Context) bool { return work(ctx, nil) })
+	}
 	switch {
 	case errors.Is(err, bot.ErrTaken):
 		w.WriteHeader(http.StatusOK)
@@ -232,15 +246,32 @@ func (r *Receiver) personByGitHub(login string) *config.Person {
 	return nil
 }
 
-// process runs a delivery's commands and posts one reply; the intake has
-// claimed what the delivery acts on, so this happens once across replicas,
-// redeliveries and replays. It reports whether nothing could be done
-// because of a failure on our side, so that a redelivery is handled again.
-func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) (retry bool) {
+// idempotent reports whether every command of d is idempotent, so that
+// the delivery may run beside its claim: a /retest then costs the rerun's
+// Create, not a claim's write before it.
+func (r *Receiver) idempotent(d *delivery) bool {
+	for _, c := range d.commands {
+		if s := r.Registry.Lookup(c.Verb); s == nil || !s.Idempotent {
+			return false
+		}
+	}
+	return true
+}
+
+// process runs a delivery's commands and posts one reply once across
+// replicas, redeliveries and replays: the intake has claimed what the
+// delivery acts on, or, when claim is not nil, decides that beside the
+// commands, which are then idempotent, and only the claim's winner
+// replies. It reports whether nothing could be done because of a failure
+// on our side, so that a redelivery is handled again.
+func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
 	// acknowledgement before their permission is known.
+	// The commands do not wait for it; the reply does, so that 👀 comes
+	// first.
 	var reacted sync.WaitGroup
+	defer reacted.Wait()
 	if d.commentID != 0 && (d.member || person != nil) {
 		reacted.Go(func() {
 			if err := r.API.React(ctx, d.repo, d.commentID, "eyes"); err != nil {
@@ -249,9 +280,12 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) (
 		})
 	}
 	pr, err := r.API.Get(ctx, d.repo, d.number)
-	reacted.Wait()
 	if err != nil {
 		log.Error("reading pull request failed", "err", err)
+		if claim != nil && !claim.Won() {
+			return true
+		}
+		reacted.Wait()
 		r.reply(ctx, log, d, fmt.Sprintf("@%s tekbot could not read this pull request: %s, so nothing was done. Please try again. (request %s)",
 			d.login, bot.Explain("GitHub", err), bot.ShortID(d.id)))
 		return true
@@ -265,7 +299,7 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) (
 	var parts []string
 	allFailed, allDenied := true, true
 	for _, cmd := range d.commands {
-		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Command: cmd, Caller: caller, PullRequest: pr})
+		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Key: d.key, Command: cmd, Caller: caller, PullRequest: pr, Claim: claim})
 		if reply.Outcome != bot.Failed {
 			allFailed = false
 		}
@@ -281,6 +315,11 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery) (
 			parts = append(parts, reply.Text)
 		}
 	}
+	if claim != nil && !claim.Won() {
+		log.Info("delivery handled by another replica; not replying")
+		return false
+	}
+	reacted.Wait()
 	if allDenied && !r.mayDeny(ctx, log, d) {
 		return false
 	}
