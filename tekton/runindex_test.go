@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	kruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/cache"
 
 	"tekbot/config"
@@ -209,17 +210,24 @@ func TestRunsFromTheIndex(t *testing.T) {
 
 	listed := replica(t, kc, ns) // never watches: lists from the watch cache
 	indexed := replica(t, kc, ns)
+	paged := replica(t, kc, ns) // as against an apiserver without watch-lists
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	t.Cleanup(func() { cancel(); wg.Wait() })
 	wg.Go(func() { indexed.WatchRuns(ctx, ns) })
-	eventually(t, "the index syncs", func() bool { return indexed.Indexed(ns) })
+	wg.Go(func() { paged.watchRuns(ctx, ns, noWatchList{paged.listWatch(ns)}) })
+	eventually(t, "the indexes sync", func() bool { return indexed.Indexed(ns) && paged.Indexed(ns) })
 
 	selectors := []string{"pr=1,sha=aaa", "pr=1", "pr in (1,2),p=unit", "p=unit,sha!=000", "!pr", "pr=3", ""}
 	for _, sel := range selectors {
-		want, got := names(t, listed, ns, sel), names(t, indexed, ns, sel)
-		if !slices.Equal(got, want) {
-			t.Errorf("selector %q: index %v, apiserver %v", sel, got, want)
+		want := names(t, listed, ns, sel)
+		for _, c := range []struct {
+			name string
+			c    *Cluster
+		}{{"streamed", indexed}, {"paged", paged}} {
+			if got := names(t, c.c, ns, sel); !slices.Equal(got, want) {
+				t.Errorf("selector %q: %s index %v, apiserver %v", sel, c.name, got, want)
+			}
 		}
 	}
 	if got := names(t, indexed, ns, "pr=1,sha=aaa"); !slices.Equal(got, []string{"e2e-1=succeeded", "unit-1=failed"}) {
@@ -238,6 +246,47 @@ func TestRunsFromTheIndex(t *testing.T) {
 	eventually(t, "a deleted run goes", func() bool { return len(names(t, indexed, ns, "pr=1,sha=aaa")) == 2 })
 	if _, err := indexed.Runs(context.Background(), ns, "pr=(("); err == nil {
 		t.Error("a bad selector was accepted")
+	}
+}
+
+// noWatchList is a lister-watcher the reflector must list with, as with
+// an apiserver that cannot stream.
+type noWatchList struct{ *cache.ListWatch }
+
+func (noWatchList) IsWatchListSemanticsUnSupported() bool { return true }
+
+// Without a watch-list, runs are listed a page at a time, each page
+// slimmed: all of them, at one resourceVersion.
+func TestPagedListSlimsEachPage(t *testing.T) {
+	t.Parallel()
+	kc := kube.Shared(t, "nightly")
+	ns := kc.Namespace(t)
+	for _, name := range []string{"a", "b", "c", "d", "e"} {
+		seedRun(t, kc, ns, name, map[string]string{"p": "unit"}, kube.Failed)
+	}
+	c := replica(t, kc, ns)
+	var pages int
+	lw := c.listWatch(ns)
+	list := lw.ListWithContextFunc
+	lw.ListWithContextFunc = func(ctx context.Context, o metav1.ListOptions) (kruntime.Object, error) {
+		pages++
+		if o.Limit != 2 {
+			t.Errorf("page %d asks for %d runs, want 2", pages, o.Limit)
+		}
+		return list(ctx, o)
+	}
+	var pool labelPool
+	got, err := (&pagedSlim{ListerWatcherWithContext: lw, pool: &pool, page: 2}).ListWithContext(context.Background(), metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := got.(*slimList)
+	var listed []string
+	for _, s := range l.Items {
+		listed = append(listed, s.name+"="+string(StateOf(new(s.run()))))
+	}
+	if want := []string{"a=failed", "b=failed", "c=failed", "d=failed", "e=failed"}; !slices.Equal(listed, want) || pages != 3 || l.ResourceVersion == "" {
+		t.Errorf("listed %v in %d pages at resourceVersion %q, want %v in 3", listed, pages, l.ResourceVersion, want)
 	}
 }
 
