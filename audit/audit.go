@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -45,15 +47,78 @@ type EventAuditor struct {
 	// in the background, off the reply's path.
 	Ring *Ring
 	Log  *slog.Logger
+
+	// queue, while Run runs, takes the events off the command's path.
+	mu    sync.Mutex
+	queue chan bot.Record
 }
 
-// Record implements bot.Auditor. Failing to write an event is logged, never
-// fatal: the structured log line is always written first.
+// eventQueue bounds the events waiting for Run: a burst of fifty commands
+// makes a hundred.
+const (
+	eventQueue        = 1024
+	eventWriteTimeout = 10 * time.Second
+)
+
+// Record implements bot.Auditor. The structured log line is written first,
+// always; the events are written by Run when it runs (a worker is then
+// free for the next command at once, and a burst's events do not hold up
+// its reruns), else, or when Run's queue is full, here. Failing to write an
+// event is logged, never fatal.
 func (a *EventAuditor) Record(ctx context.Context, r bot.Record) {
 	bot.LogAuditor{Log: a.Log}.Record(ctx, r)
 	if a.Ring != nil {
 		a.Ring.Add(r)
 	}
+	a.mu.Lock()
+	queued := false
+	if a.queue != nil {
+		select {
+		case a.queue <- r:
+			queued = true
+		default:
+			a.Log.Warn("audit: event queue full; writing the event on the command's path", "request", r.RequestID)
+		}
+	}
+	a.mu.Unlock()
+	if !queued {
+		a.write(ctx, r)
+	}
+}
+
+// Run writes the events of the records queued by Record until ctx ends,
+// then those still queued, so that a graceful shutdown loses none.
+func (a *EventAuditor) Run(ctx context.Context) {
+	q := make(chan bot.Record, eventQueue)
+	a.mu.Lock()
+	a.queue = q
+	a.mu.Unlock()
+	after := context.WithoutCancel(ctx)
+	for {
+		select {
+		case r := <-q:
+			a.writeWithin(after, r)
+		case <-ctx.Done():
+			a.mu.Lock()
+			a.queue = nil // Record writes at once from here on
+			a.mu.Unlock()
+			for len(q) > 0 {
+				a.writeWithin(after, <-q)
+			}
+			return
+		}
+	}
+}
+
+func (a *EventAuditor) writeWithin(ctx context.Context, r bot.Record) {
+	ctx, cancel := context.WithTimeout(ctx, eventWriteTimeout)
+	defer cancel()
+	a.write(ctx, r)
+}
+
+// write writes the record's events: one in tekbot's state namespace and
+// one on each target.
+func (a *EventAuditor) write(ctx context.Context, r bot.Record) {
 	raw, err := json.Marshal(r)
 	if err != nil {
 		a.Log.Error("audit: encoding a record", "err", err)

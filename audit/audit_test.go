@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"tekbot/audit"
 	"tekbot/bot"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -62,5 +64,32 @@ func TestAuditEvents(t *testing.T) {
 	ev := evs.Items[0]
 	if ev.InvolvedObject.Kind != "PipelineRun" || ev.InvolvedObject.Name != "unit-x-1" || !strings.Contains(ev.Message, `vincent ran "retest" via github: done`) {
 		t.Errorf("event = %+v", ev)
+	}
+}
+
+// While Run runs, the events are written off the commands' path; a
+// shutdown writes what is still queued, so nothing recorded is lost.
+func TestRunWritesQueuedEventsAndDrainsAtShutdown(t *testing.T) {
+	t.Parallel()
+	c := kube.Shared(t, "audit")
+	self := c.Namespace(t)
+	a := &audit.EventAuditor{State: c.Kube, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); a.Run(ctx) }()
+	poll.Until(t, "Run to take over the events", 10*time.Second, a.Queueing)
+	const n = 40
+	base := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		a.Record(ctx, bot.Record{Time: base.Add(time.Duration(i) * time.Second), RequestID: fmt.Sprintf("q%d", i), Transport: bot.Slack, CallerID: "U01ANDREA", Verb: "status", Args: []string{}, Outcome: bot.Noop})
+	}
+	cancel()
+	<-done
+	got, err := audit.LastRecords(context.Background(), c.Kube, self, 2*n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n {
+		t.Fatalf("%d of %d records became events", len(got), n)
 	}
 }

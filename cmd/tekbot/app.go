@@ -70,10 +70,13 @@ type app struct {
 	stop context.CancelFunc
 }
 
-// Worker pool size: commands mostly wait on the apiserver and GitHub, so a
-// few more workers than cores keep latency low without flooding either.
+// Worker pool size: commands mostly wait, on GitHub (a hundred
+// milliseconds a call or more) and the apiserver, not on a core, so a
+// burst (fifty /retests after a flaky night) is worked on at once rather
+// than eight at a time. GitHub allows a hundred concurrent requests; the
+// apiserver queues the rest fairly (priority and fairness).
 const (
-	workers   = 8
+	workers   = 32
 	queueSize = 512
 	seenSize  = 10000
 )
@@ -170,6 +173,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil
 		},
 	}
+	a.runnables.Add(lifecycle.Runnable{Name: "audit events", Run: auditor.Run})
 	a.bot = &bot.Bot{Registry: a.registry, Policy: policy, Audit: auditor, Metrics: a.metrics, Log: log}
 	deps.Audit = auditor // what tekbot does by itself is audited as commands are
 

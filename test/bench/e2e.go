@@ -82,7 +82,11 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // e2eReceiver assembles the GitHub transport as serve does (cmd/tekbot's
 // newApp): clients with serve's rate limits, request claims and audit
-// events in the state namespace, metrics, JSON logs.
+// events in the state namespace, metrics, JSON logs. One difference: serve
+// writes audit events in the background (EventAuditor.Run), here they are
+// written before the reply, so that once the reply is posted all of
+// tekbot's work for a delivery is done, and none of it runs beside the
+// bare Create it is compared with.
 func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, *tekton.Cluster, error) {
 	rc := rest.CopyConfig(c.REST)
 	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst // tekton.Connect's
@@ -116,7 +120,7 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Audit: auditor, Metrics: metrics, Log: log}, API: api,
-		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(8, 512), Log: log},
+		Intake:  &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(serveWorkers, serveQueue), Log: log},
 		Denials: claims, Metrics: metrics, Log: log,
 	}, cluster, nil
 }

@@ -40,6 +40,10 @@ const (
 
 var webhookSecret = []byte("bench-webhook-secret")
 
+// serveWorkers and serveQueue size the pool as `tekbot serve` does
+// (cmd/tekbot/app.go).
+const serveWorkers, serveQueue = 32, 512
+
 // ingestReceiver is the GitHub receiver as serve builds it (serve's pool
 // and memory sizes, metrics, JSON logs) with its work ending at once
 // (githubtest.Away, githubtest.TakenElsewhere): figure 1 measures ingest,
@@ -50,7 +54,7 @@ func ingestReceiver(cfg *config.Config) (*github.Receiver, *bot.Pool) {
 	policy := bot.NewPolicy(cfg.Policy)
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: tekton.NewClusters(), Policy: policy, Log: log})
 	metrics := bot.NewMetrics(prometheus.NewRegistry())
-	pool := bot.NewPool(8, 512)
+	pool := bot.NewPool(serveWorkers, serveQueue)
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot:     &bot.Bot{Registry: reg, Policy: policy, Metrics: metrics, Log: log},

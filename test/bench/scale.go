@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
+	"tekbot/audit"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
 )
@@ -219,22 +220,27 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 		r.next++
 		return fmt.Sprintf("scale-%d", n), firstPR + r.next - 1
 	}
-	send := func(r *scaleRepo, id string, pr int) error {
+	// A delivery is built and signed before the clock starts: building
+	// the payload is the sender's (GitHub's) work, not tekbot's.
+	delivery := func(r *scaleRepo, id string, pr int) *http.Request {
 		req := githubtest.WebhookRequest(e.tb, "http://"+p.addr+"/github/webhook", "issue_comment", id, webhookSecret, r.comment(e, pr))
-		return expect(req.WithContext(ctx), http.StatusAccepted)
+		return req.WithContext(ctx)
 	}
+	send := func(req *http.Request) error { return expect(req, http.StatusAccepted) }
 	retest := func(r *scaleRepo) (time.Duration, error) {
 		id, pr := next(r)
+		req := delivery(r, id, pr)
 		start := time.Now()
-		if err := send(r, id, pr); err != nil {
+		if err := send(req); err != nil {
 			return 0, err
 		}
 		if err := waitCreated(ctx, r.watch.ResultChan(), id); err != nil {
 			return 0, err
 		}
 		took := time.Since(start)
-		// The reply is the last thing tekbot does for a delivery; the
-		// bench cannot hook into another process, so it polls GitHub.
+		// The reply is the last thing tekbot does for a delivery but its
+		// audit events, written in the background; the bench cannot hook
+		// into another process, so it polls GitHub.
 		for len(ghs.Comments(owner, r.name, pr)) == 0 {
 			if time.Since(start) > time.Minute {
 				return 0, fmt.Errorf("no reply to %s within a minute", id)
@@ -253,7 +259,10 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := figureBurst(ctx, e, repos[2], next, send, burst, burstRounds)
+	rows, err := figureBurst(ctx, e, repos[2], func(r *scaleRepo) (string, *http.Request) {
+		id, pr := next(r)
+		return id, delivery(r, id, pr)
+	}, send, burst, burstRounds)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +317,7 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 // n bare Creates at once with a client as tekbot's (tekton.Connect's rate
 // limits), in alternating rounds; each side is timed from the first send
 // to the last rerun's ADDED event.
-func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo) (string, int), send func(*scaleRepo, string, int) error, n, rounds int) ([]row, error) {
+func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo) (string, *http.Request), send func(*http.Request) error, n, rounds int) ([]row, error) {
 	rc := rest.CopyConfig(e.prod.REST)
 	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst
 	tc, err := tektonclient.NewForConfig(rc)
@@ -316,16 +325,28 @@ func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo
 		return nil, err
 	}
 	runs := tc.TektonV1().PipelineRuns(r.ns)
+	// Serve writes each /retest's audit events in the background: a round
+	// of bare Creates starts once the last round's are written, not beside
+	// them.
+	audited, err := e.prod.Kube.CoreV1().Events(r.ns).Watch(ctx, metav1.ListOptions{FieldSelector: "reason=" + audit.AuditReason})
+	if err != nil {
+		return nil, err
+	}
+	defer audited.Stop()
 	var tek, dir, ratios []float64
 	for round := range rounds {
 		ids := map[string]bool{}
 		var wg sync.WaitGroup
 		errs := make([]error, n)
+		reqs := make([]*http.Request, n)
+		for i := range n {
+			var id string
+			id, reqs[i] = next(r)
+			ids[id] = true
+		}
 		start := time.Now()
 		for i := range n {
-			id, pr := next(r)
-			ids[id] = true
-			wg.Go(func() { errs[i] = send(r, id, pr) })
+			wg.Go(func() { errs[i] = send(reqs[i]) })
 		}
 		wg.Wait()
 		if err := errors.Join(errs...); err != nil {
@@ -335,6 +356,9 @@ func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo
 			return nil, fmt.Errorf("tekbot: %w", err)
 		}
 		t := time.Since(start)
+		if err := waitEvents(ctx, audited.ResultChan(), n); err != nil {
+			return nil, fmt.Errorf("tekbot's audit events: %w", err)
+		}
 
 		ids = map[string]bool{}
 		var wants []*pipelinev1.PipelineRun
@@ -368,6 +392,28 @@ func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo
 	}
 	x.Met = x.Ratio >= 0.5
 	return []row{x}, nil
+}
+
+// waitEvents reads events until n Events are added.
+func waitEvents(ctx context.Context, events <-chan watch.Event, n int) error {
+	timeout := time.NewTimer(time.Minute)
+	defer timeout.Stop()
+	for n > 0 {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("the watch ended")
+			}
+			if ev.Type == watch.Added {
+				n--
+			}
+		case <-timeout.C:
+			return fmt.Errorf("%d not written within a minute", n)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // waitAll reads events until a run made for each of ids is added.

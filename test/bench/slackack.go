@@ -91,7 +91,7 @@ func slackServer(cfg *config.Config, rc *rest.Config, api string) (*httptest.Ser
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: tekton.NewClusters(cluster), Policy: policy, Log: log})
 	poster := slack.NewPoster(slackapi.New("xoxb-bench", slackapi.OptionAPIURL(api+"/")), log)
 	poster.Interval = 0 // every answer goes to one channel; pacing would only slow the drain
-	pool := bot.NewPool(8, 512)
+	pool := bot.NewPool(serveWorkers, serveQueue)
 	mux := http.NewServeMux()
 	(&slack.Adapter{
 		SigningSecret: slackSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
