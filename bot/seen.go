@@ -15,7 +15,9 @@ type Seen struct {
 
 // NewSeen remembers up to size IDs.
 func NewSeen(size int) *Seen {
-	return &Seen{ids: make(map[string]struct{}, size), ring: make([]string, size)}
+	// The map grows with what is seen: presized, it would hold half a
+	// megabyte from the start of an idle bot.
+	return &Seen{ids: map[string]struct{}{}, ring: make([]string, size)}
 }
 
 // Add records id and reports whether it is new.

@@ -72,11 +72,13 @@ type app struct {
 
 // Worker pool size: commands mostly wait, on GitHub (a hundred
 // milliseconds a call or more) and the apiserver, not on a core, so a
-// burst (fifty /retests after a flaky night) is worked on at once rather
-// than eight at a time. GitHub allows a hundred concurrent requests; the
-// apiserver queues the rest fairly (priority and fairness).
+// burst (fifty /retests after a flaky night) is worked on at once: every
+// rerun is created before the claims, replies and audit events that
+// follow them, rather than eight at a time with those in between. GitHub
+// allows a hundred concurrent requests; the apiserver queues the rest
+// fairly (priority and fairness). An idle worker is a parked goroutine.
 const (
-	workers   = 32
+	workers   = 64
 	queueSize = 512
 	seenSize  = 10000
 )

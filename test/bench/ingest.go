@@ -42,7 +42,7 @@ var webhookSecret = []byte("bench-webhook-secret")
 
 // serveWorkers and serveQueue size the pool as `tekbot serve` does
 // (cmd/tekbot/app.go).
-const serveWorkers, serveQueue = 32, 512
+const serveWorkers, serveQueue = 64, 512
 
 // ingestReceiver is the GitHub receiver as serve builds it (serve's pool
 // and memory sizes, metrics, JSON logs) with its work ending at once
