@@ -70,8 +70,8 @@ type app struct {
 	stop context.CancelFunc
 }
 
-// Worker pool size: commands mostly wait, on GitHub (a hundred
-// milliseconds a call or more) and the apiserver, not on a core, so a
+// Worker pool size: commands mostly wait, on GitHub (a round trip over
+// the internet per call) and the apiserver, not on a core, so a
 // burst (fifty /retests after a flaky night) is worked on at once: every
 // rerun is created before the claims, replies and audit events that
 // follow them, rather than eight at a time with those in between. GitHub
