@@ -373,17 +373,20 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
 	run := s.waitFor(`\[tekton on dogfooding\] tekton-ci/(promote-pipeline-[a-z0-9]+): running`)[1]
-	s.waitFor(`\[tekton on dogfooding\] tekton-ci/` + run + `: succeeded`)
-	s.waitFor("✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
+	// The controller's line and tekbot's, both about the run's end, come
+	// in either order.
+	s.waitForAll(`\[tekton on dogfooding\] tekton-ci/`+run+`: succeeded`,
+		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
 
 	// The next deploy fails: tekbot offers to roll back to what ran.
 	s.send("fail next")
 	s.send("/tekton promote pipeline v20261122-a1b2c3d")
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
-	s.waitFor(`: failed`)
-	s.waitFor("❌ Promoting \\*pipeline\\* `v20261122-a1b2c3d` to \\*dogfooding\\* failed")
-	button := s.waitFor(`\[Roll back\] button: type ` + "`" + `press (\d+)` + "`")[1]
+	failed := s.waitForAll(`\[tekton on dogfooding\] tekton-ci/promote-pipeline-[a-z0-9]+: failed`,
+		"❌ Promoting \\*pipeline\\* `v20261122-a1b2c3d` to \\*dogfooding\\* failed",
+		`\[Roll back\] button: type `+"`"+`press (\d+)`+"`")
+	button := failed[2][1]
 
 	// sam may not roll back; andrea may, and the rollback deploy succeeds.
 	s.send("as sam")
