@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,7 +14,6 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 	"github.com/prometheus/client_golang/prometheus"
-	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -146,25 +144,9 @@ func watchRuns(ctx context.Context, c *tekton.Cluster, ns string) (stop func(), 
 	return stop, nil
 }
 
-// waitCreated reads events until the run made for request id is added.
+// waitCreated waits until the run made for request id is added.
 func waitCreated(ctx context.Context, events <-chan watch.Event, id string) error {
-	timeout := time.NewTimer(time.Minute)
-	defer timeout.Stop()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("the watch ended")
-			}
-			if pr, isRun := ev.Object.(*pipelinev1.PipelineRun); isRun && ev.Type == watch.Added && pr.Annotations[tekton.AnnotationRequestID] == id {
-				return nil
-			}
-		case <-timeout.C:
-			return fmt.Errorf("no run for request %s within a minute", id)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+	return waitAll(ctx, events, map[string]bool{id: true})
 }
 
 // waitSignal waits for one signal on ch, for at most a minute.

@@ -19,6 +19,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
 
@@ -394,21 +395,22 @@ func figureBurst(ctx context.Context, e *env, r *scaleRepo, next func(*scaleRepo
 	return []row{x}, nil
 }
 
-// waitEvents reads events until n Events are added.
-func waitEvents(ctx context.Context, events <-chan watch.Event, n int) error {
+// waitAdded reads events until n objects for which counts holds are
+// added, for at most a minute; what names them in the error.
+func waitAdded(ctx context.Context, events <-chan watch.Event, n int, what string, counts func(runtime.Object) bool) error {
 	timeout := time.NewTimer(time.Minute)
 	defer timeout.Stop()
-	for n > 0 {
+	for left := n; left > 0; {
 		select {
 		case ev, ok := <-events:
 			if !ok {
 				return errors.New("the watch ended")
 			}
-			if ev.Type == watch.Added {
-				n--
+			if ev.Type == watch.Added && counts(ev.Object) {
+				left--
 			}
 		case <-timeout.C:
-			return fmt.Errorf("%d not written within a minute", n)
+			return fmt.Errorf("%d of %d %s not added within a minute", left, n, what)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -416,25 +418,15 @@ func waitEvents(ctx context.Context, events <-chan watch.Event, n int) error {
 	return nil
 }
 
-// waitAll reads events until a run made for each of ids is added.
+// waitEvents waits until n Events are added.
+func waitEvents(ctx context.Context, events <-chan watch.Event, n int) error {
+	return waitAdded(ctx, events, n, "events", func(runtime.Object) bool { return true })
+}
+
+// waitAll waits until a run made for each of ids (request IDs) is added.
 func waitAll(ctx context.Context, events <-chan watch.Event, ids map[string]bool) error {
-	timeout := time.NewTimer(time.Minute)
-	defer timeout.Stop()
-	left := len(ids)
-	for left > 0 {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("the watch ended")
-			}
-			if pr, isRun := ev.Object.(*pipelinev1.PipelineRun); isRun && ev.Type == watch.Added && ids[pr.Annotations[tekton.AnnotationRequestID]] {
-				left--
-			}
-		case <-timeout.C:
-			return fmt.Errorf("%d of %d runs not made within a minute", left, len(ids))
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
+	return waitAdded(ctx, events, len(ids), "runs", func(o runtime.Object) bool {
+		pr, isRun := o.(*pipelinev1.PipelineRun)
+		return isRun && ids[pr.Annotations[tekton.AnnotationRequestID]]
+	})
 }
