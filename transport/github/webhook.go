@@ -267,9 +267,8 @@ func (r *Receiver) idempotent(d *delivery) bool {
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
-	// acknowledgement before their permission is known.
-	// The commands do not wait for it; the reply does, so that 👀 comes
-	// first.
+	// acknowledgement before their permission is known. The commands do
+	// not wait for it; the reply does, so that 👀 comes first.
 	var reacted sync.WaitGroup
 	defer reacted.Wait()
 	if d.commentID != 0 && (d.member || person != nil) {
