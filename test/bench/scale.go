@@ -163,7 +163,7 @@ func (r *scaleRepo) comment(e *env, pr int) []byte {
 }
 
 func figureScale(ctx context.Context, e *env) ([]row, error) {
-	const small, warmup, pairs, burst, burstRounds = 100, 3, 15, 50, 3
+	const small, warmup, pairs, burst, burstRounds = 100, 3, 15, 50, 5
 	state := "bench-tekbot"
 	repos := []*scaleRepo{
 		{name: "pipeline", ns: "bench-small", runs: small},
