@@ -47,24 +47,10 @@ type EventAuditor struct {
 	// in the background, off the reply's path.
 	Ring *Ring
 	Log  *slog.Logger
-	// Commands, if set, says when no command is queued or running: Run
-	// holds each event until then, for at most eventHold, so that a
-	// burst's events do not compete with its reruns for the apiserver.
-	Commands interface{ Quiet() <-chan struct{} }
 
 	// queue, while Run runs, takes the events off the command's path.
 	mu    sync.Mutex
-	queue chan queued
-	// held, if set (by tests), is told when Run holds an event; maxHold,
-	// if not zero, replaces eventHold.
-	held    func()
-	maxHold time.Duration
-}
-
-// queued is a record waiting for Run, since when.
-type queued struct {
-	record bot.Record
-	at     time.Time
+	queue chan bot.Record
 }
 
 // eventQueue bounds the events waiting for Run: a burst of fifty commands
@@ -72,10 +58,6 @@ type queued struct {
 const (
 	eventQueue        = 1024
 	eventWriteTimeout = 10 * time.Second
-	// eventHold bounds how late an event is written while commands run;
-	// kubectl users see it that much later, the log line and the ring at
-	// once.
-	eventHold = 2 * time.Second
 )
 
 // Record implements bot.Auditor. The structured log line is written first,
@@ -89,17 +71,17 @@ func (a *EventAuditor) Record(ctx context.Context, r bot.Record) {
 		a.Ring.Add(r)
 	}
 	a.mu.Lock()
-	isQueued := false
+	queued := false
 	if a.queue != nil {
 		select {
-		case a.queue <- queued{record: r, at: time.Now()}:
-			isQueued = true
+		case a.queue <- r:
+			queued = true
 		default:
 			a.Log.Warn("audit: event queue full; writing the event on the command's path", "request", r.RequestID)
 		}
 	}
 	a.mu.Unlock()
-	if !isQueued {
+	if !queued {
 		a.write(ctx, r)
 	}
 }
@@ -107,53 +89,24 @@ func (a *EventAuditor) Record(ctx context.Context, r bot.Record) {
 // Run writes the events of the records queued by Record until ctx ends,
 // then those still queued, so that a graceful shutdown loses none.
 func (a *EventAuditor) Run(ctx context.Context) {
-	q := make(chan queued, eventQueue)
+	q := make(chan bot.Record, eventQueue)
 	a.mu.Lock()
 	a.queue = q
 	a.mu.Unlock()
 	after := context.WithoutCancel(ctx)
 	for {
 		select {
-		case e := <-q:
-			a.hold(ctx, e)
-			a.writeWithin(after, e.record)
+		case r := <-q:
+			a.writeWithin(after, r)
 		case <-ctx.Done():
 			a.mu.Lock()
 			a.queue = nil // Record writes at once from here on
 			a.mu.Unlock()
 			for len(q) > 0 {
-				a.writeWithin(after, (<-q).record)
+				a.writeWithin(after, <-q)
 			}
 			return
 		}
-	}
-}
-
-// hold waits until no command runs, eventHold after e was queued, or ctx
-// ends, whichever comes first.
-func (a *EventAuditor) hold(ctx context.Context, e queued) {
-	if a.Commands == nil {
-		return
-	}
-	quiet := a.Commands.Quiet()
-	select {
-	case <-quiet:
-		return
-	default:
-	}
-	if a.held != nil {
-		a.held()
-	}
-	limit := eventHold
-	if a.maxHold != 0 {
-		limit = a.maxHold
-	}
-	timer := time.NewTimer(time.Until(e.at.Add(limit)))
-	defer timer.Stop()
-	select {
-	case <-quiet:
-	case <-timer.C:
-	case <-ctx.Done():
 	}
 }
 

@@ -16,10 +16,6 @@ type Pool struct {
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
-	// active counts the jobs queued or running; quiet is closed while
-	// there are none.
-	active int
-	quiet  chan struct{}
 }
 
 // ErrPoolFull means the queue is full or the pool is shutting down: the
@@ -29,34 +25,15 @@ var ErrPoolFull = errors.New("busy: the work queue is full or shutting down")
 // NewPool starts workers that take from a queue of the given size.
 func NewPool(workers, queue int) *Pool {
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &Pool{jobs: make(chan func(context.Context), queue), ctx: ctx, cancel: cancel, quiet: make(chan struct{})}
-	close(p.quiet)
+	p := &Pool{jobs: make(chan func(context.Context), queue), ctx: ctx, cancel: cancel}
 	for range workers {
 		p.wg.Go(func() {
 			for job := range p.jobs {
 				job(p.ctx)
-				p.finished()
 			}
 		})
 	}
 	return p
-}
-
-func (p *Pool) finished() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.active--; p.active == 0 {
-		close(p.quiet)
-	}
-}
-
-// Quiet returns a channel closed once no job is queued or running. Work
-// that may wait (audit events) waits for it, so that it does not compete
-// with commands for the apiserver.
-func (p *Pool) Quiet() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.quiet
 }
 
 // Submit queues a job, or returns ErrPoolFull without blocking.
@@ -68,10 +45,6 @@ func (p *Pool) Submit(job func(context.Context)) error {
 	}
 	select {
 	case p.jobs <- job:
-		// Counted under the lock the worker needs to count it done.
-		if p.active++; p.active == 1 {
-			p.quiet = make(chan struct{})
-		}
 		return nil
 	default:
 		return ErrPoolFull

@@ -167,7 +167,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	ring := &audit.Ring{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log.With("component", "audit")}
 	a.runnables.Add(lifecycle.Runnable{Name: "audit ring", Run: ring.Run})
 	auditor := &audit.EventAuditor{
-		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring, Commands: a.pool,
+		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
 		Clusters: func(name string) kubernetes.Interface {
 			if c := clusters.Get(name); c != nil {
 				return c.Kube
