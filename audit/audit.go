@@ -17,7 +17,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"tekbot/bot"
 	"tekbot/state"
@@ -38,11 +37,11 @@ const (
 // EventAuditor keeps audit records as Kubernetes Events and log lines.
 type EventAuditor struct {
 	// State is the cluster and namespace holding tekbot's own records.
-	State     kubernetes.Interface
+	State     Kube
 	Namespace string
 	// Clusters finds a target's cluster by name, for events on the
 	// affected object.
-	Clusters func(name string) kubernetes.Interface
+	Clusters func(name string) Kube
 	// Ring, if set, also keeps each record in the durable ring; it writes
 	// in the background, off the reply's path.
 	Ring *Ring
@@ -133,7 +132,7 @@ func (a *EventAuditor) write(ctx context.Context, r bot.Record) {
 	}
 	for _, t := range r.Targets {
 		cluster, ns, name, ok := splitTarget(t)
-		var kube kubernetes.Interface
+		var kube Kube
 		if ok && a.Clusters != nil {
 			kube = a.Clusters(cluster)
 		}
@@ -155,7 +154,7 @@ func splitTarget(t string) (cluster, ns, name string, ok bool) {
 	return parts[0], parts[1], parts[2], true
 }
 
-func createEvent(ctx context.Context, kube kubernetes.Interface, ns string, ref corev1.ObjectReference, r bot.Record, message string, raw []byte) error {
+func createEvent(ctx context.Context, kube Kube, ns string, ref corev1.ObjectReference, r bot.Record, message string, raw []byte) error {
 	sum := sha256.Sum256([]byte(r.RequestID + "\x00" + r.Verb + "\x00" + ref.Name))
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
@@ -186,7 +185,7 @@ func createEvent(ctx context.Context, kube kubernetes.Interface, ns string, ref 
 }
 
 // LastRecords reads the newest n audit records from the state namespace.
-func LastRecords(ctx context.Context, kube kubernetes.Interface, namespace string, n int) ([]bot.Record, error) {
+func LastRecords(ctx context.Context, kube Kube, namespace string, n int) ([]bot.Record, error) {
 	list, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
 		LabelSelector: state.LabelManagedBy + "=tekbot",
 		FieldSelector: "reason=" + AuditReason + ",involvedObject.kind=ServiceAccount",

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"tekbot/audit"
 	"tekbot/bot"
@@ -27,7 +26,7 @@ func TestAuditEvents(t *testing.T) {
 	self, work := c.Namespace(t), c.Namespace(t)
 	a := &audit.EventAuditor{
 		State: c.Kube, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Clusters: func(name string) kubernetes.Interface {
+		Clusters: func(name string) audit.Kube {
 			if name == "dogfooding" {
 				return c.Kube
 			}

@@ -17,12 +17,20 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 
 	"tekbot/bot"
 	"tekbot/state"
 )
+
+// Kube is what this package uses of Kubernetes: Events and ConfigMaps, in
+// core/v1. It is narrower than client-go's full clientset, whose every API
+// group's client tekbot would otherwise link; tekton.Kube and the full
+// clientset (tests) satisfy it.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+}
 
 // Ring keeps the last few thousand audit records in ConfigMaps in the state
 // namespace, so that recent actions outlive the apiserver's --event-ttl.
@@ -39,7 +47,7 @@ import (
 // in batches. A full queue (the apiserver down for long) drops records with
 // a log line; the Events and the log line still carry them.
 type Ring struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 	Log       *slog.Logger
 	// Segments and PerSegment size the ring: it keeps the newest
@@ -350,7 +358,7 @@ func newestFirst(records []bot.Record, n int) []bot.Record {
 // the state namespace: the events add what the ring has not written yet,
 // the ring what the apiserver has already forgotten. One unreadable source
 // leaves the other's records, with the error.
-func Recent(ctx context.Context, kube kubernetes.Interface, namespace string, n int) ([]bot.Record, error) {
+func Recent(ctx context.Context, kube Kube, namespace string, n int) ([]bot.Record, error) {
 	fromRing, ringErr := (&Ring{Kube: kube, Namespace: namespace}).Last(ctx, n)
 	fromEvents, eventsErr := LastRecords(ctx, kube, namespace, n)
 	return newestFirst(append(fromRing, fromEvents...), n), errors.Join(ringErr, eventsErr)

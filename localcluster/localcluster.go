@@ -30,7 +30,8 @@ import (
 	"time"
 
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/discovery"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
@@ -43,7 +44,7 @@ type Cluster struct {
 	// a context named after the cluster.
 	Kubeconfig string
 	REST       *rest.Config
-	Kube       kubernetes.Interface
+	Kube       Kube
 	Tekton     tektonclient.Interface
 
 	dir      string
@@ -51,6 +52,39 @@ type Cluster struct {
 	procs    []*exec.Cmd
 	stopOnce sync.Once
 }
+
+// Kube is what Start and `tekbot dev`'s sandbox use of Kubernetes' own
+// API: core/v1 (Namespaces, ConfigMaps) and discovery's REST client
+// (/readyz). It is not client-go's full clientset, which would link every
+// API group's client into tekbot's binary (`tekbot dev` runs this
+// package); tests that need more build the full clientset from REST, as
+// test/kube does.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+	Discovery() discovery.DiscoveryInterface
+}
+
+// kubeClients are client-go's typed clients behind Kube.
+type kubeClients struct {
+	core      *corev1client.CoreV1Client
+	discovery *discovery.DiscoveryClient
+}
+
+func newKube(rc *rest.Config) (Kube, error) {
+	var k kubeClients
+	var err error
+	if k.core, err = corev1client.NewForConfig(rc); err != nil {
+		return nil, err
+	}
+	if k.discovery, err = discovery.NewDiscoveryClientForConfig(rc); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k kubeClients) CoreV1() corev1client.CoreV1Interface { return k.core }
+
+func (k kubeClients) Discovery() discovery.DiscoveryInterface { return k.discovery }
 
 // Options configure Start.
 type Options struct {
@@ -143,7 +177,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		QPS:             500,
 		Burst:           1000,
 	}
-	if c.Kube, err = kubernetes.NewForConfig(c.REST); err != nil {
+	if c.Kube, err = newKube(c.REST); err != nil {
 		return nil, err
 	}
 	if c.Tekton, err = tektonclient.NewForConfig(c.REST); err != nil {

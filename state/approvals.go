@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Labels and annotations of approval records.
@@ -25,7 +24,7 @@ const (
 // state, not in a PR label that anyone with triage rights can add, and it
 // names the commit: a later push by the PR's author is not approved.
 type Approvals struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

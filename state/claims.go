@@ -13,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Labels on the objects this package writes.
@@ -27,7 +26,7 @@ const (
 // Claims records which requests have been taken, as ConfigMaps with names
 // derived from the request: creating one succeeds for exactly one caller.
 type Claims struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

@@ -6,17 +6,23 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
+
+// LeaseKube is what Leader uses of Kubernetes: Leases. See Kube for why it
+// is not client-go's full clientset.
+type LeaseKube interface {
+	CoordinationV1() coordinationv1client.CoordinationV1Interface
+}
 
 // Leader runs work that must happen on one replica at a time (the handoff
 // cron, escalation timers) while holding a coordination.k8s.io Lease.
 // Exactly-once still rests on claims: leadership can overlap briefly when a
 // leader stalls, and claims make that harmless.
 type Leader struct {
-	Kube      kubernetes.Interface
+	Kube      LeaseKube
 	Namespace string
 	Lease     string
 	Identity  string

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
 
 	"tekbot/schedule"
@@ -32,7 +31,7 @@ type RotationChanges struct {
 // read and fix them with kubectl. Writers use optimistic concurrency on
 // resourceVersion: two replicas changing it at once both land.
 type RotationState struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

@@ -9,7 +9,6 @@ import (
 	"text/template"
 
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -22,7 +21,7 @@ type Cluster struct {
 	Role      config.Role
 	Namespace string
 	Tekton    tektonclient.Interface
-	Kube      kubernetes.Interface
+	Kube      Kube
 	dashboard *template.Template
 	// runs are the slim indexes of watched namespaces (WatchRuns).
 	runs runIndexes
@@ -75,7 +74,7 @@ func NewCluster(cc config.Cluster, dash *config.Dashboard, rc *rest.Config) (*Cl
 	if c.Tekton, err = tektonclient.NewForConfig(rc); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
 	}
-	if c.Kube, err = kubernetes.NewForConfig(rc); err != nil {
+	if c.Kube, err = newKube(rc); err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cc.Name, err)
 	}
 	if cc.Dashboard != nil {

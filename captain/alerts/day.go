@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 
 	"tekbot/schedule"
@@ -78,11 +78,18 @@ func (l *Line) addFailure(run string, at time.Time, url, detail string) bool {
 	return true
 }
 
+// Kube is what Days uses of Kubernetes: ConfigMaps. It is narrower than
+// client-go's full clientset, whose every API group's client tekbot would
+// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+}
+
 // Days keeps each day's alerts in a ConfigMap in tekbot's state namespace
 // (one key per date), so any replica, and the next process, continues the
 // same thread and the same lines.
 type Days struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

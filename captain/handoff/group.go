@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"tekbot/schedule"
 )
@@ -107,9 +107,17 @@ type GroupState struct {
 	Failing time.Time
 }
 
+// Kube is what GroupStatus uses of Kubernetes: ConfigMaps. It is narrower
+// than client-go's full clientset, whose every API group's client tekbot
+// would otherwise link; tekton.Kube and the full clientset (tests) satisfy
+// it.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+}
+
 // GroupStatus keeps GroupState in a ConfigMap in the state namespace.
 type GroupStatus struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

@@ -10,7 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 )
 
 // Page is one page to the build captain.
@@ -38,10 +38,17 @@ type Page struct {
 // Open reports whether the page still waits for an ack.
 func (p *Page) Open() bool { return p.AckedBy == "" }
 
+// Kube is what Store uses of Kubernetes: ConfigMaps. It is narrower than
+// client-go's full clientset, whose every API group's client tekbot would
+// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+}
+
 // Store keeps pages as ConfigMaps in tekbot's namespace, so escalation
 // survives restarts and any replica can ack.
 type Store struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

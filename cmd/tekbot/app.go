@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 
 	"tekbot/audit"
@@ -168,7 +167,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	a.runnables.Add(lifecycle.Runnable{Name: "audit ring", Run: ring.Run})
 	auditor := &audit.EventAuditor{
 		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
-		Clusters: func(name string) kubernetes.Interface {
+		Clusters: func(name string) audit.Kube {
 			if c := clusters.Get(name); c != nil {
 				return c.Kube
 			}

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/util/retry"
 )
 
@@ -275,12 +275,19 @@ func (b *Book) prune(now time.Time) {
 	})
 }
 
+// Kube is what Record uses of Kubernetes: ConfigMaps. It is narrower than
+// client-go's full clientset, whose every API group's client tekbot would
+// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
+type Kube interface {
+	CoreV1() corev1client.CoreV1Interface
+}
+
 // Record keeps the Book in a ConfigMap in tekbot's state namespace, so
 // replicas share it and it outlives them. Writers use optimistic
 // concurrency on resourceVersion, so two replicas starting promotions at
 // once cannot both pass the in-flight check.
 type Record struct {
-	Kube      kubernetes.Interface
+	Kube      Kube
 	Namespace string
 }
 

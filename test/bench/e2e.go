@@ -112,7 +112,7 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: api, Log: log})
 	auditor := &audit.EventAuditor{
 		State: kc, Namespace: cfg.State.Namespace, Log: log,
-		Clusters: func(string) kubernetes.Interface { return kc },
+		Clusters: func(string) audit.Kube { return kc },
 	}
 	claims := &state.Claims{Kube: kc, Namespace: cfg.State.Namespace}
 	return &github.Receiver{

@@ -18,12 +18,19 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"tekbot/localcluster"
 )
 
 // Cluster is a running control plane, with the test helpers.
-type Cluster struct{ *localcluster.Cluster }
+type Cluster struct {
+	*localcluster.Cluster
+	// Kube is client-go's full clientset, not localcluster's narrow Kube
+	// (what tekbot's own binary links): tests may use any API group, to
+	// check RBAC or make a token.
+	Kube kubernetes.Interface
+}
 
 // Options configure Start.
 type Options = localcluster.Options
@@ -38,7 +45,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cluster{c}, nil
+	kc, err := kubernetes.NewForConfig(c.REST)
+	if err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return &Cluster{Cluster: c, Kube: kc}, nil
 }
 
 // RunState is a PipelineRun state SetState can write.
