@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Entry is one row of a Tekton rotation.csv: the user on duty on a date, ""
@@ -55,8 +56,21 @@ func ReadRotationCSV(r io.Reader) ([]Entry, error) {
 		if n := len(entries); n > 0 && !date.After(entries[n-1].Date) {
 			return nil, fmt.Errorf("rotation CSV: line %d: date %s is not after %s on the row before", line, date, entries[n-1].Date)
 		}
+		if err := checkUser(record[1]); err != nil {
+			return nil, fmt.Errorf("rotation CSV: line %d: %w", line, err)
+		}
 		entries = append(entries, Entry{Date: date, User: record[1]})
 	}
+}
+
+// checkUser refuses a user with a line break or another control character:
+// no handle has one, and CSV would not give it back as written (a reader
+// drops the carriage return of a quoted CRLF).
+func checkUser(user string) error {
+	if strings.ContainsFunc(user, unicode.IsControl) {
+		return fmt.Errorf("user %q has a line break or another control character", user)
+	}
+	return nil
 }
 
 // WriteRotationCSV writes entries in Tekton's rotation.csv format, exactly as
@@ -150,9 +164,13 @@ func ReadOverridesCSV(r io.Reader) (map[Date]Override, error) {
 		if earlier, dup := lineOf[date]; dup {
 			return nil, fmt.Errorf("overrides CSV: line %d: %s is already overridden on line %d", line, date, earlier)
 		}
+		person := strings.TrimSpace(record[1])
+		if err := checkUser(person); err != nil {
+			return nil, fmt.Errorf("overrides CSV: line %d: %w", line, err)
+		}
 		lineOf[date] = line
 		overrides[date] = Override{
-			Person:  strings.TrimSpace(record[1]),
+			Person:  person,
 			Comment: strings.TrimSpace(strings.Join(record[2:], ",")),
 		}
 	}

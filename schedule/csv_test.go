@@ -117,6 +117,9 @@ func TestReadRotationCSVErrors(t *testing.T) {
 		{"duplicate", "Date,User\n2024-01-01,ann\n\n2024-01-01,bob\n", "line 4: date 2024-01-01 is not after 2024-01-01"},
 		{"extra field", "Date,User\n2024-01-01,ann\n2024-01-02,bob,cat\n", "record on line 3: wrong number of fields"},
 		{"bad quoting", "Date,User\n2024-01-01,a\"b\n", "line 2"},
+		// Found by FuzzReadRotationCSV: the CR of a quoted CRLF is not read back.
+		{"line break in a user", "Date,User\n2024-01-01,\"ann\r\nbob\"\n", `line 2: user "ann\nbob" has a line break`},
+		{"control character in a user", "Date,User\n2024-01-01,ann\x07\n", "line 2: user \"ann\\a\" has a line break or another control character"},
 	} {
 		_, err := ReadRotationCSV(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -183,6 +186,7 @@ func TestReadOverridesCSV(t *testing.T) {
 		{"no user column", "Date,User\n2024-12-25\n", "line 2: want date,user[,comment], got 1 field"},
 		{"header after the first line", "2024-12-25,ann\nDate,User\n", `line 2: invalid date "Date"`},
 		{"bad quoting", "2024-12-25,\"ann\n", "overrides CSV"},
+		{"line break in a user", "2024-12-25,\"ann\nbob\",away\n", `line 1: user "ann\nbob" has a line break`},
 	} {
 		_, err := ReadOverridesCSV(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -195,6 +199,7 @@ func FuzzReadRotationCSV(f *testing.F) {
 	f.Add([]byte("Date,User\n2022-04-29,dibyo\n2022-04-30,\n2022-05-01,\n2022-05-02,andrea.frittoli\n"))
 	f.Add([]byte("date,user\r\n2024-01-01,\"a,b\"\r\n2024-01-03,\" c\"\n"))
 	f.Add([]byte("Date,User\n2024-01-01,\"x\ny\"\n"))
+	f.Add([]byte("Date,User\n2024-01-01,\"x\r\r\ny\"\n"))
 	f.Add([]byte("Date,User\n2024-01-02,a\n2024-01-01,b\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := ReadRotationCSV(bytes.NewReader(data))
