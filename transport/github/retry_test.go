@@ -24,12 +24,7 @@ func TestTwoDeliveriesRetryingOneRunAtOnceMakeOneRerun(t *testing.T) {
 	e := newEnv(t)
 	unit := e.seed("unit-tests", kube.Failed, false)
 	e.seed("build", kube.Succeeded, false)
-	cluster := e.clusters.All()[0]
-	ctx, cancel := context.WithCancel(context.Background())
-	var watching sync.WaitGroup
-	t.Cleanup(func() { cancel(); watching.Wait() })
-	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
-	poll.Until(t, "the index to sync", 30*time.Second, func() bool { return cluster.Indexed(e.ns) })
+	e.watchRuns(t)
 
 	a, b := e.replica(), e.replica()
 	start := make(chan struct{})
@@ -80,12 +75,7 @@ func TestOneCommentAtTwoReplicasAtOnceActsOnce(t *testing.T) {
 	e := newEnv(t)
 	unit := e.seed("unit-tests", kube.Failed, false)
 	build := e.seed("build", kube.Succeeded, false)
-	cluster := e.clusters.All()[0]
-	ctx, cancel := context.WithCancel(context.Background())
-	var watching sync.WaitGroup
-	t.Cleanup(func() { cancel(); watching.Wait() })
-	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
-	poll.Until(t, "the index to sync", 30*time.Second, func() bool { return cluster.Indexed(e.ns) })
+	e.watchRuns(t)
 
 	body := e.comment(maintainer, "/test all", 2101)
 	for round := range 3 {
@@ -119,4 +109,15 @@ func TestOneCommentAtTwoReplicasAtOnceActsOnce(t *testing.T) {
 	if len(comments) != 1 || !strings.Contains(comments[0].Body, "Rerunning") {
 		t.Fatalf("want one reply, saying what was rerun; got %+v", comments)
 	}
+}
+
+// watchRuns runs the cluster's slim index of the test's namespace, as
+// serve does, until the test ends, and returns once it has synced.
+func (e *env) watchRuns(t *testing.T) {
+	cluster := e.clusters.All()[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	var watching sync.WaitGroup
+	t.Cleanup(func() { cancel(); watching.Wait() })
+	watching.Go(func() { cluster.WatchRuns(ctx, e.ns) })
+	poll.Until(t, "the index to sync", 30*time.Second, func() bool { return cluster.Indexed(e.ns) })
 }

@@ -22,16 +22,9 @@ import (
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/tekton"
+	"tekbot/test/githubtest"
 	"tekbot/transport/slack"
 )
-
-// fuzzTaken is a Claimer for which every request was taken by another
-// replica: work that gets through the acknowledgement is dropped at once,
-// so the fuzzer spends its time verifying, decoding and parsing.
-type fuzzTaken struct{}
-
-func (fuzzTaken) Claim(context.Context, string) (bool, error) { return false, nil }
-func (fuzzTaken) Release(context.Context, string) error       { return nil }
 
 // fuzzSign signs body as Slack does at ts: v0= and the hex HMAC-SHA256 of
 // "v0:<ts>:<body>".
@@ -91,7 +84,7 @@ func FuzzSlackEndpoints(f *testing.F) {
 	(&slack.Adapter{
 		SigningSecret: secret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Log: log}, Poster: poster, Log: log,
-		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: fuzzTaken{}, Pool: pool, Log: log},
+		Intake: &bot.Intake{Seen: bot.NewSeen(64), Claims: githubtest.TakenElsewhere{}, Pool: pool, Log: log},
 	}).Register(mux)
 	paths := []string{"/slack/commands", "/slack/interactivity", "/slack/events"}
 	documented := map[int]bool{
