@@ -20,6 +20,10 @@ type Intake struct {
 	Claims Claimer
 	Pool   *Pool
 	Log    *slog.Logger
+
+	// beside orders the claims of work taken beside them after that
+	// work's effects (TakeBeside).
+	beside claimQueue
 }
 
 // ErrTaken means this process already took the request: a retry that
@@ -49,7 +53,9 @@ func (in *Intake) Take(key string, answered <-chan struct{}, work Work) error {
 // path: the work starts at once, and the claim is taken when the work first
 // asks claim.Won, before what is not keyed so (the reply), which the work
 // skips when another replica has the request. Taken then, the claim's write
-// does not compete with the work's own.
+// does not compete with the work's own: a claim waits until no work taken
+// beside its claim is still short of asking (for at most claimYield), so a
+// burst of fifty /retests makes its fifty reruns before its fifty claims.
 func (in *Intake) TakeBeside(key string, answered <-chan struct{}, work func(ctx context.Context, claim *Claim) (retry bool)) error {
 	return in.take(key, answered, true, work)
 }
@@ -77,7 +83,13 @@ func (in *Intake) take(key string, answered <-chan struct{}, beside bool, work f
 			<-answered
 		}
 		c := &Claim{decide: func() bool { return key == "" || in.claim(ctx, key) }}
-		if !beside && !c.Won() {
+		if beside {
+			in.beside.start()
+			c.decide = func() bool {
+				in.beside.arrive(ctx)
+				return key == "" || in.claim(ctx, key)
+			}
+		} else if !c.Won() {
 			return
 		}
 		retry := work(ctx, c)
@@ -92,6 +104,45 @@ func (in *Intake) take(key string, answered <-chan struct{}, beside bool, work f
 		in.Seen.Forget(key)
 	}
 	return err
+}
+
+// claimYield bounds how long a claim waits for the work beside it (a
+// steady stream of /retests never leaves none short of its claim).
+const claimYield = time.Second
+
+// claimQueue counts the work started beside its claim that has not yet
+// asked for it.
+type claimQueue struct {
+	mu    sync.Mutex
+	ahead int
+	// none is closed when ahead falls to 0; made when it rises from 0.
+	none chan struct{}
+}
+
+func (q *claimQueue) start() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.ahead++; q.ahead == 1 {
+		q.none = make(chan struct{})
+	}
+}
+
+// arrive counts one work at its claim and waits until no other is short of
+// its own, for at most claimYield.
+func (q *claimQueue) arrive(ctx context.Context) {
+	q.mu.Lock()
+	none := q.none
+	if q.ahead--; q.ahead == 0 {
+		close(none)
+	}
+	q.mu.Unlock()
+	yield := time.NewTimer(claimYield)
+	defer yield.Stop()
+	select {
+	case <-none:
+	case <-yield.C:
+	case <-ctx.Done():
+	}
 }
 
 // claim takes key across replicas. An apiserver failure does not stop the

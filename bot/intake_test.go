@@ -3,11 +3,14 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"tekbot/bot"
@@ -225,5 +228,95 @@ func TestIntake(t *testing.T) {
 			t.Fatalf("the refused request was remembered: %v", err)
 		}
 		drain(t, in2)
+	})
+}
+
+// madeClaims is claims that notes, at each claim, how many works had made
+// their effect by then.
+type madeClaims struct {
+	claims
+	made *atomic.Int32
+	seen []int32
+}
+
+func (c *madeClaims) Claim(ctx context.Context, key string) (bool, error) {
+	c.mu.Lock()
+	c.seen = append(c.seen, c.made.Load())
+	c.mu.Unlock()
+	return c.claims.Claim(ctx, key)
+}
+
+func (c *madeClaims) madeAtClaims() []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.seen)
+}
+
+// TestClaimsYieldToTheWorkBesideThem: work taken beside its claim makes
+// its effect (a burst's reruns) before any of the burst's claims is
+// written, but a claim waits for the others at most ClaimYield.
+func TestClaimsYieldToTheWorkBesideThem(t *testing.T) {
+	t.Parallel()
+	// start takes n works, each made once its gate opens, and returns the
+	// gates once all have started (work not yet started is not waited for).
+	start := func(in *bot.Intake, made *atomic.Int32, n int) []chan struct{} {
+		gates := make([]chan struct{}, n)
+		for i := range gates {
+			gates[i] = make(chan struct{})
+			if err := in.TakeBeside(fmt.Sprintf("comment/%d", i), nil, func(_ context.Context, claim *bot.Claim) bool {
+				<-gates[i]
+				made.Add(1)
+				claim.Won()
+				return false
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		synctest.Wait()
+		return gates
+	}
+	t.Run("a burst's claims follow all its effects", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			made := &atomic.Int32{}
+			c := &madeClaims{claims: claims{taken: map[string]bool{}}, made: made}
+			in := newIntake(c, 4, 8)
+			gates := start(in, made, 3)
+			close(gates[0])
+			synctest.Wait()
+			if got := c.madeAtClaims(); len(got) != 0 {
+				t.Fatalf("claims taken with %v works made, while two were still short of theirs", got)
+			}
+			close(gates[1])
+			close(gates[2])
+			drain(t, in)
+			if got := c.madeAtClaims(); !slices.Equal(got, []int32{3, 3, 3}) {
+				t.Fatalf("works made at each claim: %v, want [3 3 3]", got)
+			}
+		})
+	})
+	t.Run("a claim waits for the others at most ClaimYield", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			made := &atomic.Int32{}
+			c := &madeClaims{claims: claims{taken: map[string]bool{}}, made: made}
+			in := newIntake(c, 4, 8)
+			gates := start(in, made, 2)
+			close(gates[0])
+			synctest.Wait()
+			time.Sleep(bot.ClaimYield - time.Nanosecond) // fake time, inside the bubble
+			synctest.Wait()
+			if got := c.madeAtClaims(); len(got) != 0 {
+				t.Fatalf("a claim was taken before ClaimYield: %v", got)
+			}
+			time.Sleep(time.Nanosecond)
+			synctest.Wait()
+			if !c.held("comment/0") || c.held("comment/1") {
+				t.Fatalf("after ClaimYield: comment/0 held %v, comment/1 held %v; want true, false", c.held("comment/0"), c.held("comment/1"))
+			}
+			close(gates[1])
+			drain(t, in)
+			if !c.held("comment/1") {
+				t.Fatal("the late work's claim was not taken")
+			}
+		})
 	})
 }
