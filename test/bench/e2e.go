@@ -99,7 +99,7 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	if err != nil {
 		return nil, nil, err
 	}
-	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: http.DefaultTransport, spans: sp, done: replied}})
+	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: github.Transport(), spans: sp, done: replied}})
 	if client.BaseURL, err = url.Parse(ghURL); err != nil {
 		return nil, nil, err
 	}

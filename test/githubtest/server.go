@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -73,6 +74,7 @@ type Server struct {
 	reactions   map[int64][]reaction
 	labels      map[string][]string // issueKey -> names
 	checkRuns   map[string]CheckRun // lower(owner/repo)#id
+	connections int                 // accepted so far
 }
 
 // Request is one request the Server received, with how it was resolved.
@@ -199,7 +201,15 @@ func NewServer(tb testing.TB) *Server {
 		checkRuns:   map[string]CheckRun{},
 	}
 	s.SetViewer("tekbot[bot]", "Bot")
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			s.mu.Lock()
+			s.connections++
+			s.mu.Unlock()
+		}
+	}
+	s.srv.Start()
 	tb.Cleanup(func() {
 		s.srv.Close()
 		s.mu.Lock()
@@ -214,6 +224,13 @@ func NewServer(tb testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// Connections returns how many connections clients have opened so far.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connections
 }
 
 // URL returns the server's base URL with a trailing slash, as go-github's

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -43,6 +44,45 @@ const permissionCacheTTL = time.Minute
 // maxCachedChecks bounds the permission cache.
 const maxCachedChecks = 4096
 
+// Transport is how tekbot reaches GitHub. A GitHub that speaks HTTP/1.1
+// (an Enterprise Server behind a proxy) needs a connection per request in
+// flight, and Go's defaults let a burst of /retests dial (and shake hands
+// over TLS) almost once per call: they keep two connections between
+// bursts, and go-github closes a response after decoding its JSON, before
+// the body's end (a newline, a chunked body's last chunk), which closes
+// the connection. So Transport keeps as many as requests run at once (the
+// serve command's workers), and reads a response's rest before closing
+// it. Over HTTP/2, as api.github.com speaks, one connection serves all
+// and neither matters.
+func Transport() http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = idleConnections
+	return drainOnClose{tr}
+}
+
+const (
+	idleConnections = 64
+	// maxDrain bounds what Close reads of a response left unread.
+	maxDrain = 4 << 10
+)
+
+type drainOnClose struct{ next http.RoundTripper }
+
+func (d drainOnClose) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := d.next.RoundTrip(req)
+	if resp != nil && resp.Body != nil {
+		resp.Body = drainingBody{resp.Body}
+	}
+	return resp, err
+}
+
+type drainingBody struct{ io.ReadCloser }
+
+func (b drainingBody) Close() error {
+	_, _ = io.CopyN(io.Discard, b.ReadCloser, maxDrain) // a short read only costs the connection
+	return b.ReadCloser.Close()
+}
+
 // NewAPI authenticates with the configured token or GitHub App.
 func NewAPI(cfg config.GitHub) (*API, error) {
 	var client *gh.Client
@@ -52,13 +92,13 @@ func NewAPI(cfg config.GitHub) (*API, error) {
 		if err != nil {
 			return nil, fmt.Errorf("github.token: %w", err)
 		}
-		client = gh.NewClient(nil).WithAuthToken(tok)
+		client = gh.NewClient(&http.Client{Transport: Transport()}).WithAuthToken(tok)
 	case cfg.App != nil:
 		key, err := cfg.App.PrivateKey.Value()
 		if err != nil {
 			return nil, fmt.Errorf("github.app.privateKey: %w", err)
 		}
-		tr, err := ghinstallation.New(http.DefaultTransport, cfg.App.ID, cfg.App.InstallationID, []byte(key))
+		tr, err := ghinstallation.New(Transport(), cfg.App.ID, cfg.App.InstallationID, []byte(key))
 		if err != nil {
 			return nil, fmt.Errorf("github.app: %w", err)
 		}

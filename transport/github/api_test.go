@@ -6,11 +6,13 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,5 +72,42 @@ func TestGitHubAppAuthentication(t *testing.T) {
 	}
 	if calls != 1 {
 		t.Errorf("%d permission calls recorded, want 1", calls)
+	}
+}
+
+// TestBurstsReuseConnectionsToGitHub: over HTTP/1.1, a burst of reads
+// needs a connection each; the next burst finds them kept open instead of
+// dialling again (Go's default keeps two).
+func TestBurstsReuseConnectionsToGitHub(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("ghs_test"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	api, err := github.NewAPI(config.GitHub{APIURL: s.URL(), Token: &config.Secret{File: tokenFile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const burst = 32
+	readAll := func() {
+		var wg sync.WaitGroup
+		errs := make([]error, burst)
+		for i := range burst {
+			wg.Go(func() { _, errs[i] = api.Get(context.Background(), "tektoncd/pipeline", 7) })
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	readAll()
+	first := s.Connections()
+	readAll()
+	// A connection is put back a moment after its response is read, so a
+	// few of the second burst may still dial; with two kept, nearly all do.
+	if again := s.Connections() - first; again > burst/4 {
+		t.Errorf("the second burst of %d reads opened %d new connections (the first opened %d)", burst, again, first)
 	}
 }
