@@ -83,14 +83,17 @@ func (in *Intake) take(key string, answered <-chan struct{}, beside bool, work f
 			<-answered
 		}
 		c := &Claim{decide: func() bool { return key == "" || in.claim(ctx, key) }}
-		if beside {
+		switch {
+		case !beside:
+			if !c.Won() {
+				return
+			}
+		case key != "" && in.Claims != nil: // a claim to write: it yields
 			in.beside.start()
 			c.decide = func() bool {
 				in.beside.arrive(ctx)
-				return key == "" || in.claim(ctx, key)
+				return in.claim(ctx, key)
 			}
-		} else if !c.Won() {
-			return
 		}
 		retry := work(ctx, c)
 		// The claim is decided by the time the job ends, even if the work

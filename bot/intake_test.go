@@ -257,13 +257,14 @@ func (c *madeClaims) madeAtClaims() []int32 {
 // written, but a claim waits for the others at most ClaimYield.
 func TestClaimsYieldToTheWorkBesideThem(t *testing.T) {
 	t.Parallel()
-	// start takes n works, each made once its gate opens, and returns the
-	// gates once all have started (work not yet started is not waited for).
-	start := func(in *bot.Intake, made *atomic.Int32, n int) []chan struct{} {
+	// start takes n works of a burst, each made once its gate opens, and
+	// returns the gates once all have started (work not yet started is not
+	// waited for).
+	start := func(in *bot.Intake, made *atomic.Int32, burst string, n int) []chan struct{} {
 		gates := make([]chan struct{}, n)
 		for i := range gates {
 			gates[i] = make(chan struct{})
-			if err := in.TakeBeside(fmt.Sprintf("comment/%d", i), nil, func(_ context.Context, claim *bot.Claim) bool {
+			if err := in.TakeBeside(fmt.Sprintf("%s/%d", burst, i), nil, func(_ context.Context, claim *bot.Claim) bool {
 				<-gates[i]
 				made.Add(1)
 				claim.Won()
@@ -275,12 +276,13 @@ func TestClaimsYieldToTheWorkBesideThem(t *testing.T) {
 		synctest.Wait()
 		return gates
 	}
-	t.Run("a burst's claims follow all its effects", func(t *testing.T) {
+	t.Run("a burst's claims follow all its effects, at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			made := &atomic.Int32{}
 			c := &madeClaims{claims: claims{taken: map[string]bool{}}, made: made}
 			in := newIntake(c, 4, 8)
-			gates := start(in, made, 3)
+			begun := time.Now() // the bubble's clock: it moves only when all wait
+			gates := start(in, made, "comment", 3)
 			close(gates[0])
 			synctest.Wait()
 			if got := c.madeAtClaims(); len(got) != 0 {
@@ -288,10 +290,28 @@ func TestClaimsYieldToTheWorkBesideThem(t *testing.T) {
 			}
 			close(gates[1])
 			close(gates[2])
-			drain(t, in)
+			synctest.Wait()
 			if got := c.madeAtClaims(); !slices.Equal(got, []int32{3, 3, 3}) {
 				t.Fatalf("works made at each claim: %v, want [3 3 3]", got)
 			}
+			if waited := time.Since(begun); waited != 0 {
+				t.Fatalf("the claims waited %v after the last work arrived", waited)
+			}
+			// The next burst, and a lone request, go the same way.
+			for _, n := range []int{2, 1} {
+				made.Store(0)
+				c.mu.Lock()
+				c.seen, c.taken = nil, map[string]bool{}
+				c.mu.Unlock()
+				for _, g := range start(in, made, fmt.Sprintf("burst-of-%d", n), n) {
+					close(g)
+				}
+				synctest.Wait()
+				if got, want := c.madeAtClaims(), slices.Repeat([]int32{int32(n)}, n); !slices.Equal(got, want) || time.Since(begun) != 0 {
+					t.Fatalf("a burst of %d: works made at each claim %v, want %v, after %v", n, got, want, time.Since(begun))
+				}
+			}
+			drain(t, in)
 		})
 	})
 	t.Run("a claim waits for the others at most ClaimYield", func(t *testing.T) {
@@ -299,7 +319,7 @@ func TestClaimsYieldToTheWorkBesideThem(t *testing.T) {
 			made := &atomic.Int32{}
 			c := &madeClaims{claims: claims{taken: map[string]bool{}}, made: made}
 			in := newIntake(c, 4, 8)
-			gates := start(in, made, 2)
+			gates := start(in, made, "comment", 2)
 			close(gates[0])
 			synctest.Wait()
 			time.Sleep(bot.ClaimYield - time.Nanosecond) // fake time, inside the bubble

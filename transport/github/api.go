@@ -50,10 +50,9 @@ const maxCachedChecks = 4096
 // over TLS) almost once per call: they keep two connections between
 // bursts, and go-github closes a response after decoding its JSON, before
 // the body's end (a newline, a chunked body's last chunk), which closes
-// the connection. So Transport keeps as many as requests run at once (the
-// serve command's workers), and reads a response's rest before closing
-// it. Over HTTP/2, as api.github.com speaks, one connection serves all
-// and neither matters.
+// the connection. So Transport keeps idleConnections, and reads a
+// response's rest before closing it. Over HTTP/2, as api.github.com
+// speaks, one connection serves all and neither matters.
 func Transport() http.RoundTripper {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = idleConnections
@@ -61,9 +60,14 @@ func Transport() http.RoundTripper {
 }
 
 const (
-	idleConnections = 64
-	// maxDrain bounds what Close reads of a response left unread.
-	maxDrain = 4 << 10
+	// idleConnections is as many calls as can be in flight: serve's 64
+	// workers, each with 👀 beside its PR read.
+	idleConnections = 128
+	// maxDrain and drainWait bound what Close reads of a response left
+	// unread, and how long it waits for it: a server that stalls after
+	// its JSON costs its connection, not a worker.
+	maxDrain  = 4 << 10
+	drainWait = 100 * time.Millisecond
 )
 
 type drainOnClose struct{ next http.RoundTripper }
@@ -78,8 +82,12 @@ func (d drainOnClose) RoundTrip(req *http.Request) (*http.Response, error) {
 
 type drainingBody struct{ io.ReadCloser }
 
+// Close reads what is left, then closes. Closing the body from the timer
+// ends a read still waiting (a second Close does nothing).
 func (b drainingBody) Close() error {
+	stall := time.AfterFunc(drainWait, func() { b.ReadCloser.Close() })
 	_, _ = io.CopyN(io.Discard, b.ReadCloser, maxDrain) // a short read only costs the connection
+	stall.Stop()
 	return b.ReadCloser.Close()
 }
 

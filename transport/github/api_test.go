@@ -5,14 +5,17 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,13 +78,23 @@ func TestGitHubAppAuthentication(t *testing.T) {
 	}
 }
 
-// TestBurstsReuseConnectionsToGitHub: over HTTP/1.1, a burst of reads
-// needs a connection each; the next burst finds them kept open instead of
-// dialling again (Go's default keeps two).
-func TestBurstsReuseConnectionsToGitHub(t *testing.T) {
-	t.Parallel()
-	s := githubtest.NewServer(t)
-	s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7})
+// servePR answers a PR read with a large PR, as GitHub does.
+func servePR(w http.ResponseWriter) {
+	body, err := json.Marshal(map[string]any{
+		"number": 7, "state": "open", "head": map[string]any{"sha": strings.Repeat("a", 40)},
+		"user": map[string]any{"login": "octocat"}, "body": strings.Repeat("x", 16<<10),
+	})
+	if err != nil {
+		panic(err)
+	}
+	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+func tokenAPI(t *testing.T, s *githubtest.Server) *github.API {
+	t.Helper()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte("ghs_test"), 0o600); err != nil {
 		t.Fatal(err)
@@ -90,7 +103,29 @@ func TestBurstsReuseConnectionsToGitHub(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return api
+}
+
+// TestBurstsReuseConnectionsToGitHub: over HTTP/1.1, a burst of reads
+// needs a connection each; the next burst finds them all kept open instead
+// of dialling again (Go keeps two).
+func TestBurstsReuseConnectionsToGitHub(t *testing.T) {
+	t.Parallel()
 	const burst = 32
+	s := githubtest.NewServer(t)
+	// The first burst's reads are held until all have arrived, so it
+	// opens exactly one connection each.
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	s.Handle(http.MethodGet, "/repos/{owner}/{repo}/pulls/{pull_number}", func(w http.ResponseWriter, r *http.Request) {
+		if n := arrived.Add(1); n == burst {
+			close(all)
+		} else if n < burst {
+			<-all
+		}
+		servePR(w)
+	})
+	api := tokenAPI(t, s)
 	readAll := func() {
 		var wg sync.WaitGroup
 		errs := make([]error, burst)
@@ -105,9 +140,34 @@ func TestBurstsReuseConnectionsToGitHub(t *testing.T) {
 	readAll()
 	first := s.Connections()
 	readAll()
-	// A connection is put back a moment after its response is read, so a
-	// few of the second burst may still dial; with two kept, nearly all do.
-	if again := s.Connections() - first; again > burst/4 {
-		t.Errorf("the second burst of %d reads opened %d new connections (the first opened %d)", burst, again, first)
+	if again := s.Connections() - first; first != burst || again != 0 {
+		t.Errorf("the bursts of %d reads opened %d and %d connections, want %d and 0", burst, first, again, burst)
+	}
+}
+
+// TestAStalledResponseEndCostsItsConnection: a server that sends a PR's
+// JSON and then nothing does not hold the read until its context ends.
+func TestAStalledResponseEndCostsItsConnection(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before the server closes: cleanups run last first
+	s.Handle(http.MethodGet, "/repos/{owner}/{repo}/pulls/{pull_number}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fmt.Fprintf(w, `{"number":7,"state":"open","head":{"sha":%q}}`, strings.Repeat("b", 40))
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			panic(err)
+		}
+		<-release
+	})
+	api := tokenAPI(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pr, err := api.Get(ctx, "tektoncd/pipeline", 7)
+	if err != nil || pr.HeadSHA != strings.Repeat("b", 40) {
+		t.Fatalf("Get: %+v, %v", pr, err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Get returned only when its context ended: closing the response waited for the rest of a stalled body")
 	}
 }
