@@ -21,8 +21,8 @@ type Intake struct {
 	Pool   *Pool
 	Log    *slog.Logger
 
-	// beside orders the claims of work taken beside them after that
-	// work's effects (TakeBeside).
+	// beside holds the claim of work taken beside it (TakeBeside) until
+	// the other such work has made its effects.
 	beside claimQueue
 }
 
@@ -109,8 +109,8 @@ func (in *Intake) take(key string, answered <-chan struct{}, beside bool, work f
 	return err
 }
 
-// claimYield bounds how long a claim waits for the work beside it (a
-// steady stream of /retests never leaves none short of its claim).
+// claimYield bounds how long a claim waits for the work beside it: under a
+// steady stream of /retests, some work is always short of its claim.
 const claimYield = time.Second
 
 // claimQueue counts the work started beside its claim that has not yet
