@@ -202,19 +202,21 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	}
 	defer w.Stop()
 
-	// The deliveries are made before any is timed: making one decodes and
-	// re-encodes a 15 KB example, and the garbage it leaves would be
-	// collected in the next /retest's time, in this process, where tekbot
-	// runs.
-	bodies := make([][]byte, warmup+pairs)
-	for i := range bodies {
-		bodies[i] = githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
+	// The deliveries are made and signed before any is timed: making one
+	// decodes and re-encodes a 15 KB example, and the garbage it leaves
+	// would be collected in a later /retest's time, in this process, where
+	// tekbot runs.
+	deliveries := make([]*http.Request, warmup+pairs)
+	for i := range deliveries {
+		body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
 			Body: "/retest", CommentID: int64(4242 + i), Commenter: maintainer, CommenterType: "User",
 			Number: prNumber + i, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
 		})
+		deliveries[i] = githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
 	}
-	viaTekbot := func(i int, id string) (time.Duration, error) {
-		req := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", id, webhookSecret, bodies[i])
+	viaTekbot := func(i int) (time.Duration, error) {
+		req := deliveries[i]
+		id := req.Header.Get(gh.DeliveryIDHeader)
 		start := time.Now()
 		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
 			return 0, err
@@ -251,7 +253,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		if last {
 			sp.begin()
 		}
-		t, err := viaTekbot(i, fmt.Sprintf("e2e-%d", i))
+		t, err := viaTekbot(i)
 		if last {
 			breakdown = sp.end()
 		}
