@@ -208,10 +208,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	// tekbot runs.
 	deliveries := make([]*http.Request, warmup+pairs)
 	for i := range deliveries {
-		body := githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-			Body: "/retest", CommentID: int64(4242 + i), Commenter: maintainer, CommenterType: "User",
-			Number: prNumber + i, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repoName, Labels: []string{},
-		})
+		body := retestComment(e, repoName, prNumber+i, int64(4242+i))
 		deliveries[i] = githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
 	}
 	viaTekbot := func(i int) (time.Duration, error) {
@@ -287,6 +284,15 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	p95.Ratio = p95.Tekbot / p95.Baseline
 	p95.Met = p95.Ratio <= 3
 	return []row{med, p95}, nil
+}
+
+// retestComment is the maintainer's "/retest" on PR pr of tektoncd/repo,
+// as GitHub delivers it.
+func retestComment(e *env, repo string, pr int, commentID int64) []byte {
+	return githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
+		Body: "/retest", CommentID: commentID, Commenter: maintainer, CommenterType: "User",
+		Number: pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repo, Labels: []string{},
+	})
 }
 
 // e2eConfig is tekbot's config for one repository whose runs are in ns.

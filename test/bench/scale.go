@@ -155,13 +155,6 @@ func (r *scaleRepo) prs() []repoPR {
 	return out
 }
 
-func (r *scaleRepo) comment(e *env, pr int) []byte {
-	return githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-		Body: "/retest", CommentID: int64(pr), Commenter: maintainer, CommenterType: "User",
-		Number: pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: r.name, Labels: []string{},
-	})
-}
-
 func figureScale(ctx context.Context, e *env) ([]row, error) {
 	const small, warmup, pairs, burst, burstRounds = 100, 3, 15, 50, 5
 	state := "bench-tekbot"
@@ -224,7 +217,7 @@ func figureScale(ctx context.Context, e *env) ([]row, error) {
 	// A delivery is built and signed before the clock starts: building
 	// the payload is the sender's (GitHub's) work, not tekbot's.
 	delivery := func(r *scaleRepo, id string, pr int) *http.Request {
-		req := githubtest.WebhookRequest(e.tb, "http://"+p.addr+"/github/webhook", "issue_comment", id, webhookSecret, r.comment(e, pr))
+		req := githubtest.WebhookRequest(e.tb, "http://"+p.addr+"/github/webhook", "issue_comment", id, webhookSecret, retestComment(e, r.name, pr, int64(pr)))
 		return req.WithContext(ctx)
 	}
 	send := func(req *http.Request) error { return expect(req, http.StatusAccepted) }
