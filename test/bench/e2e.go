@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,33 +33,104 @@ import (
 	"tekbot/transport/github"
 )
 
-// spans records the outgoing calls of one command, as offsets from when
-// its delivery was sent: where the end-to-end time goes.
-type spans struct {
+// steps records where each measured /retest's time goes: when each of
+// tekbot's calls began and got its response headers, and when the bench
+// saw the 202 and the rerun, as offsets from sending the delivery. The
+// breakdown is the median of each over the measured /retests: one
+// /retest's record is one draw from a noisy machine.
+type steps struct {
 	mu    sync.Mutex
 	start time.Time // zero: not recording
-	list  []string
+	n     int       // /retests recorded
+	order []string  // step names, as first seen
+	began map[string][]float64
+	ended map[string][]float64
 }
 
-func (s *spans) begin() {
+func newSteps() *steps {
+	return &steps{began: map[string][]float64{}, ended: map[string][]float64{}}
+}
+
+// begin starts recording a /retest whose delivery is sent now; end stops.
+func (s *steps) begin() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.start, s.list = time.Now(), nil
+	s.start = time.Now()
+	s.n++
 }
 
-func (s *spans) note(format string, args ...any) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.start.IsZero() {
-		s.list = append(s.list, fmt.Sprintf("%+8.2f ms  ", ms(time.Since(s.start)))+fmt.Sprintf(format, args...))
-	}
-}
-
-func (s *spans) end() []string {
+func (s *steps) end() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.start = time.Time{}
-	return s.list
+}
+
+// mark records something the bench saw now.
+func (s *steps) mark(name string) {
+	now := time.Now()
+	s.span(name, now, now)
+}
+
+func (s *steps) span(name string, began, ended time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.start.IsZero() {
+		return
+	}
+	if _, ok := s.began[name]; !ok {
+		s.order = append(s.order, name)
+	}
+	s.began[name] = append(s.began[name], ms(began.Sub(s.start)))
+	s.ended[name] = append(s.ended[name], ms(ended.Sub(s.start)))
+}
+
+// breakdown is one line a step, in the order of their median ends.
+func (s *steps) breakdown() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := slices.Clone(s.order)
+	slices.SortStableFunc(names, func(a, b string) int { return cmp.Compare(median(s.ended[a]), median(s.ended[b])) })
+	lines := make([]string, len(names))
+	for i, n := range names {
+		if b, e := median(s.began[n]), median(s.ended[n]); b == e {
+			lines[i] = fmt.Sprintf("%9s %+6.2f ms  %s", "", e, n)
+		} else {
+			lines[i] = fmt.Sprintf("%+6.2f → %+6.2f ms  %s, %.2f ms", b, e, n, median(durations(s.began[n], s.ended[n])))
+		}
+		if k := len(s.ended[n]); k != s.n {
+			lines[i] += fmt.Sprintf(" (%d times in %d /retests)", k, s.n)
+		}
+	}
+	return lines
+}
+
+func durations(began, ended []float64) []float64 {
+	d := make([]float64, len(began))
+	for i := range began {
+		d[i] = ended[i] - began[i]
+	}
+	return d
+}
+
+// stepName names a call alike for every /retest: the PR's number, the
+// comment's id and the run's name are left out.
+func stepName(api string, req *http.Request) string {
+	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	if i := slices.Index(parts, "namespaces"); api == "apiserver" && i >= 0 && i+2 < len(parts) {
+		parts = parts[i+2:] // resource[/name]
+		if len(parts) > 1 {
+			parts = []string{parts[0], "<name>"}
+		}
+	}
+	if api == "github" && len(parts) > 3 && parts[0] == "repos" {
+		parts = parts[3:]
+	}
+	for i, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			parts[i] = "<n>"
+		}
+	}
+	return fmt.Sprintf("%s %s %s", api, req.Method, strings.Join(parts, "/"))
 }
 
 // roundTripper records each call of one API, and tells done about each
@@ -64,14 +138,14 @@ func (s *spans) end() []string {
 type roundTripper struct {
 	api   string
 	next  http.RoundTripper
-	spans *spans
+	steps *steps
 	done  chan<- struct{}
 }
 
 func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
-	t.spans.note("%6.2f ms  %s %s %s", ms(time.Since(start)), t.api, req.Method, req.URL.Path)
+	t.steps.span(stepName(t.api, req), start, time.Now())
 	if t.done != nil && err == nil && req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/comments") {
 		t.done <- struct{}{}
 	}
@@ -85,11 +159,11 @@ func (t roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 // written before the reply, so that once the reply is posted all of
 // tekbot's work for a delivery is done, and none of it runs beside the
 // bare Create it is compared with.
-func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, replied chan<- struct{}) (*github.Receiver, *tekton.Cluster, error) {
+func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, st *steps, replied chan<- struct{}) (*github.Receiver, *tekton.Cluster, error) {
 	rc := rest.CopyConfig(c.REST)
 	rc.QPS, rc.Burst = tekton.ClientQPS, tekton.ClientBurst // tekton.Connect's
 	rc.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return roundTripper{api: "apiserver", next: rt, spans: sp}
+		return roundTripper{api: "apiserver", next: rt, steps: st}
 	})
 	cluster, err := tekton.NewCluster(cfg.Clusters[0], cfg.Dashboard, rc)
 	if err != nil {
@@ -99,7 +173,7 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, sp *spans, r
 	if err != nil {
 		return nil, nil, err
 	}
-	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: github.Transport(), spans: sp, done: replied}})
+	client := gh.NewClient(&http.Client{Transport: roundTripper{api: "github", next: github.Transport(), steps: st, done: replied}})
 	if client.BaseURL, err = url.Parse(ghURL); err != nil {
 		return nil, nil, err
 	}
@@ -181,9 +255,9 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	}
 	cfg := e2eConfig(ns, state)
 	ghs := githubServer(e, prs...)
-	sp := &spans{}
+	st := newSteps()
 	replied := make(chan struct{}, 1)
-	recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), sp, replied)
+	recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), st, replied)
 	if err != nil {
 		return nil, err
 	}
@@ -211,19 +285,24 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		body := retestComment(e, repoName, prNumber+i, int64(4242+i))
 		deliveries[i] = githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
 	}
-	viaTekbot := func(i int) (time.Duration, error) {
+	// viaTekbot records where the time goes when measured is set.
+	viaTekbot := func(i int, measured bool) (time.Duration, error) {
 		req := deliveries[i]
 		id := req.Header.Get(gh.DeliveryIDHeader)
 		start := time.Now()
+		if measured {
+			st.begin()
+			defer st.end()
+		}
 		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
 			return 0, err
 		}
-		sp.note("202 from the receiver")
+		st.mark("202 from the receiver")
 		if err := waitCreated(ctx, w.ResultChan(), id); err != nil {
 			return 0, err
 		}
 		took := time.Since(start)
-		sp.note("the rerun is in the apiserver")
+		st.mark("the rerun's ADDED event (the figure)")
 		return took, waitSignal(ctx, replied, "reply")
 	}
 	direct := func(i int, id string) (time.Duration, error) {
@@ -240,20 +319,12 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	}
 
 	var tek, dir []float64
-	var breakdown []string
 	stop := func() {}
 	for i := range warmup + pairs {
 		if i == warmup {
 			stop = startProfile(e, true, "e2e.cpu.pprof")
 		}
-		last := i == warmup+pairs-1
-		if last {
-			sp.begin()
-		}
-		t, err := viaTekbot(i)
-		if last {
-			breakdown = sp.end()
-		}
+		t, err := viaTekbot(i, i >= warmup)
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("via tekbot: %w", err)
@@ -268,7 +339,8 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		}
 	}
 	stop()
-	e.log.Info("where one /retest's time goes (offsets from sending the delivery; call durations)", "calls", "\n"+strings.Join(breakdown, "\n"))
+	breakdown := st.breakdown()
+	e.log.Info("where a /retest's time goes: offsets from sending the delivery (call durations to response headers), medians over the measured /retests", "steps", "\n"+strings.Join(breakdown, "\n"))
 	med := row{
 		Figure: "3 end-to-end /retest, delivery sent → rerun in the apiserver (median)", Unit: "ms",
 		Tekbot: median(tek), Baseline: median(dir), BaselineIs: "Create with the clientset",
