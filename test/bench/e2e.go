@@ -51,11 +51,12 @@ func newSteps() *steps {
 	return &steps{began: map[string][]float64{}, ended: map[string][]float64{}}
 }
 
-// begin starts recording a /retest whose delivery is sent now; end stops.
-func (s *steps) begin() {
+// begin starts recording a /retest whose delivery is sent at start; end
+// stops.
+func (s *steps) begin(start time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.start = time.Now()
+	s.start = start
 	s.n++
 }
 
@@ -291,7 +292,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 		id := req.Header.Get(gh.DeliveryIDHeader)
 		start := time.Now()
 		if measured {
-			st.begin()
+			st.begin(start)
 			defer st.end()
 		}
 		if err := expect(req.WithContext(ctx), http.StatusAccepted); err != nil {
