@@ -55,7 +55,9 @@ type Options struct {
 	Workers, Queue int
 	// Deps changes the handlers' dependencies (a clock, say) before the
 	// commands are registered.
-	Deps    func(*handlers.Deps)
+	Deps func(*handlers.Deps)
+	// Audit records what the replica does; nil logs it to Log.
+	Audit   bot.Auditor
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 }
@@ -79,10 +81,15 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	}
 	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
 	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
+	if o.Audit == nil {
+		o.Audit = bot.LogAuditor{Log: o.Log}
+	}
 	policy := bot.NewPolicy(o.Config.Policy)
 	deps := &handlers.Deps{
 		Config: o.Config, Clusters: o.Clusters, Policy: policy, Approvals: approvals, Log: o.Log,
 		Rotation: &state.RotationState{Kube: o.State, Namespace: o.StateNamespace},
+		Queue:    &state.Queue{Kube: o.State, Namespace: o.StateNamespace},
+		Audit:    o.Audit,
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
@@ -91,13 +98,13 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		o.Deps(deps)
 	}
 	reg := handlers.NewRegistry(deps)
-	b := &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: o.Log}, Metrics: o.Metrics, Log: o.Log}
+	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	r := &Replica{opts: o, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,
 		})
 	}
 	if o.Slack != nil {
