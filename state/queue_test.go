@@ -24,25 +24,21 @@ func TestQueueKeepsOneRequestPerPRAndTarget(t *testing.T) {
 
 	// Eight replicas queue the same request at once: one record, and
 	// every other caller is told whose it is.
+	added := make(chan bool, 8)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	added := 0
-	for range 8 {
+	for range cap(added) {
 		wg.Go(func() {
 			first, ok, err := q.Add(ctx, pick("tektoncd/pipeline", 42, "release-v1.2.x", "vdemeest", 1))
 			if err != nil || first.Login != "vdemeest" {
 				t.Errorf("Add: %+v %v", first, err)
 			}
-			if ok {
-				mu.Lock()
-				added++
-				mu.Unlock()
-			}
+			added <- ok
 		})
 	}
 	wg.Wait()
-	if added != 1 {
-		t.Fatalf("%d callers queued the same request, want 1", added)
+	close(added)
+	if n := countTrue(added); n != 1 {
+		t.Fatalf("%d callers queued the same request, want 1", n)
 	}
 	// Someone else asking for the same target gets the first request.
 	first, ok, err := q.Add(ctx, pick("tektoncd/pipeline", 42, "release-v1.2.x", "afrittoli", 5))
@@ -82,4 +78,14 @@ func TestQueueKeepsOneRequestPerPRAndTarget(t *testing.T) {
 	if list, err := q.List(ctx, "tektoncd/pipeline", 43); err != nil || len(list) != 1 {
 		t.Fatalf("another PR's queue was touched: %+v %v", list, err)
 	}
+}
+
+func countTrue(results <-chan bool) int {
+	n := 0
+	for ok := range results {
+		if ok {
+			n++
+		}
+	}
+	return n
 }

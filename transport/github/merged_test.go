@@ -9,7 +9,6 @@ import (
 	"context"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,28 +28,24 @@ const (
 	mergeQueue = "github-merge-queue[bot]"
 )
 
-// records keeps the audit records of the test's replicas.
-type records struct {
-	mu   sync.Mutex
-	list []bot.Record
-}
+// audited hands the replicas' audit records to the test, in order.
+type audited chan bot.Record
 
-func (r *records) Record(_ context.Context, rec bot.Record) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.list = append(r.list, rec)
-}
+func (a audited) Record(_ context.Context, rec bot.Record) { a <- rec }
 
-func (r *records) of(requestID string) []bot.Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// of takes the records made so far and returns the request's.
+func (a audited) of(requestID string) []bot.Record {
 	var out []bot.Record
-	for _, rec := range r.list {
-		if rec.RequestID == requestID {
-			out = append(out, rec)
+	for {
+		select {
+		case rec := <-a:
+			if rec.RequestID == requestID {
+				out = append(out, rec)
+			}
+		default:
+			return out
 		}
 	}
-	return out
 }
 
 // openPR is the PR, open and mergeable: GitHub serves its test merge.
@@ -117,7 +112,7 @@ func (e *env) commitsByTarget() map[string][]string {
 func TestCherryPickOnAnOpenPRRunsOnceWhenItMerges(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	audit := &records{}
+	audit := make(audited, 100)
 	e.audit = audit
 	e.declare(cherryPick)
 	e.openPR()
