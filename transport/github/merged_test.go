@@ -184,16 +184,23 @@ func TestCherryPickOnAnOpenPRRunsOnceWhenItMerges(t *testing.T) {
 	}
 }
 
-func TestCherryPickOnAPRClosedUnmergedRunsNothing(t *testing.T) {
+func TestCherryPickThatCannotRunStartsNothing(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name string
-		// queue asks while the PR is open; otherwise only after it closed.
+		// queue asks while the PR is open; otherwise only once it closed.
 		queue bool
-		want  string
+		// merged closes the PR with a merge; undeclare removes the command
+		// from the config before that.
+		merged, undeclare bool
+		want              string
 	}{
-		{"asked while open, then closed", true, "This PR was closed without merging: the queued `/cherry-pick release-v1.2.x` (asked by vincent) was dropped, and nothing was started."},
-		{"asked once closed", false, "This pull request was closed without merging, and `/cherry-pick` runs on merged pull requests only: nothing was started."},
+		{"asked while open, then closed unmerged", true, false, false,
+			"This PR was closed without merging: the queued `/cherry-pick release-v1.2.x` (asked by vincent) was dropped, and nothing was started."},
+		{"asked once closed unmerged", false, false, false,
+			"This pull request was closed without merging, and `/cherry-pick` runs on merged pull requests only: nothing was started."},
+		{"no longer declared when it merges", true, true, true,
+			"The queued `/cherry-pick release-v1.2.x` (asked by vincent) is no longer declared to run on merged PRs: it was dropped, and nothing was started."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -207,8 +214,10 @@ func TestCherryPickOnAPRClosedUnmergedRunsNothing(t *testing.T) {
 					t.Fatalf("%d queued, want 1: %q", n, e.lastComment())
 				}
 			}
-			closed := e.closePR(false)
-			e.deliver("pull_request", "closed-1", closed)
+			if tt.undeclare {
+				e.cfg.Commands = nil
+			}
+			e.deliver("pull_request", "closed-1", e.closePR(tt.merged))
 			if !tt.queue {
 				if n := e.comments(); n != 0 {
 					t.Errorf("closing a PR with nothing queued posted %d comments", n)
