@@ -39,7 +39,7 @@ func (h *commands) queue(ctx context.Context, req *bot.Request, c *config.Comman
 	reply := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{fmt.Sprintf("%s#%d (queued until merged)", p.Repository, p.Number)}}
 	if !added {
 		reply.Outcome = bot.Noop
-		reply.Text = sprintf("%s is already queued (asked by %s): it will run when this PR merges.", what, h.queuedBy(first))
+		reply.Text = sprintf("%s is already queued (asked by %s): it will run when this PR merges.", what, h.requester(first).Name())
 		return reply
 	}
 	reply.Text = sprintf("Queued: %s will run when this PR merges, on its merge commit.", what)
@@ -101,15 +101,15 @@ func (d *Deps) PullRequestClosed(ctx context.Context, requestID string, pr *bot.
 func (h *commands) runQueued(ctx context.Context, q state.Queued, pr *bot.PullRequest) (req *bot.Request, reply bot.Reply) {
 	req = &bot.Request{
 		ID: q.RequestID, Command: bot.Command{Verb: q.Verb, Args: q.Args}, PullRequest: pr,
-		Caller: bot.Caller{Transport: bot.GitHub, ID: q.Login, Person: h.Config.Person(q.Person)},
+		Caller: h.requester(q),
 	}
 	what := "`/" + req.Command.String() + "`"
 	c := h.declaredCommand(q.Verb)
 	switch {
 	case c == nil || !c.OnMerged():
-		reply = refused("The queued %s (asked by %s) is no longer declared to run on merged PRs: it was dropped, and nothing was started.", what, h.queuedBy(q))
+		reply = refused("The queued %s (asked by %s) is no longer declared to run on merged PRs: it was dropped, and nothing was started.", what, req.Caller.Name())
 	case !pr.Merged:
-		reply = refused("This PR was closed without merging: the queued %s (asked by %s) was dropped, and nothing was started.", what, h.queuedBy(q))
+		reply = refused("This PR was closed without merging: the queued %s (asked by %s) was dropped, and nothing was started.", what, req.Caller.Name())
 	default:
 		checked, why := checkDeclaredArgs(c, q.Args)
 		if why != "" {
@@ -140,7 +140,7 @@ func (h *commands) declaredCommand(verb string) *config.Command {
 	return nil
 }
 
-// queuedBy names who queued q, as replies name callers.
-func (h *commands) queuedBy(q state.Queued) string {
-	return bot.Caller{Transport: bot.GitHub, ID: q.Login, Person: h.Config.Person(q.Person)}.Name()
+// requester is who queued q: authorised when they asked.
+func (h *commands) requester(q state.Queued) bot.Caller {
+	return bot.Caller{Transport: bot.GitHub, ID: q.Login, Person: h.Config.Person(q.Person)}
 }
