@@ -14,6 +14,9 @@ type PullRequestClosedOptions struct {
 	Author      string // pull_request.user.login
 	HeadSHA     string // pull_request.head.sha
 	BaseRef     string // pull_request.base.ref
+	// HeadOwner makes it a fork's PR: head.repo is HeadOwner's fork of
+	// the repository (head.user and head.label follow).
+	HeadOwner string
 
 	// Merged makes it a merge: merged, merged_at (closed_at), merged_by
 	// (the sender) and merge_commit_sha, the commit the merge made. The
@@ -37,7 +40,15 @@ func PullRequestClosed(tb testing.TB, opts PullRequestClosedOptions) []byte {
 	if pr == nil || root.obj("repository") == nil || pr.obj("head") == nil || pr.obj("base") == nil {
 		tb.Fatalf("githubtest: pull_request example lacks pull_request, its head and base, or repository")
 	}
-	renameRepo(root, opts.Owner, opts.Repo)
+	full := renameRepo(root, opts.Owner, opts.Repo)
+	name := root.obj("repository").str("name")
+	// The head's and base's copies of the repository (renamed in their
+	// URLs and full names) take its name too.
+	for _, side := range []string{"head", "base"} {
+		if r := pr.obj(side).obj("repo"); r != nil {
+			r.set("name", name)
+		}
+	}
 	if opts.Number != 0 {
 		old := intOf(tb, pr.get("number"))
 		for _, f := range []string{"/pulls/%d", "/pull/%d", "/issues/%d"} {
@@ -49,6 +60,17 @@ func PullRequestClosed(tb testing.TB, opts PullRequestClosedOptions) []byte {
 	if opts.HeadSHA != "" {
 		head := pr.obj("head")
 		replaceStrings(pr, head.str("sha"), opts.HeadSHA)
+	}
+	if opts.HeadOwner != "" {
+		head := pr.obj("head")
+		fork := head.obj("repo")
+		replaceStrings(fork, full, opts.HeadOwner+"/"+name)
+		fork.set("full_name", opts.HeadOwner+"/"+name)
+		fork.set("fork", true)
+		fork.set("id", num(fakeID("repo:"+opts.HeadOwner+"/"+name)))
+		renameUser(fork.obj("owner"), opts.HeadOwner, "User")
+		renameUser(head.obj("user"), opts.HeadOwner, "User")
+		head.set("label", opts.HeadOwner+":"+head.str("ref"))
 	}
 	if opts.BaseRef != "" {
 		pr.obj("base").set("ref", opts.BaseRef)

@@ -20,7 +20,7 @@ func TestPullRequestClosed(t *testing.T) {
 		sha    string
 	}{
 		{"merged by a bot", PullRequestClosedOptions{
-			Number: 42, Owner: "tektoncd", Repo: "pipeline", Author: "bob", HeadSHA: strings.Repeat("cd", 20), BaseRef: "main",
+			Number: 42, Owner: "tektoncd", Repo: "pipeline", Author: "bob", HeadOwner: "bob", HeadSHA: strings.Repeat("cd", 20), BaseRef: "main",
 			Merged: true, MergeCommitSHA: merge, ClosedAt: closed, Sender: "tekton-robot[bot]", SenderType: "Bot",
 		}, true, merge},
 		{"closed unmerged", PullRequestClosedOptions{Number: 7, Owner: "tektoncd", Repo: "pipeline", ClosedAt: closed}, false, ""},
@@ -45,6 +45,15 @@ func TestPullRequestClosed(t *testing.T) {
 			}
 			if tt.opts.HeadSHA != "" && (pr.GetHead().GetSHA() != tt.opts.HeadSHA || !strings.HasSuffix(pr.GetStatusesURL(), tt.opts.HeadSHA)) {
 				t.Errorf("head %q statuses %q", pr.GetHead().GetSHA(), pr.GetStatusesURL())
+			}
+			if head := pr.GetHead(); tt.opts.HeadOwner != "" && (head.GetRepo().GetFullName() != "bob/pipeline" || !head.GetRepo().GetFork() ||
+				head.GetRepo().GetOwner().GetLogin() != "bob" || head.GetUser().GetLogin() != "bob" || head.GetLabel() != "bob:changes" ||
+				!strings.HasPrefix(head.GetRepo().GetHTMLURL(), "https://github.com/bob/pipeline")) {
+				t.Errorf("a fork's head: %s fork=%v owner %s user %s label %s url %s", head.GetRepo().GetFullName(), head.GetRepo().GetFork(),
+					head.GetRepo().GetOwner().GetLogin(), head.GetUser().GetLogin(), head.GetLabel(), head.GetRepo().GetHTMLURL())
+			}
+			if pr.GetBase().GetRepo().GetFullName() != "tektoncd/pipeline" {
+				t.Errorf("base repo %s", pr.GetBase().GetRepo().GetFullName())
 			}
 			if strings.Contains(string(body), "Codertocat/Hello-World") {
 				t.Error("the old repository's name is left in the payload")

@@ -51,20 +51,21 @@ func (a audited) of(requestID string) []bot.Record {
 // openPR is the PR, open and mergeable: GitHub serves its test merge.
 func (e *env) openPR() {
 	mergeable := true
-	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: headSHA, Mergeable: &mergeable, MergeCommitSHA: testMergeSHA})
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: prNumber, User: contributor, HeadOwner: contributor, HeadSHA: headSHA, Mergeable: &mergeable, MergeCommitSHA: testMergeSHA})
 }
 
 // closePR closes the PR, merged or not, in GitHub and in later comments'
 // payloads, and returns the signed pull_request "closed" event's payload.
 func (e *env) closePR(merged bool) []byte {
-	pr := githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: headSHA, State: "closed", Merged: merged}
+	pr := githubtest.PullRequest{Number: prNumber, User: contributor, HeadOwner: contributor, HeadSHA: headSHA, State: "closed", Merged: merged}
 	if merged {
 		pr.MergeCommitSHA = mergeSHA
 	}
 	e.gh.SetPullRequest(owner, repoName, pr)
 	e.prState, e.prMerged = "closed", merged
 	opts := githubtest.PullRequestClosedOptions{
-		Number: prNumber, Owner: owner, Repo: repoName, Author: contributor, HeadSHA: headSHA, BaseRef: "main",
+		// The contributor's fork, as outside contributions come.
+		Number: prNumber, Owner: owner, Repo: repoName, Author: contributor, HeadOwner: contributor, HeadSHA: headSHA, BaseRef: "main",
 		Sender: maintainer, SenderType: "User",
 	}
 	if merged {
