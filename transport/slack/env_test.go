@@ -67,7 +67,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	prod := kube.Shared(t, "production")
 	e := &env{t: t, prod: prod, prodNS: prod.Namespace(t), slack: newFakeSlack(t)}
 	e.cfg = &config.Config{
-		Server:   config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
+		Server: config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
 		// Production reruns only PR runs and what its config allows: here
 		// the runs seed makes.
 		Clusters: []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: e.prodNS,
