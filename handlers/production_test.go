@@ -63,7 +63,7 @@ func TestProductionIsDenyByDefault(t *testing.T) {
 	}
 	secretVolume := []corev1.Volume{{Name: "kc", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "dogfooding-kubeconfig"}}}}
 	const (
-		deploy = "is a deploy"
+		deploy = "is a deploy ("
 		denied = "reruns only PR runs and the runs its config allows"
 	)
 	tests := []struct {
