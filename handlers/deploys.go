@@ -76,8 +76,9 @@ func promoteInstead(run, why string) string {
 // mayRerunOnProduction reports whether run, on the production cluster c,
 // is one tekbot may rerun: a PR run (in a repository's namespace on c, and
 // found by its selector) or one c's config allows by namespace. Production
-// is deny-by-default: a run tekbot cannot place may hold credentials that
-// nobody meant anyone allowed to rerun to repeat.
+// is deny-by-default: a run tekbot cannot place may hold credentials, and
+// the right to rerun CI was not given to repeat what those can do. The
+// namespace is what proves where a run is; labels only narrow it.
 func (h *commands) mayRerunOnProduction(c *tekton.Cluster, run *pipelinev1.PipelineRun) bool {
 	for i := range h.Config.GitHub.Repositories {
 		repo := &h.Config.GitHub.Repositories[i]
