@@ -67,8 +67,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	prod := kube.Shared(t, "production")
 	e := &env{t: t, prod: prod, prodNS: prod.Namespace(t), slack: newFakeSlack(t)}
 	e.cfg = &config.Config{
-		Server:   config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
-		Clusters: []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: e.prodNS}},
+		Server: config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
+		// Production reruns only PR runs and what its config allows: here
+		// the runs seed makes.
+		Clusters: []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: e.prodNS,
+			Rerunnable: []config.Rerunnable{{Namespace: e.prodNS, Pipelines: []string{"release"}}}}},
 		People:   []config.Person{{Name: "vincent", Slack: vincent, GitHub: "vdemeest"}, {Name: "andrea", Slack: andrea}},
 		Policy:   config.Policy{Roles: map[string][]string{"maintainers": {"vincent", "andrea"}}},
 		Rotation: config.Rotation{TimeZone: "UTC", Handoff: "09:00", Start: "2026-03-02", Roster: []string{"vincent", "andrea"}},
