@@ -23,7 +23,7 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
 		pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
 	)
-	srv, _, api := plumbing(t, file, "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n")
+	srv, repo, api := plumbing(t, file, "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n")
 	w := newClockedWorld(t, api, func(w *promoWorld) config.Environment {
 		env := verifying(w, false)
 		env.Strategy, env.PipelineRef, env.Params, env.SecretWorkspaces = config.StrategyGitOps, "", nil, nil
@@ -43,8 +43,8 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 	}
 	w.notes.next(t, "Opened a pull request; it deploys when merged")
 	// Branch protection wants a review: GitHub says "blocked".
-	mergeable, head := true, strings.Repeat("c0de", 10)
-	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, MergeableState: "blocked", HeadSHA: head})
+	repo.setReady(1, false)
+	head := repo.head(w.promotion("g1").Branch)
 	poll := func() {
 		t.Helper()
 		before := srv.Calls("GET", pull)
@@ -58,7 +58,7 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		t.Fatalf("merged %d times while GitHub blocked the PR", n)
 	}
 	// Approved, checks green: GitHub says "clean".
-	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, HeadSHA: head})
+	repo.setReady(1, true)
 	w.install(good)
 	poll()
 	w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")
