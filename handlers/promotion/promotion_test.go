@@ -225,6 +225,7 @@ func TestCreateOwnTakesOnlyItsOwnRun(t *testing.T) {
 	}
 	for i, tt := range tests {
 		p := &Promotion{ID: fmt.Sprintf("c%d", i), Project: "pipeline", Environment: "prod", Version: "v1.0.1", RequestedBy: "andrea", Nonce: "n"}
+		p.PipelineRun = runName(p)
 		run, err := deployRun(env, p)
 		if err != nil {
 			t.Fatal(err)

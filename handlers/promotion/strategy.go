@@ -105,10 +105,11 @@ func render(text string, env *config.Environment, p *Promotion) (string, error) 
 	return b.String(), nil
 }
 
-// deployRun builds the deploy PipelineRun of p from env's template.
+// deployRun builds the deploy PipelineRun of p from env's template, under
+// the name the record holds.
 func deployRun(env *config.Environment, p *Promotion) (*pipelinev1.PipelineRun, error) {
 	labels := map[string]string{LabelProject: p.Project, LabelEnvironment: env.Name}
-	return promotionRun(env, p, runName(p), env.Namespace, env.PipelineRef, labels, env.Params, env.SecretWorkspaces)
+	return promotionRun(env, p, p.PipelineRun, env.Namespace, env.PipelineRef, labels, env.Params, env.SecretWorkspaces)
 }
 
 // promotionRun builds a PipelineRun that acts for p (a deploy or a
