@@ -216,6 +216,42 @@ func TestPromotePreCreatedVerificationRunIsNotTaken(t *testing.T) {
 	}
 }
 
+// TestPromoteForeignVerificationRunIsNoEvidence: someone who learnt the
+// name of a verification run (its nonce leaked) creates a run there first,
+// claiming the promotion's request. It is no evidence either way: the
+// version is not verified, and tekbot does not roll back by itself,
+// although the environment says autoRollback; the captain is paged and
+// people get a Roll back button.
+func TestPromoteForeignVerificationRunIsNoEvidence(t *testing.T) {
+	t.Parallel()
+	w := newVerifyWorld(t)
+	w.verifiedGood()
+	run := w.promote("p-bad", bad)
+	name := "verify-pipeline-" + nameDigest("p-bad", "dogfooding", w.promotion("p-bad").Nonce, "0")[:10]
+	squat(w.promoWorld, w.nightly, w.nightlyNS, name, "p-bad", map[string]string{
+		promotion.LabelVerifies: "pipeline", promotion.LabelVersion: bad,
+	}, kube.Succeeded)
+	w.install(bad)
+	w.finish(run, kube.Succeeded)
+	w.notes.next(t, "Verifying it until")
+	post := w.notes.next(t, "❌ *pipeline* `"+bad+"` failed verification on *dogfooding*: the PipelineRun `"+name+"` on nightly was not made by tekbot for this promotion")
+	if !strings.Contains(post.reply.Text, "does not roll back by itself") || post.reply.Confirm == nil || post.reply.Confirm.Button != "Roll back" {
+		t.Errorf("post: %q (confirm %+v)", post.reply.Text, post.reply.Confirm)
+	}
+	if p := w.promotion("p-bad"); p.State != promotion.FailedVerification {
+		t.Errorf("promotion %s", p.State)
+	}
+	if n := w.runsOf(good); n != 1 {
+		t.Errorf("%d deploys of %s: tekbot rolled back by itself", n, good)
+	}
+	if got := w.pages.list(); len(got) != 1 {
+		t.Errorf("pages = %q, want one", got)
+	}
+	if got := w.records.byItself(); !slices.Equal(got, []string{"refuse pipeline " + bad + " on dogfooding: refused"}) {
+		t.Errorf("audit of what tekbot did by itself = %q", got)
+	}
+}
+
 // TestPromoteGitOpsForeignChangeIsNotMerged: under autoMerge, a commit
 // someone pushes onto tekbot's promotion branch, or its PR pointed at
 // another base, is not merged, however green GitHub says the PR is: the
