@@ -484,10 +484,16 @@ func (e *Engine) disown(ctx context.Context, id, why string) error {
 	if err != nil || !moved {
 		return err
 	}
-	e.log().WarnContext(ctx, "promotion: refusing what tekbot did not make", "promotion", id, "why", why)
-	e.audited(ctx, id+"/foreign", "refuse", bot.Refused, p)
+	e.disowned(ctx, p, why)
 	e.notify(ctx, p, bot.Reply{Outcome: bot.Failed, Public: true, Targets: []string{p.Target()}, Text: stopped(p, why)}, nil)
 	return nil
+}
+
+// disowned logs and audits that promotion p met something under its names
+// that tekbot did not make.
+func (e *Engine) disowned(ctx context.Context, p *Promotion, why string) {
+	e.log().WarnContext(ctx, "promotion: refusing what tekbot did not make", "promotion", p.ID, "why", why)
+	e.audited(ctx, p.ID+"/foreign", "refuse", bot.Refused, p)
 }
 
 // stopped says why p stopped at something tekbot did not make.

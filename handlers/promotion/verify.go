@@ -79,8 +79,7 @@ func (e *Engine) Verify(ctx context.Context, id string) error {
 	case errors.As(err, &foreign):
 		// Neither evidence for the version nor against it: no automatic
 		// rollback, people decide.
-		e.log().WarnContext(ctx, "promotion: refusing what tekbot did not make", "promotion", id, "why", foreign.msg)
-		e.audited(ctx, id+"/foreign", "refuse", bot.Refused, p)
+		e.disowned(ctx, p, foreign.msg)
 		return e.verificationFailed(ctx, id, foreign.msg+", so tekbot does not take it as evidence either way", false)
 	case expired():
 		// ctx is over; the record is written with a fresh one.
