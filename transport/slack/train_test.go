@@ -101,18 +101,18 @@ func TestPromotionTrainIsApprovedFromSlack(t *testing.T) {
 		}
 		return list.Items
 	}
-	refusedPrivately := func(id, only string) {
+	refusedPrivately := func(id, says string) {
 		t.Helper()
 		got := answers(id)
-		if len(got) != 1 || got[0].ResponseType != "ephemeral" || got[0].Replace || !strings.Contains(got[0].Text, "Only "+only+" can confirm this; nothing was done.") {
-			t.Errorf("press %s: want a private %q that leaves the message, got %+v", id, only, got)
+		if len(got) != 1 || got[0].ResponseType != "ephemeral" || got[0].Replace || !strings.Contains(got[0].Text, says) {
+			t.Errorf("press %s: want a private %q that leaves the message, got %+v", id, says, got)
 		}
 	}
 
 	// Who may not promote is refused in words, and the offer stays open.
 	press(offer, train.confirm.Value, map[string]string{"stranger": stranger, "jerop": jerop})
 	for _, id := range []string{"stranger", "jerop"} {
-		refusedPrivately(id, "<@"+vincent+">, <@"+andrea+">")
+		refusedPrivately(id, "Only <@"+vincent+">, <@"+andrea+"> can confirm this; nothing was done.")
 	}
 	if asked := posts("asks to promote"); len(asked) != 0 {
 		t.Fatalf("a press by someone who may not promote asked for it: %+v", asked)
@@ -134,7 +134,7 @@ func TestPromotionTrainIsApprovedFromSlack(t *testing.T) {
 
 	// The requester cannot approve her own request.
 	press(asked[0], approval.confirm.Value, map[string]string{"andrea-approves": andrea})
-	refusedPrivately("andrea-approves", "<@"+vincent+">")
+	refusedPrivately("andrea-approves", "You asked for this, so someone else must confirm it: only <@"+vincent+"> can. Nothing was done.")
 	if n := len(deploys()); n != 0 {
 		t.Fatalf("%d deploys before the second person's approval", n)
 	}
