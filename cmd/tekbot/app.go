@@ -188,7 +188,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Webhook and Slack bodies are read before anyone is authenticated:
 	// one cap for them all.
-	a.bodies = httplimit.New(cmp.Or(cfg.Server.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
+	a.bodies = bodyLimiter(cfg.Server)
 	if len(cfg.Rotation.Roster) > 0 {
 		cal, err := newCalendar(cfg.Rotation, rotation)
 		if err != nil {
@@ -480,6 +480,17 @@ func (a *app) serve(ctx context.Context, main, metrics net.Listener) error {
 	}
 	a.log.Info("shutdown complete")
 	return nil
+}
+
+// bodyLimiter caps the bodies read at once, before anyone is
+// authenticated, and holds them to a minimum rate, so that clients sending
+// a byte a second neither hold tekbot's slots nor cost GitHub's deliveries.
+func bodyLimiter(s config.Server) *httplimit.Limiter {
+	l := httplimit.New(cmp.Or(s.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
+	l.MinRate = cmp.Or(s.MinBodyRate, config.DefaultMinBodyRate)
+	l.Grace = cmp.Or(s.BodyGrace.Duration, config.DefaultBodyGrace)
+	l.ReadTimeout = cmp.Or(s.ReadTimeout.Duration, config.DefaultTimeout)
+	return l
 }
 
 // httpServer bounds every connection, since anyone can open one: a client
