@@ -223,3 +223,27 @@ func TestAStrangersDenialDoesNotSwallowTheAuthors(t *testing.T) {
 		t.Errorf("denied comments reran %v", keys(got))
 	}
 }
+
+// TestForkPRFoundThroughGitHub: when no run names the pressed commit yet,
+// its PR is found through GitHub's commit → pulls endpoint, and the press
+// is answered there.
+func TestForkPRFoundThroughGitHub(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: pushedSHA, HeadOwner: forkOwner})
+	e.seed("unit-tests", kube.Failed, false) // of the previous head
+	r := e.replica()
+	if code, msg := r.Deliver(t, "check_suite", "no-runs-yet", forkSuite(t, maintainer, pushedSHA, time.Now())); code != http.StatusAccepted {
+		t.Fatalf("check_suite: %d %s", code, msg)
+	}
+	r.Drain(t)
+	if got := reruns(e.runs()); len(got) != 0 {
+		t.Errorf("reran %v, but the pressed commit has no runs", keys(got))
+	}
+	if reply := e.lastComment(); !strings.Contains(reply, "No PipelineRuns found for commit "+pushedSHA[:7]) {
+		t.Errorf("reply %q, want it to say the pressed commit has no runs", reply)
+	}
+	if n := e.gh.Calls("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"); n != 1 {
+		t.Errorf("GitHub's commit → pulls endpoint called %d times, want 1", n)
+	}
+}
