@@ -153,7 +153,7 @@ func TestTricklingBodiesAreCutEarly(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})))
-	t.Cleanup(srv.Close) // after the clients' connections close
+	t.Cleanup(srv.Close)                                                  // after the clients' connections close
 	conn := trickle(t, srv.Listener.Addr().String(), 20*time.Millisecond) // 50 bytes a second
 	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)
