@@ -222,10 +222,12 @@ func TestMetricsOnTheirOwnPort(t *testing.T) {
 	}
 }
 
-// TestTricklingUploadsDoNotCostASignedDelivery: 64 clients send webhook
-// bodies a byte a second; 32 hold every body slot and 32 more are turned
-// away. GitHub's signed delivery, sent at once, still gets in, in place of
-// the slowest trickler, and is acted on: tekbot replies on the PR.
+// TestTricklingUploadsDoNotCostASignedDelivery: 64 clients start webhook
+// bodies and send no more (within a grace made long here, so that only
+// the slots' own clock decides); 32 hold every body slot and 32 more are
+// turned away. GitHub's signed delivery, sent at once, still gets in, in
+// place of the slowest upload, and is acted on: tekbot replies on the PR.
+// (transport/httplimit's tests cut bodies trickling a byte at a time.)
 func TestTricklingUploadsDoNotCostASignedDelivery(t *testing.T) {
 	t.Parallel()
 	const tricklers = 64
@@ -235,6 +237,7 @@ func TestTricklingUploadsDoNotCostASignedDelivery(t *testing.T) {
 	base, _ := testApp(t)
 	cfg := *base.cfg
 	cfg.GitHub.APIURL = gh.URL()
+	cfg.Server.BodyGrace.Duration = time.Hour
 	a, err := newApp(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -246,42 +249,22 @@ func TestTricklingUploadsDoNotCostASignedDelivery(t *testing.T) {
 	addr, _ := serving(t, a)
 	limit := cfg.Server.MaxConcurrentBodies
 
-	trickle := func() net.Conn {
-		conn := dial(t, addr, webhookStart)
-		stop := make(chan struct{})
-		t.Cleanup(func() { close(stop) })
-		go func() {
-			tick := time.NewTicker(time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-tick.C:
-					if _, err := conn.Write([]byte(" ")); err != nil {
-						return
-					}
-				}
-			}
-		}()
-		return conn
-	}
 	for range limit {
-		trickle()
+		dial(t, addr, webhookStart)
 	}
 	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
 		func(context.Context) (bool, error) { return a.bodies.InUse() == limit, nil }); err != nil {
 		t.Fatalf("the tricklers never took the %d slots: %d in use", limit, a.bodies.InUse())
 	}
 	for i := range tricklers - limit {
-		resp, err := http.ReadResponse(bufio.NewReader(trickle()), nil)
+		resp, err := http.ReadResponse(bufio.NewReader(dial(t, addr, webhookStart)), nil)
 		if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("trickler %d beyond the cap: %v %v, want 503", i, resp, err)
 		}
 		resp.Body.Close()
 	}
 
-	clock.Store(int64(time.Second)) // a second on, the tricklers have sent a byte each
+	clock.Store(int64(time.Second)) // a second on, no upload has sent more
 	secret, err := cfg.GitHub.WebhookSecret.Value()
 	if err != nil {
 		t.Fatal(err)

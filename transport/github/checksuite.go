@@ -32,13 +32,8 @@ type CommitPulls interface {
 func (r *Receiver) decodeCheckSuite(e *gh.CheckSuiteEvent) (*delivery, string, error) {
 	repo := e.GetRepo().GetFullName()
 	suite := e.GetCheckSuite()
-	switch {
-	case e.GetAction() != "rerequested":
-		return nil, "check suite " + e.GetAction(), nil
-	case r.Config.Repository(repo) == nil:
-		return nil, "repository " + repo + " is not configured", nil
-	case r.isBot(e.GetSender()):
-		return nil, "re-run by a bot", nil
+	if why := r.notAPress("check suite", e.GetAction(), repo, e.GetSender()); why != "" {
+		return nil, why, nil
 	}
 	// Each press updates the suite: the signed updated_at dates the press.
 	if why := r.stale("check suite", repo, suite.GetID(), suite.GetUpdatedAt().Time); why != "" {
@@ -59,13 +54,8 @@ func (r *Receiver) decodeCheckSuite(e *gh.CheckSuiteEvent) (*delivery, string, e
 func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error) {
 	repo := e.GetRepo().GetFullName()
 	run := e.GetCheckRun()
-	switch {
-	case e.GetAction() != "rerequested":
-		return nil, "check run " + e.GetAction(), nil
-	case r.Config.Repository(repo) == nil:
-		return nil, "repository " + repo + " is not configured", nil
-	case r.isBot(e.GetSender()):
-		return nil, "re-run by a bot", nil
+	if why := r.notAPress("check run", e.GetAction(), repo, e.GetSender()); why != "" {
+		return nil, why, nil
 	}
 	// A check run carries no time of the press; its suite's updated_at is
 	// the latest time GitHub signs in it.
@@ -82,6 +72,20 @@ func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error
 		sha:      run.GetHeadSHA(),
 		commands: []bot.Command{{Verb: "test", Args: []string{name}}},
 	}, "", nil
+}
+
+// notAPress says why a check event is not a re-run button pressed by a
+// person on a configured repository, or "" if it is one.
+func (r *Receiver) notAPress(what, action, repo string, sender *gh.User) string {
+	switch {
+	case action != "rerequested":
+		return what + " " + action
+	case r.Config.Repository(repo) == nil:
+		return "repository " + repo + " is not configured"
+	case r.isBot(sender):
+		return "re-run by a bot"
+	}
+	return ""
 }
 
 // firstNumber is the number of the first PR listed, or 0 when GitHub lists

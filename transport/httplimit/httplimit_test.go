@@ -3,6 +3,7 @@ package httplimit
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -43,6 +44,28 @@ func receive(t *testing.T, what string, ch <-chan struct{}, n int) {
 	}
 }
 
+// turnedAway checks that conn's client is answered 503 with Retry-After at
+// once, and hung up on: nothing of it is kept.
+func turnedAway(t *testing.T, who string, conn net.Conn) {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("%s: no answer: %v", who, err)
+	}
+	rest, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("%s: %s %q, %v; want 503 with Retry-After", who, resp.Status, rest, err)
+	}
+	if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
+		t.Errorf("%s: connection after the 503: %v, want closed by the server", who, err)
+	}
+}
+
 // TestStalledClientsBeyondTheCapAreTurnedAway: with the cap taken by
 // clients that stall mid-body, every further client is answered 503 at
 // once and its connection closed, its body never read; once the stalled
@@ -74,24 +97,7 @@ func TestStalledClientsBeyondTheCapAreTurnedAway(t *testing.T) {
 	receive(t, "the stalled clients to take every slot", entered, limit)
 
 	for i := range beyond {
-		conn := stall(t, addr)
-		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(conn)
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatalf("client %d beyond the cap: no answer: %v", i, err)
-		}
-		rest, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
-			t.Errorf("client %d beyond the cap: %s %q, %v; want 503 with Retry-After", i, resp.Status, rest, err)
-		}
-		// The server hangs up: nothing of the client is kept.
-		if _, err := r.ReadByte(); !errors.Is(err, io.EOF) {
-			t.Errorf("client %d beyond the cap: connection after the 503: %v, want closed by the server", i, err)
-		}
+		turnedAway(t, fmt.Sprintf("client %d beyond the cap", i), stall(t, addr))
 	}
 	if got := inside.Load(); got != limit {
 		t.Errorf("%d requests inside the handler, want the %d admitted", got, limit)
@@ -153,7 +159,8 @@ func TestTricklingBodiesAreCutEarly(t *testing.T) {
 		}
 		io.WriteString(w, "ok")
 	})))
-	t.Cleanup(srv.Close)                                                  // after the clients' connections close
+	// Closed after the clients' connections, which the server waits for.
+	t.Cleanup(srv.Close)
 	conn := trickle(t, srv.Listener.Addr().String(), 20*time.Millisecond) // 50 bytes a second
 	if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		t.Fatal(err)
@@ -199,7 +206,7 @@ func TestSlowBodiesMakeWayForAFastOne(t *testing.T) {
 		}
 		io.WriteString(w, "read "+string(body))
 	})))
-	t.Cleanup(srv.Close) // after the clients' connections close
+	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()
 
 	for range limit {
@@ -209,15 +216,7 @@ func TestSlowBodiesMakeWayForAFastOne(t *testing.T) {
 	// Just arrived, no trickler can be told from a body sent at once yet:
 	// the others are turned away.
 	for i := range tricklers - limit {
-		r := bufio.NewReader(trickle(t, addr, time.Second))
-		resp, err := http.ReadResponse(r, nil)
-		if err != nil {
-			t.Fatalf("trickler %d beyond the cap: no answer: %v", i, err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusServiceUnavailable {
-			t.Fatalf("trickler %d beyond the cap: %s, want 503", i, resp.Status)
-		}
+		turnedAway(t, fmt.Sprintf("trickler %d beyond the cap", i), trickle(t, addr, time.Second))
 	}
 
 	clock.Store(int64(time.Second)) // the tricklers have sent a byte or two in a second
