@@ -117,16 +117,28 @@ func TestReRunButtonsOnAForksPR(t *testing.T) {
 
 // TestCheckSuiteRerunsItsOwnCommit: after a push, "Re-run failed checks"
 // on the old commit's suite reruns the old commit's failed runs, not the
-// new head's.
+// new head's. On a fork's PR, GitHub's commit → pulls endpoint knows only
+// the new head, so the PR is found from the runs: listed from the
+// apiserver, or from the slim index serve keeps.
 func TestCheckSuiteRerunsItsOwnCommit(t *testing.T) {
 	t.Parallel()
-	for _, fork := range []bool{false, true} {
-		name := map[bool]string{false: "same repository", true: "fork"}[fork]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		fork, indexed bool
+	}{
+		{"same repository", false, false},
+		{"fork", true, false},
+		{"fork, runs from the index", true, true},
+	} {
+		fork := tc.fork
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			unit := e.seed("unit-tests", kube.Failed, false)
 			pushed := e.seedAt(pushedSHA, "unit-tests", kube.Failed, false)
+			if tc.indexed {
+				e.watchRuns(t)
+			}
 			pr := githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: pushedSHA}
 			prs := []int{prNumber}
 			if fork {
