@@ -180,9 +180,9 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 			}
 			wants := []string{"image `tektoncd/pipeline/controller:" + version + "` is `" + digest.String() + "`"}
 			if tt.chains {
-				wants = append(wants, "provenance signed by Tekton Chains: pipeline `pipeline-release`, commit `"+commit+"`", "soaked 48h0m0s")
+				wants = append(wants, "provenance signed by Tekton Chains: pipeline `pipeline-release`, commit `"+commit+"`", "soaked 48h")
 			} else {
-				wants = append(wants, "as the image says", "soaked 72h0m0s")
+				wants = append(wants, "as the image says", "soaked 72h")
 			}
 			for _, want := range wants {
 				if !strings.Contains(asked.Text, want) {
