@@ -10,6 +10,7 @@ import (
 	"tekbot/config"
 	"tekbot/localregistry"
 	"tekbot/test/kube"
+	"tekbot/test/registrytest"
 )
 
 // forgedRelease is what a PR author's .tekton/ PipelineRun can look like
@@ -83,19 +84,6 @@ func TestPromoteRefusesReleaseEvidenceAPullRequestWrote(t *testing.T) {
 	}
 }
 
-func chainsKey(t *testing.T) (*localregistry.Key, string) {
-	t.Helper()
-	k, err := localregistry.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := k.PublicPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k, pub
-}
-
 // TestPromoteNightlyImageByProvenanceAndDigest publishes a nightly image
 // as Tekton's release pipeline and Chains do, to a registry on loopback,
 // and promotes it through Slack: with chains, only a provenance signed
@@ -110,8 +98,7 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 		commit  = "4f2b9c1e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c"
 	)
 	now := time.Now()
-	key, pub := chainsKey(t)
-	other, _ := chainsKey(t)
+	key, other := registrytest.Key(t), registrytest.Key(t)
 	moveTag := func(ctx context.Context, t *testing.T, r *localregistry.Registry, n localregistry.Nightly) {
 		if _, err := r.Publish(ctx, n); err != nil {
 			t.Fatal(err)
@@ -146,11 +133,7 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			reg, err := localregistry.Start()
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { reg.Close() })
+			reg := registrytest.Start(t)
 			n := localregistry.Nightly{
 				Repository: "tektoncd/pipeline/controller", Tag: version, Created: now.Add(-72 * time.Hour),
 				Key: key, Pipeline: "pipeline-release", Commit: commit, Finished: now.Add(-48 * time.Hour),
@@ -167,7 +150,7 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 			env.SoakPeriod = config.Duration{Duration: 24 * time.Hour}
 			env.NightlyImage = reg.Host + "/tektoncd/{{.Project}}/controller"
 			if tt.chains {
-				env.Chains = &config.Chains{PublicKey: pub}
+				env.Chains = &config.Chains{PublicKey: key.PublicPEM()}
 			}
 			w := newPromoWorld(t, nil, env)
 

@@ -63,7 +63,10 @@ func (r *Registry) Close() error { return r.srv.Close() }
 
 // Key is a Chains signing key: an ECDSA P-256 key, as `cosign
 // generate-key-pair` makes.
-type Key struct{ private *ecdsa.PrivateKey }
+type Key struct {
+	private *ecdsa.PrivateKey
+	public  string
+}
 
 // NewKey generates a key.
 func NewKey() (*Key, error) {
@@ -71,17 +74,15 @@ func NewKey() (*Key, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Key{k}, nil
+	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{k, string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}, nil
 }
 
 // PublicPEM is the public key as cosign.pub holds it.
-func (k *Key) PublicPEM() (string, error) {
-	der, err := x509.MarshalPKIXPublicKey(&k.private.PublicKey)
-	if err != nil {
-		return "", err
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), nil
-}
+func (k *Key) PublicPEM() string { return k.public }
 
 // Sign signs a DSSE pre-authentication encoding as cosign's ECDSA signer
 // does: ASN.1 over its SHA-256.

@@ -135,10 +135,6 @@ func publishNightlies(ctx context.Context) (*sandboxImages, error) {
 	if err != nil {
 		return nil, err
 	}
-	pub, err := key.PublicPEM()
-	if err != nil {
-		return nil, err
-	}
 	reg, err := localregistry.Start()
 	if err != nil {
 		return nil, err
@@ -158,7 +154,7 @@ func publishNightlies(ctx context.Context) (*sandboxImages, error) {
 			return nil, err
 		}
 	}
-	return &sandboxImages{registry: reg, publicKey: pub}, nil
+	return &sandboxImages{registry: reg, publicKey: key.PublicPEM()}, nil
 }
 
 func prSeeds() []seedRun {

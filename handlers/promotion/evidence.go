@@ -163,15 +163,8 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		if env.NightlyImage == "" {
 			return rollback, nil, nil
 		}
-		repo, err := imageRepo(env, project)
-		if err != nil {
-			return nil, nil, err
-		}
-		desc, err := resolveDigest(ctx, repo, project, version)
-		if err != nil {
-			return nil, nil, err
-		}
-		return rollback, &Image{Repository: repo.Name(), Digest: desc.Digest.String()}, nil
+		_, _, img, err := pin(ctx, env, project, version)
+		return rollback, img, err
 	}
 	if env.NightlyImage != "" {
 		return e.imageEvidence(ctx, env, project, version)

@@ -101,17 +101,22 @@ func (e *Engine) resolveImage(ctx context.Context, env *config.Environment, proj
 		project, min(len(tags), maxCandidates), "\n"+bullets(skipped))
 }
 
-// resolveDigest reads what version's tag points to now.
-func resolveDigest(ctx context.Context, repo name.Repository, project, version string) (*remote.Descriptor, error) {
+// pin resolves version's tag in env's nightly image repository to the
+// image it points to now, by digest.
+func pin(ctx context.Context, env *config.Environment, project, version string) (name.Repository, *remote.Descriptor, *Image, error) {
+	repo, err := imageRepo(env, project)
+	if err != nil {
+		return repo, nil, nil, err
+	}
 	desc, err := remote.Get(repo.Tag(version), registryOptions(ctx)...)
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return nil, refuse("No image of %s is tagged `%s`, so nothing vouches for it.", project, version)
+		return repo, nil, nil, refuse("No image of %s is tagged `%s`, so nothing vouches for it.", project, version)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s:%s: %w", repo, version, err)
+		return repo, nil, nil, fmt.Errorf("reading %s:%s: %w", repo, version, err)
 	}
-	return desc, nil
+	return repo, desc, &Image{Repository: repo.Name(), Digest: desc.Digest.String()}, nil
 }
 
 // imageEvidence is gate 3 for a version published as an image: it
@@ -119,15 +124,10 @@ func resolveDigest(ctx context.Context, repo name.Repository, project, version s
 // soaked since it was built, and no canary has failed since. It returns
 // the image it checked, by digest.
 func (e *Engine) imageEvidence(ctx context.Context, env *config.Environment, project, version string) ([]string, *Image, error) {
-	repo, err := imageRepo(env, project)
+	repo, desc, img, err := pin(ctx, env, project, version)
 	if err != nil {
 		return nil, nil, err
 	}
-	desc, err := resolveDigest(ctx, repo, project, version)
-	if err != nil {
-		return nil, nil, err
-	}
-	img := &Image{Repository: repo.Name(), Digest: desc.Digest.String()}
 	out := []string{fmt.Sprintf("image `%s:%s` is `%s`", repo.RepositoryStr(), version, img.Digest)}
 	var built time.Time
 	if env.Chains != nil {

@@ -13,6 +13,7 @@ import (
 
 	"tekbot/config"
 	"tekbot/localregistry"
+	"tekbot/test/registrytest"
 )
 
 // TestVerifyProvenanceRefusesAnAttestationOfAnotherImage: an attestation
@@ -21,19 +22,7 @@ import (
 func TestVerifyProvenanceRefusesAnAttestationOfAnotherImage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	reg, err := localregistry.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	key, err := localregistry.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := key.PublicPEM()
-	if err != nil {
-		t.Fatal(err)
-	}
+	reg, key := registrytest.Start(t), registrytest.Key(t)
 	const version = "v20261124-4f2b9c1"
 	good := localregistry.Nightly{Repository: "tektoncd/pipeline/controller", Tag: version, Key: key,
 		Pipeline: "pipeline-release", Commit: "4f2b9c1e8d7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c", Finished: time.Now()}
@@ -59,7 +48,7 @@ func TestVerifyProvenanceRefusesAnAttestationOfAnotherImage(t *testing.T) {
 	if err := remote.Write(att(unsigned), img); err != nil {
 		t.Fatal(err)
 	}
-	env := &config.Environment{Name: "dogfooding", Provenance: config.Provenance{Chains: &config.Chains{PublicKey: pub}}}
+	env := &config.Environment{Name: "dogfooding", Provenance: config.Provenance{Chains: &config.Chains{PublicKey: key.PublicPEM()}}}
 
 	if _, err := verifyProvenance(ctx, env, repo, signed, "pipeline", version); err != nil {
 		t.Fatalf("the signed image: %v", err)
