@@ -9,6 +9,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/localregistry"
+	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/registrytest"
 )
@@ -201,5 +202,55 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 				t.Errorf("the record keeps image %+v, want digest %s", p.Image, digest)
 			}
 		})
+	}
+}
+
+// TestPromoteRollbackDeploysTheDigestDeployedBefore: a rollback skips the
+// evidence gate, so it must not trust the tag either: with the tag moved
+// to another image since, it deploys the digest the record kept.
+func TestPromoteRollbackDeploysTheDigestDeployedBefore(t *testing.T) {
+	t.Parallel()
+	const old, next = "v20261123-aaaaaaa", "v20261124-bbbbbbb"
+	ctx := context.Background()
+	reg, key := registrytest.Start(t), registrytest.Key(t)
+	publish := func(tag string, key *localregistry.Key) string {
+		d, err := reg.Publish(ctx, localregistry.Nightly{Repository: "tektoncd/pipeline/controller", Tag: tag, Created: time.Now(),
+			Key: key, Pipeline: "pipeline-release", Commit: tag[10:] + strings.Repeat("0", 33), Finished: time.Now().Add(-time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.String()
+	}
+	deployed := publish(old, key)
+	publish(next, key)
+	env := dogfooding()
+	env.Params["image"] = "{{.ImageRef}}"
+	env.NightlyImage = reg.Host + "/tektoncd/{{.Project}}/controller"
+	env.Chains = &config.Chains{PublicKey: key.PublicPEM()}
+	w := newPromoWorld(t, nil, env)
+	promote := func(id, version string) string {
+		t.Helper()
+		if r := w.slack("andrea", "promote pipeline "+version, false, id); r.Outcome != bot.Pending {
+			t.Fatalf("ask %s: %s %q", version, r.Outcome, r.Text)
+		}
+		if r := w.slack("andrea", "promote pipeline "+version, true, id); r.Outcome != bot.Done {
+			t.Fatalf("confirm %s: %s %q", version, r.Outcome, r.Text)
+		}
+		for _, run := range w.deploys() {
+			if run.Annotations[tekton.AnnotationRequestID] == id {
+				w.finish(run.Name, kube.Succeeded)
+				w.notes.next(t, "🚀")
+				w.notes.next(t, "✅ *pipeline* `"+version+"` is on *dogfooding*")
+				return params(&run)["image"]
+			}
+		}
+		t.Fatalf("no deploy for %s", id)
+		return ""
+	}
+	promote("r1", old)
+	promote("r2", next)
+	publish(old, nil) // the tag moves to an image nobody checked
+	if got, want := promote("r3", old), reg.Host+"/tektoncd/pipeline/controller:"+old+"@"+deployed; got != want {
+		t.Errorf("the rollback deployed %q, want %q", got, want)
 	}
 }

@@ -163,6 +163,9 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		if env.NightlyImage == "" {
 			return rollback, nil, nil
 		}
+		if img := book.deployedImage(project, env.Name, version); img != nil {
+			return append(rollback, fmt.Sprintf("image `%s` as deployed then", img.Digest)), img, nil
+		}
 		_, _, img, err := pin(ctx, env, project, version)
 		return rollback, img, err
 	}

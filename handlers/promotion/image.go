@@ -47,6 +47,18 @@ func (p *Promotion) Pinned() string {
 	return p.Version + " (" + p.Image.Digest + ")"
 }
 
+// deployedImage is the image version was deployed as to env, as the
+// record keeps it: a rollback deploys that digest again, whatever the
+// tag points to now. Nil when no kept promotion recorded one.
+func (b *Book) deployedImage(project, env, version string) *Image {
+	for _, p := range b.Promotions {
+		if p.Project == project && p.Environment == env && p.Version == version && p.Image != nil && !p.State.waiting() {
+			return p.Image
+		}
+	}
+	return nil
+}
+
 // maxCandidates bounds how many of the newest nightly tags "nightly"
 // examines: each costs a manifest and a config read.
 const maxCandidates = 10

@@ -442,6 +442,11 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 			set(q, b)
 		}
 		q.Started = e.now()
+		if q.Image == nil && env.NightlyImage != "" {
+			// An automatic rollback skips the gates: it deploys the
+			// image the version was deployed as.
+			q.Image = b.deployedImage(q.Project, q.Environment, q.Version)
+		}
 		e.target(env, q)
 	})
 	if err != nil || p.State != Running {
