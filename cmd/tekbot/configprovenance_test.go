@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"tekbot/config"
+	"tekbot/localregistry"
 )
 
 // TestConfigCheckShowsAndGuardsReleaseEvidence: `tekbot config check` says
@@ -44,6 +47,32 @@ func TestConfigCheckShowsAndGuardsReleaseEvidence(t *testing.T) {
 			out, errOut, code := runCLI(t, "", "config", "check", "-f", path)
 			if code != tt.code || !strings.Contains(out+errOut, tt.want) {
 				t.Errorf("exit %d, want %d and %q:\n%s%s", code, tt.code, tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestDescribeEvidenceOfNightlyImages(t *testing.T) {
+	t.Parallel()
+	key, err := localregistry.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := "ghcr.io/tektoncd/{{.Project}}/controller"
+	tests := []struct {
+		name   string
+		chains *config.Chains
+		want   string
+	}{
+		{"without chains", nil, "images " + image + " by digest"},
+		{"with chains", &config.Chains{PublicKey: key.PublicPEM()}, "images " + image + " by digest, with Tekton Chains provenance by pipeline {{.Project}}-release signed with key sha256:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := &config.Environment{AfterDeploy: config.AfterDeploy{NightlyImage: image}, Provenance: config.Provenance{Chains: tt.chains}}
+			if got := describeEvidence(&config.Config{}, env); !strings.HasPrefix(got, tt.want) {
+				t.Errorf("got %q, want it to start %q", got, tt.want)
 			}
 		})
 	}

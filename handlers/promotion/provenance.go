@@ -135,14 +135,16 @@ func verifyProvenance(ctx context.Context, env *config.Environment, repo name.Re
 	// signers): one signed provenance that passes every check suffices,
 	// and otherwise the refusal names the check the closest one failed.
 	var why error = refuse("Provenance: no attestation of the image tagged `%s` is signed with the configured key.", version)
-	for _, env := range envelopes {
-		if _, payload, err := ev.VerifyAndDecode(ctx, env); err != nil || env.PayloadType != inTotoPayloadType {
+	for _, envelope := range envelopes {
+		_, payload, err := ev.VerifyAndDecode(ctx, envelope)
+		if err != nil || envelope.PayloadType != inTotoPayloadType {
 			continue
-		} else if p, err := checkStatement(payload, digest, pipeline, version); err == nil {
-			return p, nil
-		} else {
-			why = err
 		}
+		p, err := checkStatement(payload, digest, pipeline, version)
+		if err == nil {
+			return p, nil
+		}
+		why = err
 	}
 	return none, why
 }
