@@ -57,14 +57,12 @@ type Promotion struct {
 	Rollback bool   `json:"rollback,omitempty"`
 	State    State  `json:"state"`
 	// RequestedBy and ApprovedBy are config names of people.
-	RequestedBy string   `json:"requestedBy,omitempty"`
-	ApprovedBy  string   `json:"approvedBy,omitempty"`
-	Evidence    []string `json:"evidence,omitempty"`
-	// Image is the nightly image checked and deployed, by digest.
-	Image    *Image    `json:"image,omitempty"`
-	Asked    time.Time `json:"asked"`
-	Started  time.Time `json:"started,omitzero"`
-	Finished time.Time `json:"finished,omitzero"`
+	RequestedBy string    `json:"requestedBy,omitempty"`
+	ApprovedBy  string    `json:"approvedBy,omitempty"`
+	Evidence    []string  `json:"evidence,omitempty"`
+	Asked       time.Time `json:"asked"`
+	Started     time.Time `json:"started,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
 	// Result says how it ended, or why it failed.
 	Result string `json:"result,omitempty"`
 	// The deploy PipelineRun (pipelinerun strategy).
@@ -91,6 +89,8 @@ type Promotion struct {
 	// Skipped says why newer nightlies were passed over when "nightly"
 	// was resolved.
 	Skipped []string `json:"skipped,omitempty"`
+	// Image is the nightly image checked and deployed, by digest.
+	Image *Image `json:"image,omitempty"`
 }
 
 // Step is one thing that happened to a promotion: stepPromoted, or the
