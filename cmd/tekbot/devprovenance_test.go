@@ -20,7 +20,7 @@ func TestSandboxPromotesImagesByDigestAndProvenance(t *testing.T) {
 	s.waitFor("provenance signed by Tekton Chains: pipeline `pipeline-release`, commit `a1b2c3d0{33}`")
 	s.waitFor(`Deploy pipeline v20261123-a1b2c3d \(` + regexp.QuoteMeta(digest) + `\) to images\. — type yes to press "Promote" as andrea: `)
 	s.send("yes")
-	s.waitForAll(`\[tekton on dogfooding\] tekton-ci/promote-pipeline-[a-z0-9]+: succeeded`,
+	s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: succeeded`,
 		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*images\\*")
 
 	s.send("/tekton promote triggers nightly to images")
