@@ -120,7 +120,7 @@ func (h *commands) promote(ctx context.Context, req *bot.Request) bot.Reply {
 		Text:    strings.TrimRight(b.String(), "\n"),
 		Confirm: &bot.Confirm{
 			Title:  "Promote to " + p.Environment + "?",
-			Text:   fmt.Sprintf("Deploy %s %s to %s.", p.Project, p.Version, p.Environment),
+			Text:   fmt.Sprintf("Deploy %s %s to %s.", p.Project, p.Pinned(), p.Environment),
 			Button: "Promote",
 		},
 	}
