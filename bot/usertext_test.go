@@ -38,3 +38,27 @@ func TestUserText(t *testing.T) {
 		t.Errorf("UserText does not clip: %d runes", len([]rune(got)))
 	}
 }
+
+func TestCode(t *testing.T) {
+	t.Parallel()
+	const wj = "\u2060"
+	tests := []struct {
+		name, in, want string
+	}{
+		{"name", "release-1-build", "`release-1-build`"},
+		{"formatting stays text", "*bold* _it_ ~gone~", "`*bold* _it_ ~gone~`"},
+		{"slack broadcast and link", "<!channel> <https://evil|click>", "`&lt;!channel&gt; &lt;https://evil|click&gt;`"},
+		{"mention", "<@U01ANDREA> @vdemeest", "`&lt;@" + wj + "U01ANDREA&gt; @" + wj + "vdemeest`"},
+		{"backquote cannot close the span", "a` <!here> `b", "`aˋ &lt;!here&gt; ˋb`"},
+		{"markdown link", "[x](https://evil)", "`[x]" + wj + "(https://evil)`"},
+		{"lines", "step failed\n@here", "`step failed @" + wj + "here`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := bot.Code(tt.in); got != tt.want {
+				t.Errorf("Code(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

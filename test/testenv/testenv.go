@@ -55,7 +55,9 @@ type Options struct {
 	Workers, Queue int
 	// Deps changes the handlers' dependencies (a clock, say) before the
 	// commands are registered.
-	Deps    func(*handlers.Deps)
+	Deps func(*handlers.Deps)
+	// Audit keeps the audit records; nil logs them.
+	Audit   bot.Auditor
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 }
@@ -77,6 +79,9 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if o.Audit == nil {
+		o.Audit = bot.LogAuditor{Log: o.Log}
+	}
 	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
 	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
 	policy := bot.NewPolicy(o.Config.Policy)
@@ -91,7 +96,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		o.Deps(deps)
 	}
 	reg := handlers.NewRegistry(deps)
-	b := &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: o.Log}, Metrics: o.Metrics, Log: o.Log}
+	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	r := &Replica{opts: o, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {

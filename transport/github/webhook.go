@@ -80,6 +80,8 @@ type delivery struct {
 	// organisation member, collaborator), so tekbot acknowledges at once.
 	member   bool
 	commands []bot.Command
+	// ignored counts the commands beyond bot.MaxCommentCommands.
+	ignored int
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -182,7 +184,7 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	case r.Config.Repository(repo) == nil:
 		return nil, "repository " + repo + " is not configured", nil
 	}
-	cmds := r.Registry.ParseComment(e.GetComment().GetBody())
+	cmds, ignored := r.Registry.ParseComment(e.GetComment().GetBody())
 	if len(cmds) == 0 {
 		return nil, "no tekbot command", nil
 	}
@@ -198,7 +200,7 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 		key:  fmt.Sprintf("github-comment/%s/%d/created", repo, e.GetComment().GetID()),
 		repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login,
 		member:   slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, e.GetComment().GetAuthorAssociation()),
-		commands: cmds,
+		commands: cmds, ignored: ignored,
 	}, "", nil
 }
 
@@ -297,8 +299,9 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	}
 	var parts []string
 	allFailed, allDenied := true, true
-	for _, cmd := range d.commands {
-		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Key: d.key, Command: cmd, Caller: caller, PullRequest: pr, Claim: claim})
+	replies := r.Bot.RunAll(ctx, &bot.Request{ID: d.id, Key: d.key, Caller: caller, PullRequest: pr, Claim: claim}, d.commands)
+	for i, reply := range replies {
+		cmd := d.commands[i]
 		if reply.Outcome != bot.Failed {
 			allFailed = false
 		}
@@ -321,6 +324,9 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	reacted.Wait()
 	if allDenied && !r.mayDeny(ctx, log, d) {
 		return false
+	}
+	if d.ignored > 0 {
+		parts = append(parts, bot.IgnoredCommands(d.ignored))
 	}
 	if len(parts) > 0 {
 		r.reply(ctx, log, d, fmt.Sprintf("@%s\n\n%s", d.login, strings.Join(parts, "\n\n")))
