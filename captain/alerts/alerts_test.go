@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -361,11 +362,15 @@ func assertShown(t *testing.T, text string) {
 			t.Errorf("%q reached Slack live:\n%s", live, text)
 		}
 	}
-	shown := "`&lt;!channel&gt; &lt;https://evil.example|click&gt; *bold* &lt;@\u2060U0CAPTAIN&gt;`"
-	if !strings.Contains(text, shown) {
-		t.Errorf("the cluster's text is not shown as code %s:\n%s", shown, text)
+	if shown := "&lt;!channel&gt; &lt;https://evil.example|click&gt; *bold* &lt;@\u2060U0CAPTAIN&gt;"; !strings.Contains(text, shown) {
+		t.Errorf("the cluster's text is not shown as %s:\n%s", shown, text)
+	}
+	if outside := codeSpans.ReplaceAllString(text, ""); strings.Contains(outside, "bold") || strings.Contains(outside, "evil") {
+		t.Errorf("the cluster's text is not all inside code:\n%s", text)
 	}
 }
+
+var codeSpans = regexp.MustCompile("`[^`]*`")
 
 // TestClusterTextIsShownNotSent: a failed run whose condition message
 // (its TaskRun's, or its own when no task ran) says "<!channel>", a
