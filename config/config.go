@@ -4,6 +4,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 )
 
@@ -82,6 +83,30 @@ type Cluster struct {
 	Namespace  string `yaml:"namespace"`
 	// Dashboard overrides the top-level dashboard for this cluster.
 	Dashboard *Dashboard `yaml:"dashboard"`
+	// Rerunnable lists the runs, besides PR runs, that `rerun` may retry
+	// on a production cluster: production is deny-by-default, so a run
+	// that holds credentials is never rerun for being merely unknown.
+	Rerunnable []Rerunnable `yaml:"rerunnable"`
+}
+
+// Rerunnable allows reruns of a production cluster's runs in one
+// namespace: the namespace is where a run provably is; Pipelines narrows
+// it to runs whose pipelineRef names one of them.
+type Rerunnable struct {
+	Namespace string `yaml:"namespace"`
+	// Pipelines empty allows every run in the namespace.
+	Pipelines []string `yaml:"pipelines"`
+}
+
+// AllowsRerun reports whether the cluster's config allows rerunning a run
+// of pipeline (its pipelineRef's name, "" for none) in namespace.
+func (c *Cluster) AllowsRerun(namespace, pipeline string) bool {
+	for _, r := range c.Rerunnable {
+		if r.Namespace == namespace && (len(r.Pipelines) == 0 || slices.Contains(r.Pipelines, pipeline)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Dashboard builds links to PipelineRuns in a Tekton Dashboard.

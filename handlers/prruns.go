@@ -7,6 +7,7 @@ import (
 	"text/template"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -63,6 +64,39 @@ func renderSelector(tmpl string, pr *bot.PullRequest) (string, error) {
 		"PullRequest": pr.Number, "SHA": pr.HeadSHA,
 	})
 	return b.String(), err
+}
+
+// selectorFinds reports whether repo's selector finds run for some PR:
+// what the selector asks whatever the PR must match, and the run must
+// carry each label the PR's number or head commit fills in. Rendering it
+// for two made-up PRs tells the two kinds of requirement apart.
+func selectorFinds(repo *config.Repository, run *pipelinev1.PipelineRun) bool {
+	var reqs [2]labels.Requirements
+	for i, pr := range []*bot.PullRequest{
+		{Repository: repo.Name, Number: 1, HeadSHA: "a"},
+		{Repository: repo.Name, Number: 2, HeadSHA: "b"},
+	} {
+		text, err := renderSelector(repo.Selector, pr)
+		if err != nil {
+			return false
+		}
+		sel, err := labels.Parse(text)
+		if err != nil {
+			return false
+		}
+		reqs[i], _ = sel.Requirements()
+	}
+	if len(reqs[0]) != len(reqs[1]) {
+		return false
+	}
+	set := labels.Set(run.Labels)
+	for i, r := range reqs[0] {
+		fixed := r.Equal(reqs[1][i])
+		if fixed && !r.Matches(set) || !fixed && !set.Has(r.Key()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *prRuns) pipeline(pr *pipelinev1.PipelineRun) string {

@@ -153,7 +153,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil, err
 		}
 		notify = slackNotifier{adapter}
-		deps.Notifier = releaseThreads{adapter}
+		deps.Notifier = slack.Releases{Adapter: adapter}
 	}
 	if notify != nil && len(cfg.Rotation.Roster) > 0 && cfg.Slack.Channels.Captain != "" {
 		if err := a.captainDuties(cfg, log, notify, rotation, deps); err != nil {
@@ -240,14 +240,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		a.runnables.Add(lifecycle.Runnable{Name: "promotion train", Leader: true, Run: func(ctx context.Context) { deps.Promotions().RunTrain(ctx, a.claims) }})
 	}
 	return a, nil
-}
-
-// releaseThreads posts promotions' progress into Slack threads.
-type releaseThreads struct{ slack *slack.Adapter }
-
-func (r releaseThreads) Post(ctx context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
-	ts, err := r.slack.PostReply(ctx, thread.Channel, thread.TS, reply, offer)
-	return promotion.Thread{Channel: thread.Channel, TS: ts}, err
 }
 
 // slackAdapter builds the Slack transport; Registry and Bot are set once
