@@ -50,6 +50,13 @@ type Server struct {
 	// MaxConcurrentBodies caps the webhook and Slack requests read at once
 	// (before their signature is checked); more are answered 503 at once.
 	MaxConcurrentBodies int `yaml:"maxConcurrentBodies"`
+	// MinBodyRate, in bytes a second, is the slowest a webhook or Slack
+	// body may arrive once BodyGrace has passed: a slower one is cut off,
+	// and when every body slot is taken, the slowest body read for a
+	// moment gives its slot to the new request, so that trickling clients
+	// cannot cost a signed delivery.
+	MinBodyRate int64    `yaml:"minBodyRate"`
+	BodyGrace   Duration `yaml:"bodyGrace"`
 	// MetricsAddr, a host:port, serves /metrics on a listener of its own
 	// (e.g. reachable only from the monitoring namespace); empty serves it
 	// on Listen.

@@ -360,6 +360,12 @@ func (v *validator) server() {
 	if s.MaxConcurrentBodies < 0 {
 		v.add("server.maxConcurrentBodies", "must be positive, got %d", s.MaxConcurrentBodies)
 	}
+	if s.MinBodyRate < 0 {
+		v.add("server.minBodyRate", "must be positive (bytes a second), got %d", s.MinBodyRate)
+	}
+	if s.BodyGrace.Duration < 0 {
+		v.add("server.bodyGrace", "must be positive, got %s", s.BodyGrace.Duration)
+	}
 	v.secret("server.statusToken", s.StatusToken, false)
 	if s.StatusPublic && s.StatusToken != nil {
 		v.add("server.statusPublic", "opens the status page to anyone, so server.statusToken would not be asked for; set one or the other")

@@ -117,6 +117,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
 			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Metrics: o.Metrics, Log: o.Log,
+			Commits: []github.CommitPulls{deps, o.GitHub},
 		})
 	}
 	if r.Slack != nil {
