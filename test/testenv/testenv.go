@@ -57,7 +57,7 @@ type Options struct {
 	// commands are registered. With Slack, promotions post their progress
 	// and buttons there (Deps.Notifier), as serve wires them.
 	Deps func(*handlers.Deps)
-	// Audit keeps the audit records; nil logs them.
+	// Audit records what the replica does; nil logs it to Log.
 	Audit   bot.Auditor
 	Metrics *bot.Metrics
 	Log     *slog.Logger
@@ -83,15 +83,17 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
+	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
 	if o.Audit == nil {
 		o.Audit = bot.LogAuditor{Log: o.Log}
 	}
-	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
-	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
 	policy := bot.NewPolicy(o.Config.Policy)
 	deps := &handlers.Deps{
 		Config: o.Config, Clusters: o.Clusters, Policy: policy, Approvals: approvals, Log: o.Log,
 		Rotation: &state.RotationState{Kube: o.State, Namespace: o.StateNamespace},
+		Queue:    &state.Queue{Kube: o.State, Namespace: o.StateNamespace},
+		Audit:    o.Audit,
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
@@ -116,7 +118,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.GitHub != nil {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,
 			Commits: []github.CommitPulls{deps, o.GitHub},
 		})
 	}

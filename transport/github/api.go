@@ -197,6 +197,7 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 		Author:     pr.GetUser().GetLogin(),
 		URL:        pr.GetHTMLURL(),
 		Open:       pr.GetState() == "open",
+		Merged:     pr.GetMerged(),
 		// For declared commands' templates (/cherry-pick).
 		BaseBranch:     pr.GetBase().GetRef(),
 		MergeCommitSHA: pr.GetMergeCommitSHA(),
