@@ -3,8 +3,10 @@ module tekbot
 go 1.26.4
 
 require (
+	github.com/secure-systems-lab/go-securesystemslib v0.11.1
 	github.com/tektoncd/pipeline v1.15.1
 	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/crypto v0.57.0
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/client-go v0.37.2
