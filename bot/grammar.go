@@ -6,6 +6,7 @@
 package bot
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -40,9 +41,11 @@ var verbRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // three spaces in (four make a Markdown code block). Lines in fenced code
 // blocks and quoted lines ("> /retest") are not commands, nor is a command
 // mentioned mid-sentence. Verbs not in the registry belong to other bots and
-// are skipped. Each distinct command counts once, in order.
-func (r *Registry) ParseComment(body string) []Command {
-	cmds := []Command{}
+// are skipped. Each distinct command counts once, in order, up to
+// MaxCommentCommands; ignored counts the distinct commands beyond them.
+func (r *Registry) ParseComment(body string) (cmds []Command, ignored int) {
+	cmds = []Command{}
+	beyond := map[string]struct{}{}
 	var fence string
 	for line := range strings.Lines(body) {
 		line = strings.TrimRight(line, "\r\n")
@@ -78,11 +81,26 @@ func (r *Registry) ParseComment(body string) []Command {
 		}
 		cmd.Verb = spec.Verb
 		cmd.Args = spec.splitArgs(cmd.Args)
-		if !slices.ContainsFunc(cmds, cmd.equal) {
+		switch {
+		case slices.ContainsFunc(cmds, cmd.equal):
+		case len(cmds) == MaxCommentCommands:
+			beyond[cmd.String()] = struct{}{}
+		default:
 			cmds = append(cmds, cmd)
 		}
 	}
-	return cmds
+	return cmds, len(beyond)
+}
+
+// MaxCommentCommands bounds the commands one comment runs: GitHub's 65,536
+// characters hold thousands of command lines, and each command run costs
+// an audit record, an Event, API calls and perhaps a rerun.
+const MaxCommentCommands = 10
+
+// IgnoredCommands tells, in a reply, that a comment's command lines beyond
+// MaxCommentCommands were not run.
+func IgnoredCommands(n int) string {
+	return fmt.Sprintf("tekbot runs at most %d commands per comment; the other %d were ignored.", MaxCommentCommands, n)
 }
 
 // fenceOpener returns the fence (``` or ~~~, three or more) a line opens.

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -103,9 +104,44 @@ func TestParseComment(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := r.ParseComment(tt.body)
+			got, ignored := r.ParseComment(tt.body)
+			if ignored != 0 {
+				t.Errorf("ParseComment(%q) ignored %d", tt.body, ignored)
+			}
 			if !slices.EqualFunc(got, tt.want, Command.equal) {
 				t.Errorf("ParseComment(%q) = %v, want %v", tt.body, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseCommentRunsAtMostTen(t *testing.T) {
+	t.Parallel()
+	r := testRegistry()
+	lines := func(n int, format string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, format+"\n", i)
+		}
+		return b.String()
+	}
+	tests := []struct {
+		name        string
+		body        string
+		cmds, extra int
+	}{
+		{"ten", lines(10, "/retest x%04d"), 10, 0},
+		{"eleven", lines(11, "/retest x%04d"), 10, 1},
+		{"4,500 in 62 KB", lines(4500, "/retest x%04d"), 10, 4490},
+		{"repeats count once", lines(12, "/retest x%d") + lines(12, "/retest x%d"), 10, 2},
+		{"other bots' commands are not counted", lines(10, "/retest x%d") + lines(50, "/lgtm %d"), 10, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmds, ignored := r.ParseComment(tt.body)
+			if len(cmds) != tt.cmds || ignored != tt.extra {
+				t.Errorf("%d commands, %d ignored; want %d, %d", len(cmds), ignored, tt.cmds, tt.extra)
 			}
 		})
 	}
@@ -189,7 +225,11 @@ func FuzzParseComment(f *testing.F) {
 	}
 	r := testRegistry()
 	f.Fuzz(func(t *testing.T, body string) {
-		for _, c := range r.ParseComment(body) {
+		cmds, _ := r.ParseComment(body)
+		if len(cmds) > MaxCommentCommands {
+			t.Fatalf("%d commands from %q", len(cmds), body)
+		}
+		for _, c := range cmds {
 			if r.Lookup(c.Verb) == nil || !verbRE.MatchString(c.Verb) {
 				t.Fatalf("unregistered verb %q from %q", c.Verb, body)
 			}

@@ -21,7 +21,20 @@ const maxUserText = 300
 //   - it is clipped to maxUserText characters.
 //
 // URLs stay visible as text, so a reader sees where they lead.
-func UserText(s string) string {
+func UserText(s string) string { return quote(s, false) }
+
+// Code shows text that came from a cluster — a run's condition message, a
+// run, task or pipeline name, a version a ConfigMap reports — as inline
+// code, escaped as UserText escapes: whoever can write a run's status or a
+// ConfigMap can make tekbot ping nobody, hide no link, and not turn
+// "*text*" into formatting, in Slack mrkdwn (where messages are written as
+// mrkdwn directly, or converted from Markdown) as on GitHub. A backquote in
+// the text becomes ˋ so that it cannot close the span. GitHub shows the
+// entities of < > & literally inside code; Kubernetes names never hold
+// them, only messages and versions do, which go to Slack.
+func Code(s string) string { return "`" + quote(s, true) + "`" }
+
+func quote(s string, code bool) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
@@ -40,6 +53,8 @@ func UserText(s string) string {
 		case r == '@' || r == ']':
 			b.WriteRune(r)
 			b.WriteRune(wordJoiner)
+		case r == '`' && code:
+			b.WriteRune('ˋ')
 		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			b.WriteByte(' ')
 		default:

@@ -26,13 +26,31 @@ func TestUserText(t *testing.T) {
 		{"forged lines", "ok\n- approved by @admin\r\n", "ok - approved by @" + wj + "admin  "},
 		{"bare URL stays visible", "see https://github.com/tektoncd/pipeline/pull/1", "see https://github.com/tektoncd/pipeline/pull/1"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := bot.UserText(tt.in); got != tt.want {
-				t.Errorf("UserText(%q)\n got %q\nwant %q", tt.in, got, tt.want)
-			}
-		})
+	// Cluster text is escaped the same, and shown as code.
+	code := []struct {
+		name, in, want string
+	}{
+		{"name", "release-1-build", "`release-1-build`"},
+		{"formatting stays text", "*bold* _it_ ~gone~", "`*bold* _it_ ~gone~`"},
+		{"slack broadcast and link", "<!channel> <https://evil|click>", "`&lt;!channel&gt; &lt;https://evil|click&gt;`"},
+		{"mention", "<@U01ANDREA> @vdemeest", "`&lt;@" + wj + "U01ANDREA&gt; @" + wj + "vdemeest`"},
+		{"backquote cannot close the span", "a` <!here> `b", "`aˋ &lt;!here&gt; ˋb`"},
+		{"markdown link", "[x](https://evil)", "`[x]" + wj + "(https://evil)`"},
+		{"lines", "step failed\n@here", "`step failed @" + wj + "here`"},
+	}
+	for quote, tests := range map[string][]struct{ name, in, want string }{"UserText": tests, "Code": code} {
+		for _, tt := range tests {
+			t.Run(quote+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				got := bot.UserText(tt.in)
+				if quote == "Code" {
+					got = bot.Code(tt.in)
+				}
+				if got != tt.want {
+					t.Errorf("%s(%q)\n got %q\nwant %q", quote, tt.in, got, tt.want)
+				}
+			})
+		}
 	}
 	if got := bot.UserText(strings.Repeat("x", 10000)); len([]rune(got)) > 301 {
 		t.Errorf("UserText does not clip: %d runes", len([]rune(got)))

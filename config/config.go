@@ -61,10 +61,12 @@ type Server struct {
 	// (e.g. reachable only from the monitoring namespace); empty serves it
 	// on Listen.
 	MetricsAddr string `yaml:"metricsAddr"`
-	// StatusToken, if set, must be given as ?token= (or "Authorization:
-	// Bearer") to read the status page at /; without it the page is open,
-	// or left to an OAuth proxy in front of tekbot.
-	StatusToken *Secret `yaml:"statusToken"`
+	// StatusToken must be given as ?token= (or "Authorization: Bearer")
+	// to read the status page at /. The page names private repositories'
+	// runs and shows the audit trail, so without a token it answers 404,
+	// unless StatusPublic opens it (to an OAuth proxy in front of tekbot).
+	StatusToken  *Secret `yaml:"statusToken"`
+	StatusPublic bool    `yaml:"statusPublic"`
 }
 
 // Role is what a cluster is for, in TEP-0066's terms.

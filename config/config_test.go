@@ -125,6 +125,7 @@ func TestConfigErrors(t *testing.T) {
 		{"gitops without path", validBase + "promotion:\n  environments:\n    - {name: prod, strategy: gitops, repository: tektoncd/plumbing, pattern: 'v.*'}\n", "promotion.environments[0].path", "required"},
 		{"metrics on the webhook listener", validBase + "server:\n  listen: \":8080\"\n  metricsAddr: \":8080\"\n", "server.metricsAddr", "leave it empty"},
 		{"metrics address without port", validBase + "server:\n  metricsAddr: localhost\n", "server.metricsAddr", "host:port"},
+		{"status page both public and tokened", validBase + "server:\n  statusPublic: true\n  statusToken: {env: HOME}\n", "server.statusPublic", "one or the other"},
 		{"negative body cap", validBase + "server:\n  maxConcurrentBodies: -1\n", "server.maxConcurrentBodies", "must be positive"},
 		{"not yaml", "clusters: [", "", "did not find expected"},
 	}

@@ -368,6 +368,9 @@ func (v *validator) server() {
 		v.add("server.bodyGrace", "must be positive, got %s", s.BodyGrace.Duration)
 	}
 	v.secret("server.statusToken", s.StatusToken, false)
+	if s.StatusPublic && s.StatusToken != nil {
+		v.add("server.statusPublic", "opens the status page to anyone, so server.statusToken would not be asked for; set one or the other")
+	}
 	if s.MetricsAddr == "" {
 		return
 	}

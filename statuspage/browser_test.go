@@ -76,7 +76,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		return into(dst, chromedp.Text(chromedp.CSS(css)))
 	}
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(srv.URL+"/"),
+		chromedp.Navigate(srv.URL+"/?token="+viewerToken),
 		chromedp.WaitVisible(chromedp.CSS("#captain-today")),
 		text(&captain, "#captain-today"),
 		text(&runs, "#runs"),

@@ -72,9 +72,12 @@ type Page struct {
 	Clusters   Clusters
 	Actions    Actions
 	Promotions Promotions
-	// Token, if set, must be given as ?token= or "Authorization: Bearer";
-	// without it the page is open (or behind an OAuth proxy).
-	Token string
+	// Token must be given as ?token= or "Authorization: Bearer". The page
+	// names private repositories' runs and holds the audit trail: without
+	// a Token it answers 404 to everyone, unless Public opens it (to an
+	// OAuth proxy in front, or on loopback).
+	Token  string
+	Public bool
 	// RunsMaxAge is how old the runs snapshot may be before a view starts
 	// a refresh; zero means 30 seconds. The other stores are read again
 	// when their snapshot is older than storesMaxAge.
@@ -147,6 +150,10 @@ func (p *Page) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The token may be in the URL: links out must not carry it.
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")
+	if !p.Public && p.Token == "" {
+		http.NotFound(w, r)
+		return
+	}
 	if !p.allowed(r) {
 		h.Set("WWW-Authenticate", `Bearer realm="tekbot"`)
 		http.Error(w, "this page needs ?token= or an Authorization: Bearer header", http.StatusUnauthorized)
@@ -194,7 +201,7 @@ func (p *Page) Refresh() {
 }
 
 func (p *Page) allowed(r *http.Request) bool {
-	if p.Token == "" {
+	if p.Public {
 		return true
 	}
 	given := r.URL.Query().Get("token")

@@ -42,7 +42,7 @@ func TestStatusPageShowsEverySource(t *testing.T) {
 	t.Parallel()
 	w := seedWorld(t)
 	w.page.Refresh()
-	resp, body := get(t, w.page, "/")
+	resp, body := get(t, w.page, "/?token="+viewerToken)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -87,7 +87,7 @@ func TestStatusPageEscapesHostileText(t *testing.T) {
 	t.Parallel()
 	w := seedWorld(t)
 	w.page.Refresh()
-	_, body := get(t, w.page, "/")
+	_, body := get(t, w.page, "/?token="+viewerToken)
 	for _, tag := range []string{"<script", "<img"} {
 		if strings.Contains(body, tag) {
 			t.Errorf("the page contains %q unescaped", tag)
@@ -108,21 +108,27 @@ func TestAccessAndHeaders(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, token, target string
+		public              bool
 		header              []string
 		want                int
 	}{
-		{"open", "", "/", nil, http.StatusOK},
-		{"token missing", "s3cret", "/", nil, http.StatusUnauthorized},
-		{"token wrong", "s3cret", "/?token=guess", nil, http.StatusUnauthorized},
-		{"token in the query", "s3cret", "/?token=s3cret", nil, http.StatusOK},
-		{"bearer token", "s3cret", "/", []string{"Authorization", "Bearer s3cret"}, http.StatusOK},
-		{"bearer token wrong", "s3cret", "/", []string{"Authorization", "Bearer s3cre"}, http.StatusUnauthorized},
+		{"closed by default", "", "/", false, nil, http.StatusNotFound},
+		{"closed by default, whatever token is guessed", "", "/?token=", false, []string{"Authorization", "Bearer "}, http.StatusNotFound},
+		{"public", "", "/", true, nil, http.StatusOK},
+		{"token missing", "s3cret", "/", false, nil, http.StatusUnauthorized},
+		{"token wrong", "s3cret", "/?token=guess", false, nil, http.StatusUnauthorized},
+		{"token in the query", "s3cret", "/?token=s3cret", false, nil, http.StatusOK},
+		{"bearer token", "s3cret", "/", false, []string{"Authorization", "Bearer s3cret"}, http.StatusOK},
+		{"bearer token wrong", "s3cret", "/", false, []string{"Authorization", "Bearer s3cre"}, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			resp, body := get(t, &statuspage.Page{Token: tc.token, Rotation: rotation(), Now: func() time.Time { return now }}, tc.target, tc.header...)
+			resp, body := get(t, &statuspage.Page{Token: tc.token, Public: tc.public, Rotation: rotation(), Now: func() time.Time { return now }}, tc.target, tc.header...)
 			if resp.StatusCode != tc.want {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want != http.StatusOK && strings.Contains(body, "andrea") {
+				t.Errorf("a refused request shows the page: %s", text(body))
 			}
 			csp := resp.Header.Get("Content-Security-Policy")
 			for _, want := range []string{"default-src 'none'", "style-src 'sha256-", "frame-ancestors 'none'", "form-action 'none'"} {
@@ -162,13 +168,13 @@ func TestRunsSnapshotRefreshesInTheBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Fresh: the snapshot is served as it is.
-	if _, body := get(t, w.page, "/"); strings.Contains(body, "lint-1") {
+	if _, body := get(t, w.page, "/?token="+viewerToken); strings.Contains(body, "lint-1") {
 		t.Fatal("a fresh snapshot was read again")
 	}
 	// Stale: served at once, refreshed behind; a later view shows it.
 	clock.Add(int64(2 * time.Minute))
 	pollUntil(t, func() bool {
-		_, body := get(t, w.page, "/")
+		_, body := get(t, w.page, "/?token="+viewerToken)
 		return strings.Contains(body, "lint-1")
 	})
 }
@@ -185,7 +191,7 @@ func TestRunsFromTheIndex(t *testing.T) {
 	go c.WatchRuns(ctx, w.namespace)
 	pollUntil(t, func() bool { return c.Indexed(w.namespace) })
 	w.page.Refresh()
-	seen := func() string { _, body := get(t, w.page, "/"); return text(body) }
+	seen := func() string { _, body := get(t, w.page, "/?token="+viewerToken); return text(body) }
 	for _, want := range []string{"dogfooding: 4 pipelines, 2 failing", "unit-tests unit-tests-7f3k failed", "build build-2 succeeded"} {
 		if got := seen(); !strings.Contains(got, want) {
 			t.Errorf("from the index, the page lacks %q:\n%s", want, got)

@@ -153,11 +153,15 @@ func seedWorld(t *testing.T) *world {
 	return &world{
 		cluster: c, namespace: ciNS,
 		page: &statuspage.Page{
-			Title: "tekbot", Rotation: rot, Changes: changes, Pages: pages, Actions: ring, Promotions: record,
+			Title: "tekbot", Token: viewerToken, Rotation: rot, Changes: changes, Pages: pages, Actions: ring, Promotions: record,
 			Clusters: tekton.NewClusters(cluster), Now: func() time.Time { return now },
 		},
 	}
 }
+
+// viewerToken opens the seeded world's page, as a bookmark with ?token=
+// does: the page is closed by default.
+const viewerToken = "viewer-token"
 
 // pollUntil waits for cond, failing the test after ten seconds.
 func pollUntil(t *testing.T, cond func() bool) {

@@ -234,8 +234,8 @@ func (a *Alerter) recovery(ctx context.Context, c *tekton.Cluster, r *Run, rot s
 	claim := fmt.Sprintf("alert-green/%s/%s/%d", today, key, l.Failures)
 	return a.sent.do(ctx, a.Claims, a.Log, claim, func() error {
 		at := r.Finished.In(rot.Location).Format("15:04")
-		text := fmt.Sprintf(":large_green_circle: *%s* `%s` is green again: `%s` succeeded at %s after %d failed today.",
-			l.Cluster, l.Pipeline, r.Name, at, l.Failures)
+		text := fmt.Sprintf(":large_green_circle: *%s* %s is green again: %s succeeded at %s after %d failed today.",
+			l.Cluster, bot.Code(l.Pipeline), bot.Code(r.Name), at, l.Failures)
 		if _, err := a.Chat.PostThread(ctx, a.Channel, day.Thread, text); err != nil {
 			return err
 		}
@@ -281,8 +281,8 @@ func (a *Alerter) lineText(rot schedule.Rotation, today schedule.Date, l *Line) 
 	if p := rot.Day(today).Person; p != "" {
 		who = a.Mention(p) + " "
 	}
-	fmt.Fprintf(&b, "%s:red_circle: *%s* `%s` failed %s today, last `%s` at %s",
-		who, l.Cluster, l.Pipeline, times(l.Failures), l.LastRun, l.LastFailed.In(loc).Format("15:04"))
+	fmt.Fprintf(&b, "%s:red_circle: *%s* %s failed %s today, last %s at %s",
+		who, l.Cluster, bot.Code(l.Pipeline), times(l.Failures), bot.Code(l.LastRun), l.LastFailed.In(loc).Format("15:04"))
 	if l.Detail != "" {
 		b.WriteString(": " + l.Detail)
 	}
@@ -307,7 +307,8 @@ const maxDetail = 200
 
 // whatFailed names the failed TaskRuns and their reasons, from their
 // Succeeded conditions; without any (a run that failed before its tasks
-// started) it is the run's own reason.
+// started) it is the run's own reason. Whoever can create a run or write
+// its status writes these, so each is shown as code (bot.Code).
 func (a *Alerter) whatFailed(ctx context.Context, c *tekton.Cluster, r *Run) string {
 	var parts []string
 	for _, child := range r.Failure.TaskRuns {
@@ -324,10 +325,10 @@ func (a *Alerter) whatFailed(ctx context.Context, c *tekton.Cluster, r *Run) str
 		if task == "" {
 			task = child.Name
 		}
-		parts = append(parts, fmt.Sprintf("`%s` (%s) %s: %s", task, child.Name, cond.Reason, clip(cond.Message)))
+		parts = append(parts, fmt.Sprintf("%s (%s) %s", bot.Code(task), bot.Code(child.Name), bot.Code(cond.Reason+": "+clip(cond.Message))))
 	}
 	if len(parts) == 0 && r.Failure.Reason != "" {
-		return r.Failure.Reason + ": " + clip(r.Failure.Message)
+		return bot.Code(r.Failure.Reason + ": " + clip(r.Failure.Message))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +141,18 @@ func (f *fixture) replica(t *testing.T) (stop func()) {
 // as the Tekton controller reports it; a failed run has a failed TaskRun.
 func (f *fixture) finish(t *testing.T, name, pipeline string, succeeded bool, end time.Time) {
 	t.Helper()
+	if succeeded {
+		f.end(t, name, pipeline, end, corev1.ConditionTrue, "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0", "")
+		return
+	}
+	f.end(t, name, pipeline, end, corev1.ConditionFalse, "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0", `"step-build" exited with code 1`)
+}
+
+// end creates a run of pipeline that ended at the given time with the
+// status and message the controller (or whoever writes its status) gives
+// it; a failed TaskRun with taskMessage is its child unless that is empty.
+func (f *fixture) end(t *testing.T, name, pipeline string, end time.Time, status corev1.ConditionStatus, message, taskMessage string) {
+	t.Helper()
 	ctx := context.Background()
 	pr := &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"tekbot.dev/alerts": "nightly"}},
@@ -149,9 +162,11 @@ func (f *fixture) finish(t *testing.T, name, pipeline string, succeeded bool, en
 	if err != nil {
 		t.Fatal(err)
 	}
-	cond := apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionTrue, Reason: "Succeeded", Message: "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"}
-	if !succeeded {
-		cond = apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed", Message: "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0"}
+	cond := apis.Condition{Type: apis.ConditionSucceeded, Status: status, Reason: "Succeeded", Message: message}
+	if status == corev1.ConditionFalse {
+		cond.Reason = "Failed"
+	}
+	if taskMessage != "" {
 		task := name + "-build"
 		tr := &pipelinev1.TaskRun{
 			ObjectMeta: metav1.ObjectMeta{Name: task, Labels: map[string]string{"tekton.dev/pipelineRun": name, "tekton.dev/pipelineTask": "build"}},
@@ -161,7 +176,7 @@ func (f *fixture) finish(t *testing.T, name, pipeline string, succeeded bool, en
 		if err != nil {
 			t.Fatal(err)
 		}
-		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed", Message: `"step-build" exited with code 1`})
+		tr.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse, Reason: "Failed", Message: taskMessage})
 		if _, err := f.kube.Tekton.TektonV1().TaskRuns(f.ns).UpdateStatus(ctx, tr, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +229,7 @@ func TestFailureAlertsLifecycle(t *testing.T) {
 	case line.ThreadTS != root.TS:
 		t.Fatalf("the alert is not in the day's thread:\n%s", dump(msgs))
 	}
-	for _, want := range []string{captain, "`release`", "failed once", "`build` (release-1-build) Failed", "exited with code 1", "https://dash.example/" + f.ns + "/release-1"} {
+	for _, want := range []string{captain, "`release`", "failed once", "`build` (`release-1-build`) `Failed: ", "exited with code 1", "https://dash.example/" + f.ns + "/release-1"} {
 		if !strings.Contains(line.Text, want) {
 			t.Errorf("alert lacks %q:\n%s", want, line.Text)
 		}
@@ -331,4 +346,81 @@ func TestDriftPostedOnceAcrossReplicas(t *testing.T) {
 	if m := f.slack.Messages()[2]; m.Channel != "C0RELEASES" || !strings.Contains(m.Text, "`v1.13.2`") {
 		t.Errorf("the rollback's post: %+v", m)
 	}
+}
+
+// hostile is cluster text written to make tekbot broadcast, link and
+// format: whoever creates a run or writes its status or a ConfigMap writes
+// what an alert repeats.
+const hostile = "<!channel> <https://evil.example|click> *bold* <@U0CAPTAIN>"
+
+// assertShown checks a message as Slack received it: the hostile text is
+// there, as code, with nothing of it live.
+func assertShown(t *testing.T, text string) {
+	t.Helper()
+	for _, live := range []string{"<!channel>", "<https://evil.example|click>", "<@U0CAPTAIN>"} {
+		if strings.Contains(text, live) {
+			t.Errorf("%q reached Slack live:\n%s", live, text)
+		}
+	}
+	if shown := "&lt;!channel&gt; &lt;https://evil.example|click&gt; *bold* &lt;@\u2060U0CAPTAIN&gt;"; !strings.Contains(text, shown) {
+		t.Errorf("the cluster's text is not shown as %s:\n%s", shown, text)
+	}
+	if outside := codeSpans.ReplaceAllString(text, ""); strings.Contains(outside, "bold") || strings.Contains(outside, "evil") {
+		t.Errorf("the cluster's text is not all inside code:\n%s", text)
+	}
+}
+
+var codeSpans = regexp.MustCompile("`[^`]*`")
+
+// TestClusterTextIsShownNotSent: a failed run whose condition message
+// (its TaskRun's, or its own when no task ran) says "<!channel>", a
+// disguised link and *bold* is alerted with that text shown as code, on
+// the wire to Slack.
+func TestClusterTextIsShownNotSent(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name                 string
+		message, taskMessage string
+	}{
+		{"the TaskRun's message", "Tasks Completed: 1 (Failed: 1, Cancelled 0), Skipped: 0", hostile},
+		{"the PipelineRun's message, no task ran", hostile, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t)
+			f.replica(t)
+			f.end(t, "release-1", "release", at(24, 10, 5), corev1.ConditionFalse, tt.message, tt.taskMessage)
+			eventually(t, "the alert", func() bool { return len(f.slack.Messages()) >= 2 })
+			assertShown(t, f.slack.Messages()[1].Text)
+		})
+	}
+}
+
+// TestDriftVersionIsShownNotSent: the version a pipelines-info ConfigMap
+// reports is whatever its editor wrote; the drift post shows it as code.
+func TestDriftVersionIsShownNotSent(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	info := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pipelines-info"}, Data: map[string]string{"version": hostile}}
+	if _, err := f.kube.Kube.CoreV1().ConfigMaps(f.ns).Create(ctx, info, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d := &alerts.DriftWatch{
+		Observer: &alerts.Observer{
+			Environments: []config.Environment{{Name: "dogfooding", Cluster: "nightly", InfoNamespace: f.ns}},
+			Clusters:     tekton.NewClusters(f.cluster),
+			Promoted:     versions{"pipeline/dogfooding": "v1.15.0"},
+		},
+		Poster: chat{f.poster()}, Channel: "C0RELEASES", Claims: &state.Claims{Kube: f.kube.Kube, Namespace: f.ns}, Log: quiet(),
+	}
+	if err := d.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.slack.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d posts, want the drift:\n%s", len(msgs), dump(msgs))
+	}
+	assertShown(t, msgs[0].Text)
 }

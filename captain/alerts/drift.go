@@ -43,7 +43,8 @@ type Observation struct {
 // promoted. An unreadable cluster is not drift: it is unknown.
 func (o Observation) Drifted() bool { return o.Err == nil && o.Observed != o.Promoted }
 
-// Reported says in a few words what the cluster reports.
+// Reported says in a few words what the cluster reports. Anyone who can
+// edit the ConfigMap writes the version, so it is shown as code.
 func (o Observation) Reported() string {
 	switch {
 	case o.Err != nil:
@@ -51,12 +52,12 @@ func (o Observation) Reported() string {
 	case o.Observed == "":
 		return "cluster reports it not installed"
 	}
-	return fmt.Sprintf("cluster reports `%s`", o.Observed)
+	return "cluster reports " + bot.Code(o.Observed)
 }
 
 // String is the observation as a chat line.
 func (o Observation) String() string {
-	s := fmt.Sprintf("%s on %s: %s, tekbot last promoted `%s`", o.Project, o.Environment, o.Reported(), o.Promoted)
+	s := fmt.Sprintf("%s on %s: %s, tekbot last promoted %s", o.Project, o.Environment, o.Reported(), bot.Code(o.Promoted))
 	if o.Drifted() {
 		s = ":warning: drift: " + s
 	}

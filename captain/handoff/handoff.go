@@ -202,11 +202,13 @@ func (j *Job) message(ctx context.Context, r schedule.Rotation, d schedule.Date,
 		fmt.Fprintf(&b, "Needs attention, %d failed in the last 24 hours:\n", len(failures))
 	}
 	for _, f := range failures {
-		name := f.Name
+		// Run names are DNS labels, safe as a link's label; a pipeline
+		// name may come from a label anyone creating a run writes.
+		name := bot.Code(f.Name)
 		if f.URL != "" {
 			name = fmt.Sprintf("<%s|%s>", f.URL, f.Name)
 		}
-		fmt.Fprintf(&b, "• %s: %s %s (%s)\n", f.Cluster, f.Pipeline, name, f.State)
+		fmt.Fprintf(&b, "• %s: %s %s (%s)\n", f.Cluster, bot.Code(f.Pipeline), name, f.State)
 	}
 	if err != nil {
 		j.Log.Error("handoff: listing failures", "err", err)

@@ -186,7 +186,7 @@ func TestHandoffMessage(t *testing.T) {
 		// vincent; the 25th is a holiday, so jerop is next on the 26th.
 		"Tuesday 2026-11-24", "Today's build captain: @vincent", "Previous: @andrea (2026-11-23)",
 		"Next: @jerop (Thu 2026-11-26)", "<https://runbook.example|runbook>",
-		"1 failed in the last 24 hours", "nightly: triggers-release <https://dash.example/" + f.ns + "/triggers-release-nightly-20261123|triggers-release-nightly-20261123> (failed)",
+		"1 failed in the last 24 hours", "nightly: `triggers-release` <https://dash.example/" + f.ns + "/triggers-release-nightly-20261123|triggers-release-nightly-20261123> (failed)",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"tekbot/bot"
 	"tekbot/schedule"
 )
 
@@ -34,7 +35,7 @@ func (j *Job) alertsSince(ctx context.Context, b *strings.Builder, r schedule.Ro
 			if l.Green {
 				state = "green again"
 			}
-			lines = append(lines, fmt.Sprintf("• %s %s: %s `%s` failed %d×, last `%s`, %s", day.Weekday().String()[:3], day, l.Cluster, l.Pipeline, l.Failures, l.LastRun, state))
+			lines = append(lines, fmt.Sprintf("• %s %s: %s %s failed %d×, last %s, %s", day.Weekday().String()[:3], day, l.Cluster, bot.Code(l.Pipeline), l.Failures, bot.Code(l.LastRun), state))
 		}
 		if r.Day(day).Reason != schedule.ReasonNonWorkingDay {
 			break // that day had a handoff of its own

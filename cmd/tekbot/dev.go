@@ -353,7 +353,7 @@ func (d *driver) slack(ctx context.Context, in *bufio.Scanner, text string) {
 }
 
 func (d *driver) comment(ctx context.Context, body string) {
-	cmds := d.app.registry.ParseComment(body)
+	cmds, ignored := d.app.registry.ParseComment(body)
 	if len(cmds) == 0 {
 		fmt.Fprintln(d.out, "(no tekbot command in that comment: tekbot stays silent, as on GitHub)")
 		return
@@ -369,11 +369,13 @@ func (d *driver) comment(ctx context.Context, body string) {
 	}
 	id := d.requestID()
 	var parts []string
-	for _, cmd := range cmds {
-		reply := d.app.bot.Run(ctx, &bot.Request{ID: id, Command: cmd, Caller: caller, PullRequest: pr})
+	for _, reply := range d.app.bot.RunAll(ctx, &bot.Request{ID: id, Caller: caller, PullRequest: pr}, cmds) {
 		if reply.Text != "" {
 			parts = append(parts, reply.Text)
 		}
+	}
+	if ignored > 0 {
+		parts = append(parts, bot.IgnoredCommands(ignored))
 	}
 	d.show(fmt.Sprintf("github, comment on #%d", sandboxPR), "@"+d.person.GitHub+"\n\n"+strings.Join(parts, "\n\n"))
 }

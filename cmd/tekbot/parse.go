@@ -23,7 +23,7 @@ func parseCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	var cmds []bot.Command
 	switch *source {
 	case "github":
-		cmds = reg.ParseComment(string(text))
+		cmds, _ = reg.ParseComment(string(text))
 	case "slack":
 		cmds = []bot.Command{}
 		if c, ok := reg.ParseSlack(string(text)); ok {

@@ -40,6 +40,7 @@ func newStatusPage(cfg *config.Config, a *app, rotation *state.RotationState, ri
 		}
 		p.Rotation = &rot
 	}
+	p.Public = cfg.Server.StatusPublic
 	if cfg.Server.StatusToken != nil {
 		token, err := cfg.Server.StatusToken.Value()
 		if err != nil {

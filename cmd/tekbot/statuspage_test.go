@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -48,20 +49,47 @@ func TestStatusPageServesWhatTheBotDid(t *testing.T) {
 	}
 }
 
-func TestStatusPageToken(t *testing.T) {
+// The status page names private repositories' runs and holds the audit
+// trail: served as serve serves it, it answers 404 without a token in the
+// config, 401 without the token, and 200 with it or with statusPublic.
+func TestStatusPageClosedByDefault(t *testing.T) {
 	t.Parallel()
-	a, _ := testApp(t)
-	cfg := *a.cfg
-	cfg.Server.StatusToken = &config.Secret{File: writeFile(t, "s3cret\n")}
-	page, err := newStatusPage(&cfg, a, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for query, want := range map[string]int{"": http.StatusUnauthorized, "?token=wrong": http.StatusUnauthorized, "?token=s3cret": http.StatusOK} {
-		rec := httptest.NewRecorder()
-		page.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/"+query, nil))
-		if rec.Code != want || strings.Contains(rec.Body.String(), "s3cret") {
-			t.Errorf("%q: %d, want %d", query, rec.Code, want)
-		}
+	base, _ := testApp(t)
+	token := &config.Secret{File: writeFile(t, "s3cret\n")}
+	for _, tc := range []struct {
+		name   string
+		server func(*config.Server)
+		want   map[string]int
+	}{
+		{"closed by default", func(s *config.Server) {}, map[string]int{"/": http.StatusNotFound, "/?token=": http.StatusNotFound, "/?token=s3cret": http.StatusNotFound}},
+		{"a token", func(s *config.Server) { s.StatusToken = token }, map[string]int{"/": http.StatusUnauthorized, "/?token=wrong": http.StatusUnauthorized, "/?token=s3cret": http.StatusOK}},
+		{"statusPublic", func(s *config.Server) { s.StatusPublic = true }, map[string]int{"/": http.StatusOK}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := *base.cfg
+			cfg.Server.StatusPublic, cfg.Server.StatusToken = false, nil
+			tc.server(&cfg.Server)
+			a, err := newApp(&cfg, slog.New(slog.DiscardHandler), appOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
+			srv := httptest.NewServer(a.mux)
+			defer srv.Close()
+			for target, want := range tc.want {
+				resp, err := http.Get(srv.URL + target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != want || strings.Contains(string(body), "s3cret") {
+					t.Errorf("GET %s: %d, want %d", target, resp.StatusCode, want)
+				}
+				if want != http.StatusOK && strings.Contains(string(body), "Build captain") {
+					t.Errorf("GET %s shows the page without the token", target)
+				}
+			}
+		})
 	}
 }

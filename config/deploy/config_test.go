@@ -57,6 +57,11 @@ func TestShippedConfig(t *testing.T) {
 				}
 			}
 		}},
+		{"the status page, on the webhooks' port, needs a token", func(t *testing.T) {
+			if cfg.Server.StatusToken == nil || cfg.Server.StatusPublic {
+				t.Errorf("server.statusToken %v, statusPublic %v: the page would be closed to all, or open to anyone who reaches the webhooks", cfg.Server.StatusToken, cfg.Server.StatusPublic)
+			}
+		}},
 		{"in-flight work finishes before the kubelet kills the pod", func(t *testing.T) {
 			grace := time.Duration(*pod.TerminationGracePeriodSeconds) * time.Second
 			if cfg.Server.ShutdownTimeout.Duration >= grace {
@@ -109,7 +114,7 @@ func TestShippedConfig(t *testing.T) {
 		{"every secret is a file of the credentials Secret", func(t *testing.T) {
 			// parseConfig put the credentials in a temp folder; a secret
 			// read from elsewhere (env, another path) would not be in it.
-			for _, s := range []*config.Secret{cfg.GitHub.WebhookSecret, cfg.GitHub.Token, cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.SigningSecret} {
+			for _, s := range []*config.Secret{cfg.GitHub.WebhookSecret, cfg.GitHub.Token, cfg.Slack.BotToken, cfg.Slack.AppToken, cfg.Slack.SigningSecret, cfg.Server.StatusToken} {
 				if s == nil {
 					continue
 				}

@@ -129,7 +129,8 @@ func (e *Engine) finishRun(ctx context.Context, id string, pr *pipelinev1.Pipeli
 		if !ok {
 			result = string(st)
 			if cond := pr.Status.GetCondition(apis.ConditionSucceeded); cond != nil && cond.Message != "" {
-				result += ": " + cond.Message
+				// Whoever writes the run's status writes its message.
+				result += ": " + bot.Code(cond.Message)
 			}
 		}
 		if pr.Status.StartTime != nil && pr.Status.CompletionTime != nil {

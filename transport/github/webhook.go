@@ -86,6 +86,8 @@ type delivery struct {
 	// organisation member, collaborator), so tekbot acknowledges at once.
 	member   bool
 	commands []bot.Command
+	// ignored counts the commands beyond bot.MaxCommentCommands.
+	ignored int
 	// sha is the commit a check event is for: its commands act on it, not
 	// on the PR's head, which may have moved since.
 	sha string
@@ -194,7 +196,7 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	case r.Config.Repository(repo) == nil:
 		return nil, "repository " + repo + " is not configured", nil
 	}
-	cmds := r.Registry.ParseComment(e.GetComment().GetBody())
+	cmds, ignored := r.Registry.ParseComment(e.GetComment().GetBody())
 	if state := e.GetIssue().GetState(); state != "open" {
 		// On a closed PR only the commands that run on merged PRs are
 		// read: they run now, or say that the PR did not merge.
@@ -218,7 +220,7 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 		key:  fmt.Sprintf("github-comment/%s/%d/created", repo, e.GetComment().GetID()),
 		repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login,
 		member:   slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, e.GetComment().GetAuthorAssociation()),
-		commands: cmds,
+		commands: cmds, ignored: ignored,
 	}, "", nil
 }
 
@@ -296,8 +298,9 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	}
 	var parts []string
 	allFailed, allDenied := true, true
-	for _, cmd := range d.commands {
-		reply := r.Bot.Run(ctx, &bot.Request{ID: d.id, Key: d.key, Command: cmd, Caller: caller, PullRequest: pr, Claim: claim})
+	replies := r.Bot.RunAll(ctx, &bot.Request{ID: d.id, Key: d.key, Caller: caller, PullRequest: pr, Claim: claim}, d.commands)
+	for i, reply := range replies {
+		cmd := d.commands[i]
 		if reply.Outcome != bot.Failed {
 			allFailed = false
 		}
@@ -320,6 +323,9 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	reacted.Wait()
 	if allDenied && !r.mayDeny(ctx, log, d) {
 		return false
+	}
+	if d.ignored > 0 {
+		parts = append(parts, bot.IgnoredCommands(d.ignored))
 	}
 	if len(parts) > 0 {
 		r.reply(ctx, log, d, fmt.Sprintf("@%s\n\n%s", d.login, strings.Join(parts, "\n\n")))

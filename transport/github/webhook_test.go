@@ -88,13 +88,18 @@ type replica = testenv.Replica
 
 func (e *env) replica() *replica {
 	e.t.Helper()
+	return testenv.NewReplica(e.t, e.options())
+}
+
+// options make a replica of e's world.
+func (e *env) options() testenv.Options {
 	client := gh.NewClient(nil)
 	u, _ := url.Parse(e.gh.URL())
 	client.BaseURL = u
-	return testenv.NewReplica(e.t, testenv.Options{
+	return testenv.Options{
 		Config: e.cfg, Clusters: e.clusters, State: e.cluster.Kube, StateNamespace: e.ns,
 		GitHub: github.NewAPIWithClient(client), WebhookSecret: secret, Audit: e.audit,
-	})
+	}
 }
 
 func (e *env) comment(login, body string, commentID int64) []byte {
