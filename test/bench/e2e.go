@@ -362,8 +362,13 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 // retestComment is the maintainer's "/retest" on PR pr of tektoncd/repo,
 // as GitHub delivers it.
 func retestComment(e *env, repo string, pr int, commentID int64) []byte {
+	return retestCommentBy(e, maintainer, repo, pr, commentID)
+}
+
+// retestCommentBy is login's "/retest" on the maintainer's PR pr.
+func retestCommentBy(e *env, login, repo string, pr int, commentID int64) []byte {
 	return githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-		Body: "/retest", CommentID: commentID, Commenter: maintainer, CommenterType: "User",
+		Body: "/retest", CommentID: commentID, Commenter: login, CommenterType: "User",
 		Number: pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repo, Labels: []string{},
 	})
 }

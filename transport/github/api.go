@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,11 +30,15 @@ type API struct {
 
 	cacheTTL time.Duration
 	mu       sync.Mutex
-	cache    map[string]cached // permission and team look-ups
+	cache    map[string]cached // pull requests, permissions and team look-ups
 }
 
+// cached is an answer GitHub gave, kept to ask again cheaply: not at all
+// until it expires, then with its ETag in If-None-Match, which GitHub
+// answers 304 Not Modified without counting it against the rate limit.
 type cached struct {
-	ok      bool
+	value   any // bool for permissions and teams, bot.PullRequest for PRs
+	etag    string
 	expires time.Time
 }
 
@@ -41,7 +46,7 @@ type cached struct {
 // question; a revoked permission takes effect within a minute.
 const permissionCacheTTL = time.Minute
 
-// maxCachedChecks bounds the permission cache.
+// maxCachedChecks bounds the cache.
 const maxCachedChecks = 4096
 
 // Transport is how tekbot reaches GitHub. A GitHub that speaks HTTP/1.1
@@ -181,16 +186,28 @@ func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) 
 	}
 }
 
-// Get reads a PR; it implements handlers.PullRequests.
+// Get reads a PR; it implements handlers.PullRequests. A PR read before
+// is read again with its ETag: the head may have moved, so it is never
+// taken from the cache unasked, but an unchanged PR costs no rate limit.
 func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error) {
 	owner, name := splitRepo(repo)
-	pr, resp, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
-		return a.client.PullRequests.Get(ctx, owner, name, number)
+	v, err := a.read(ctx, fmt.Sprintf("pr/%s/%d", repo, number), 0, func(etag string) (any, *gh.Response, error) {
+		pr, resp, err := getWithETag[gh.PullRequest](ctx, a.client, fmt.Sprintf("repos/%v/%v/pulls/%d", owner, name, number), etag)
+		if err != nil {
+			return nil, resp, err
+		}
+		return pullRequest(repo, number, pr), resp, nil
 	})
-	if err := a.counted(resp, err); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("reading %s#%d: %w", repo, number, err)
 	}
-	out := &bot.PullRequest{
+	out := v.(bot.PullRequest)
+	out.Labels = slices.Clone(out.Labels) // the cached value stays as GitHub gave it
+	return &out, nil
+}
+
+func pullRequest(repo string, number int, pr *gh.PullRequest) bot.PullRequest {
+	out := bot.PullRequest{
 		Repository: repo,
 		Number:     number,
 		HeadSHA:    pr.GetHead().GetSHA(),
@@ -204,7 +221,25 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}
-	return out, nil
+	return out
+}
+
+// getWithETag is a GET that sends If-None-Match when etag is set; GitHub's
+// 304 then comes back as an error whose response says 304.
+func getWithETag[T any](ctx context.Context, c *gh.Client, path, etag string) (*T, *gh.Response, error) {
+	req, err := c.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	v := new(T)
+	resp, err := c.Do(ctx, req, v)
+	if err != nil {
+		return nil, resp, err
+	}
+	return v, resp, nil
 }
 
 // AddLabel labels a PR; it implements handlers.PullRequests.
@@ -240,54 +275,74 @@ func (a *API) Comment(ctx context.Context, repo string, number int, body string)
 // CanWrite reports whether login has write, maintain or admin permission on
 // repo.
 func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
-	return a.cachedCheck(ctx, "perm/"+repo+"/"+login, func() (bool, error) {
-		owner, name := splitRepo(repo)
-		perm, resp, err := retryGet(ctx, func() (*gh.RepositoryPermissionLevel, *gh.Response, error) {
-			return a.client.Repositories.GetPermissionLevel(ctx, owner, name, login)
-		})
-		if err := a.counted(resp, err); err != nil {
-			return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
+	owner, name := splitRepo(repo)
+	v, err := a.read(ctx, "perm/"+repo+"/"+login, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
+		perm, resp, err := getWithETag[gh.RepositoryPermissionLevel](ctx, a.client, fmt.Sprintf("repos/%v/%v/collaborators/%v/permission", owner, name, login), etag)
+		if err != nil {
+			return nil, resp, err
 		}
 		// GitHub reports maintain as "write" here (and custom roles by
 		// their base permission), so write covers all three.
 		switch perm.GetPermission() {
 		case "admin", "maintain", "write":
-			return true, nil
+			return true, resp, nil
 		}
-		return false, nil
+		return false, resp, nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
+	}
+	return v.(bool), nil
 }
 
 // InTeam reports whether login is an active member of org/team.
 func (a *API) InTeam(ctx context.Context, orgTeam, login string) (bool, error) {
-	return a.cachedCheck(ctx, "team/"+orgTeam+"/"+login, func() (bool, error) {
-		org, team := splitRepo(orgTeam)
-		m, resp, err := retryGet(ctx, func() (*gh.Membership, *gh.Response, error) {
-			return a.client.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
-		})
+	org, team := splitRepo(orgTeam)
+	v, err := a.read(ctx, "team/"+orgTeam+"/"+login, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
+		m, resp, err := getWithETag[gh.Membership](ctx, a.client, fmt.Sprintf("orgs/%v/teams/%v/memberships/%v", org, team, login), etag)
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return false, nil
+			return false, resp, nil
 		}
-		if err := a.counted(resp, err); err != nil {
-			return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
+		if err != nil {
+			return nil, resp, err
 		}
-		return m.GetState() == "active", nil
+		return m.GetState() == "active", resp, nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
+	}
+	return v.(bool), nil
 }
 
-func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, error)) (bool, error) {
+// read answers key from the cache until ttl has passed since GitHub last
+// answered it, then asks again: fetch makes the GET, with If-None-Match
+// when etag is set, retried on 5xx. A 304 renews the cached answer.
+func (a *API) read(ctx context.Context, key string, ttl time.Duration, fetch func(etag string) (any, *gh.Response, error)) (any, error) {
 	now := time.Now()
 	a.mu.Lock()
 	c, hit := a.cache[key]
 	a.mu.Unlock()
 	if hit && now.Before(c.expires) {
-		return c.ok, nil
+		return c.value, nil
 	}
-	ok, err := check()
-	if err != nil {
-		return false, err
+	v, resp, err := retryGet(ctx, func() (any, *gh.Response, error) { return fetch(c.etag) })
+	switch {
+	case hit && resp != nil && resp.StatusCode == http.StatusNotModified:
+		v = c.value
+	case err != nil:
+		return nil, a.counted(resp, err)
 	}
+	etag := c.etag
+	if resp != nil && resp.Header.Get("ETag") != "" {
+		etag = resp.Header.Get("ETag")
+	}
+	a.store(key, cached{value: v, etag: etag, expires: now.Add(ttl)}, now)
+	return v, nil
+}
+
+func (a *API) store(key string, c cached, now time.Time) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if len(a.cache) >= maxCachedChecks {
 		// Strangers' logins must not grow the cache without bound.
 		for k, c := range a.cache {
@@ -299,7 +354,5 @@ func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, e
 			clear(a.cache)
 		}
 	}
-	a.cache[key] = cached{ok: ok, expires: now.Add(a.cacheTTL)}
-	a.mu.Unlock()
-	return ok, nil
+	a.cache[key] = c
 }

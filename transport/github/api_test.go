@@ -171,3 +171,61 @@ func TestAStalledResponseEndCostsItsConnection(t *testing.T) {
 		t.Fatal("Get returned only when its context ended: closing the response waited for the rest of a stalled body")
 	}
 }
+
+// TestRepeatReadsAskWithTheirETag: a PR read again, and a permission read
+// again after its minute in the cache, are sent with If-None-Match; GitHub's
+// 304 gives the answer already known, and a change gives the new one. A
+// 304 is not an error, and is not counted as one.
+func TestRepeatReadsAskWithTheirETag(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	s.SetPermission("tektoncd", "pipeline", "vdemeest", "write")
+	s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7, HeadSHA: strings.Repeat("a", 40), Labels: []string{"kind/bug"}})
+	api := tokenAPI(t, s)
+	ctx := context.Background()
+	type read struct {
+		name   string
+		change func()
+		expire bool
+		status int // GitHub's answer
+		head   string
+		write  bool
+	}
+	for _, tt := range []read{
+		{name: "first", status: http.StatusOK, head: "aaaaaaa", write: true},
+		{name: "again", status: http.StatusNotModified, head: "aaaaaaa", write: true},
+		{name: "after a minute", expire: true, status: http.StatusNotModified, head: "aaaaaaa", write: true},
+		{name: "after a push and a demotion", expire: true, change: func() {
+			s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7, HeadSHA: strings.Repeat("b", 40)})
+			s.SetPermission("tektoncd", "pipeline", "vdemeest", "read")
+		}, status: http.StatusOK, head: "bbbbbbb", write: false},
+	} {
+		if tt.change != nil {
+			tt.change()
+		}
+		if tt.expire {
+			api.ExpireCache()
+		}
+		from := len(s.Requests())
+		pr, err := api.Get(ctx, "tektoncd/pipeline", 7)
+		if err != nil || !strings.HasPrefix(pr.HeadSHA, tt.head) {
+			t.Fatalf("%s: PR read: %+v %v, want head %s", tt.name, pr, err, tt.head)
+		}
+		pr.Labels = append(pr.Labels[:0], "scribbled") // a caller's change stays its own
+		ok, err := api.CanWrite(ctx, "tektoncd/pipeline", "vdemeest")
+		if err != nil || ok != tt.write {
+			t.Fatalf("%s: CanWrite = %v %v, want %v", tt.name, ok, err, tt.write)
+		}
+		for _, r := range s.Requests()[from:] {
+			if r.Status != tt.status {
+				t.Errorf("%s: %s answered %d, want %d", tt.name, r, r.Status, tt.status)
+			}
+			if (r.Header.Get("If-None-Match") != "") != (tt.name != "first") {
+				t.Errorf("%s: %s sent If-None-Match %q", tt.name, r, r.Header.Get("If-None-Match"))
+			}
+		}
+	}
+	if pr, _ := api.Get(ctx, "tektoncd/pipeline", 7); strings.Join(pr.Labels, ",") == "scribbled" {
+		t.Errorf("a caller's change to a PR reached the cache: labels %v", pr.Labels)
+	}
+}

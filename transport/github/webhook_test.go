@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v62/github"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -81,12 +79,16 @@ type replica = testenv.Replica
 
 func (e *env) replica() *replica {
 	e.t.Helper()
-	client := gh.NewClient(nil)
-	u, _ := url.Parse(e.gh.URL())
-	client.BaseURL = u
+	return e.replicaWith(e.apiClient())
+}
+
+// replicaWith is a replica whose GitHub client is api, and so whose
+// caches are api's: a later replica with it has seen what it saw.
+func (e *env) replicaWith(api *github.API) *replica {
+	e.t.Helper()
 	return testenv.NewReplica(e.t, testenv.Options{
 		Config: e.cfg, Clusters: e.clusters, State: e.cluster.Kube, StateNamespace: e.ns,
-		GitHub: github.NewAPIWithClient(client), WebhookSecret: secret,
+		GitHub: api, WebhookSecret: secret,
 	})
 }
 
