@@ -114,7 +114,7 @@ func durations(began, ended []float64) []float64 {
 }
 
 // stepName names a call alike for every /retest: the PR's number, the
-// comment's id and the run's name are left out.
+// comment's id, the commenter's login and the run's name are left out.
 func stepName(api string, req *http.Request) string {
 	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
 	if i := slices.Index(parts, "namespaces"); api == "apiserver" && i >= 0 && i+2 < len(parts) {
@@ -129,6 +129,9 @@ func stepName(api string, req *http.Request) string {
 	for i, p := range parts {
 		if _, err := strconv.Atoi(p); err == nil {
 			parts[i] = "<n>"
+		}
+		if i > 0 && parts[i-1] == "collaborators" { // figure 8's first-time commenters
+			parts[i] = "<login>"
 		}
 	}
 	return fmt.Sprintf("%s %s %s", api, req.Method, strings.Join(parts, "/"))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,7 +68,8 @@ func figureGitHubDelay(ctx context.Context, e *env) ([]row, error) {
 			}
 			ghs.SetDelay(delay)
 			replied := make(chan struct{}, 1)
-			recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), newSteps(), replied)
+			st := newSteps()
+			recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), st, replied)
 			if err != nil {
 				return nil, err
 			}
@@ -83,13 +85,18 @@ func figureGitHubDelay(ctx context.Context, e *env) ([]row, error) {
 				id := fmt.Sprintf("ghdelay-%d", next+i)
 				req := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", id, webhookSecret, body)
 				start := time.Now()
+				if i >= warmup {
+					st.begin(start)
+				}
 				if err = expect(req.WithContext(ctx), http.StatusAccepted); err == nil {
 					err = waitCreated(ctx, w.ResultChan(), id)
 				}
 				took := time.Since(start)
+				st.mark("the rerun's ADDED event (the figure)")
 				if err == nil {
 					err = waitSignal(ctx, replied, "reply")
 				}
+				st.end()
 				if err != nil {
 					break
 				}
@@ -113,6 +120,8 @@ func figureGitHubDelay(ctx context.Context, e *env) ([]row, error) {
 				return rows, fmt.Errorf("%s, GitHub answering in %s: %w", who.name, delay, err)
 			}
 			next += per
+			e.log.Info("where a /retest's time goes with GitHub's delay: offsets from sending the delivery, medians", "delay", delay, "commenter", who.name,
+				"steps", "\n"+strings.Join(st.breakdown(), "\n"))
 			rows = append(rows, delayRows(delay, who.name, tek, bare)...)
 		}
 	}

@@ -244,8 +244,8 @@ func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
 			}
 			unit := e.seed("unit-tests", kube.Failed, false)
 
-			e.gh.Hold()
 			r := e.replicaWith(api)
+			e.gh.Hold() // after the replica: the test's end opens GitHub, then drains it
 			e.deliver(r, event{maintainer, "/retest", "MEMBER"}, 9201)
 			poll.Until(t, fmt.Sprintf("GitHub asked %q before answering any", tt.round1), 20*time.Second, func() bool {
 				held := heldCalls(e.gh)
