@@ -201,6 +201,26 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, st *steps, r
 	}, cluster, nil
 }
 
+// serveReceiver serves e2eReceiver's receiver over HTTP at target, once
+// the index of ns has synced; stop closes the server, drains the pool and
+// stops the index.
+func serveReceiver(ctx context.Context, c *kube.Cluster, cfg *config.Config, ghURL, ns string, st *steps, replied chan<- struct{}) (target string, stop func(), err error) {
+	recv, cluster, err := e2eReceiver(c, cfg, ghURL, st, replied)
+	if err != nil {
+		return "", nil, err
+	}
+	stopIndex, err := watchRuns(ctx, cluster, ns)
+	if err != nil {
+		return "", nil, err
+	}
+	srv := httptest.NewServer(recv)
+	return srv.URL, func() {
+		srv.Close()
+		drain(recv.Intake.Pool)
+		stopIndex()
+	}, nil
+}
+
 // watchRuns runs the cluster's index of ns as serve does (newApp), and
 // waits for its first sync.
 func watchRuns(ctx context.Context, c *tekton.Cluster, ns string) (stop func(), err error) {
@@ -261,18 +281,11 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	ghs := githubServer(e, prs...)
 	st := newSteps()
 	replied := make(chan struct{}, 1)
-	recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), st, replied)
+	target, stopReceiver, err := serveReceiver(ctx, e.prod, cfg, ghs.URL(), ns, st, replied)
 	if err != nil {
 		return nil, err
 	}
-	stopIndex, err := watchRuns(ctx, cluster, ns)
-	if err != nil {
-		return nil, err
-	}
-	defer stopIndex()
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	defer drain(recv.Intake.Pool)
+	defer stopReceiver()
 	runs := e.prod.Tekton.TektonV1().PipelineRuns(ns)
 	w, err := runs.Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf})
 	if err != nil {
@@ -287,7 +300,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	deliveries := make([]*http.Request, warmup+pairs)
 	for i := range deliveries {
 		body := retestComment(e, repoName, prNumber+i, int64(4242+i))
-		deliveries[i] = githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
+		deliveries[i] = githubtest.WebhookRequest(e.tb, target, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
 	}
 	// viaTekbot records where the time goes when measured is set.
 	viaTekbot := func(i int, measured bool) (time.Duration, error) {

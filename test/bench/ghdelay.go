@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -69,21 +68,16 @@ func figureGitHubDelay(ctx context.Context, e *env) ([]row, error) {
 			ghs.SetDelay(delay)
 			replied := make(chan struct{}, 1)
 			st := newSteps()
-			recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), st, replied)
+			target, stopReceiver, err := serveReceiver(ctx, e.prod, cfg, ghs.URL(), ns, st, replied)
 			if err != nil {
 				return nil, err
 			}
-			stopIndex, err := watchRuns(ctx, cluster, ns)
-			if err != nil {
-				return nil, err
-			}
-			srv := httptest.NewServer(recv)
 			var tek, bare []float64
 			for i := range per {
 				pr := prNumber + next + i
 				body := retestCommentBy(e, who.login(i), repoName, pr, int64(8000+next+i))
 				id := fmt.Sprintf("ghdelay-%d", next+i)
-				req := githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", id, webhookSecret, body)
+				req := githubtest.WebhookRequest(e.tb, target, "issue_comment", id, webhookSecret, body)
 				start := time.Now()
 				if i >= warmup {
 					st.begin(start)
@@ -113,9 +107,7 @@ func figureGitHubDelay(ctx context.Context, e *env) ([]row, error) {
 					tek, bare = append(tek, ms(took)), append(bare, ms(time.Since(start)))
 				}
 			}
-			srv.Close()
-			drain(recv.Intake.Pool)
-			stopIndex()
+			stopReceiver()
 			if err != nil {
 				return rows, fmt.Errorf("%s, GitHub answering in %s: %w", who.name, delay, err)
 			}

@@ -137,9 +137,13 @@ func NewAPIWithClient(c *gh.Client) *API {
 	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
 }
 
-// counted records a failed call's status before returning its error,
-// which carries the status for bot.Explain.
+// counted records what GitHub says is left of its rate limit, and a failed
+// call's status before returning its error, which carries the status for
+// bot.Explain.
 func (a *API) counted(resp *gh.Response, err error) error {
+	if resp != nil && resp.Rate.Limit > 0 {
+		a.Metrics.GitHubRateRemaining(resp.Rate.Remaining)
+	}
 	if err == nil {
 		return nil
 	}
@@ -326,11 +330,11 @@ func (a *API) read(ctx context.Context, key string, ttl time.Duration, fetch fun
 		return c.value, nil
 	}
 	v, resp, err := retryGet(ctx, func() (any, *gh.Response, error) { return fetch(c.etag) })
-	switch {
-	case hit && resp != nil && resp.StatusCode == http.StatusNotModified:
-		v = c.value
-	case err != nil:
-		return nil, a.counted(resp, err)
+	if hit && resp != nil && resp.StatusCode == http.StatusNotModified {
+		v, err = c.value, nil
+	}
+	if err := a.counted(resp, err); err != nil {
+		return nil, err
 	}
 	etag := c.etag
 	if resp != nil && resp.Header.Get("ETag") != "" {

@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/test/githubtest"
 	"tekbot/transport/github"
@@ -182,6 +185,8 @@ func TestRepeatReadsAskWithTheirETag(t *testing.T) {
 	s.SetPermission("tektoncd", "pipeline", "vdemeest", "write")
 	s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7, HeadSHA: strings.Repeat("a", 40), Labels: []string{"kind/bug"}})
 	api := tokenAPI(t, s)
+	reg := prometheus.NewRegistry()
+	api.Metrics = bot.NewMetrics(reg)
 	ctx := context.Background()
 	type read struct {
 		name   string
@@ -216,6 +221,16 @@ func TestRepeatReadsAskWithTheirETag(t *testing.T) {
 		if err != nil || ok != tt.write {
 			t.Fatalf("%s: CanWrite = %v %v, want %v", tt.name, ok, err, tt.write)
 		}
+		// Every 200 counts against the rate limit, a 304 does not.
+		used := 0
+		for _, r := range s.Requests() {
+			if r.Status != http.StatusNotModified {
+				used++
+			}
+		}
+		if got := gaugeValue(t, reg, "tekbot_github_rate_remaining"); got != float64(5000-used) {
+			t.Errorf("%s: tekbot_github_rate_remaining = %v, want %d", tt.name, got, 5000-used)
+		}
 		for _, r := range s.Requests()[from:] {
 			if r.Status != tt.status {
 				t.Errorf("%s: %s answered %d, want %d", tt.name, r, r.Status, tt.status)
@@ -228,4 +243,20 @@ func TestRepeatReadsAskWithTheirETag(t *testing.T) {
 	if pr, _ := api.Get(ctx, "tektoncd/pipeline", 7); strings.Join(pr.Labels, ",") == "scribbled" {
 		t.Errorf("a caller's change to a PR reached the cache: labels %v", pr.Labels)
 	}
+}
+
+// gaugeValue reads a registered gauge by name.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
 }
