@@ -38,7 +38,8 @@ import (
 // Not Modified, with no body, without counting against the rate limit
 // (X-RateLimit-Remaining stays). GitHub's latency can be played:
 // [Server.SetDelay] answers after a delay, [Server.Hold] holds the answers
-// until the test releases them, round by round.
+// until the test releases them, round by round. So can its rate limits:
+// [Server.SecondaryLimitNext] and [Server.ExhaustRateLimit].
 //
 // Implemented operations:
 //
@@ -86,6 +87,9 @@ type Server struct {
 	checkRuns   map[string]CheckRun // lower(owner/repo)#id
 	connections int                 // accepted so far
 	used        int                 // requests that counted against the rate limit
+
+	secondary    map[string][]time.Duration // Retry-After of secondary limits still to answer, per operation
+	limitedUntil time.Time                  // the primary limit is spent until then (ExhaustRateLimit)
 
 	delay   time.Duration // before each answer (SetDelay)
 	holding bool          // Hold: answers wait for Release
@@ -204,6 +208,7 @@ func NewServer(tb testing.TB) *Server {
 		handlers:    map[string]http.HandlerFunc{},
 		allowed:     map[string]bool{},
 		failures:    map[string][]int{},
+		secondary:   map[string][]time.Duration{},
 		calls:       map[string]int{},
 		nextID:      2_000_000_000,
 		repos:       map[string]Repo{},
@@ -298,6 +303,28 @@ func (s *Server) FailNext(method, template string, status, n int) {
 	for range n {
 		s.failures[k] = append(s.failures[k], status)
 	}
+}
+
+// SecondaryLimitNext makes the next n requests for method and template
+// meet a secondary rate limit, as GitHub answers it: 403 with Retry-After
+// (whole seconds) and its documentation link. Calls add up.
+func (s *Server) SecondaryLimitNext(method, template string, retryAfter time.Duration, n int) {
+	s.tb.Helper()
+	k := s.key(method, template)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.secondary[k] = append(s.secondary[k], retryAfter)
+	}
+}
+
+// ExhaustRateLimit spends the primary rate limit until reset (whole
+// seconds, as X-RateLimit-Reset says it): every request until then is
+// answered 403 with X-RateLimit-Remaining 0.
+func (s *Server) ExhaustRateLimit(reset time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limitedUntil = reset.Truncate(time.Second)
 }
 
 // Calls returns how many requests for method and template the Server has
@@ -604,6 +631,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(rec, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
 			return
 		}
+	}
+	if time.Now().Before(s.limitedUntil) {
+		until := s.limitedUntil
+		s.mu.Unlock()
+		rec.Header().Set("X-RateLimit-Remaining", "0")
+		rec.Header().Set("X-RateLimit-Reset", strconv.FormatInt(until.Unix(), 10))
+		writeError(rec, http.StatusForbidden, "API rate limit exceeded for installation ID 1.", "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit")
+		return
+	}
+	if q := s.secondary[k]; len(q) > 0 {
+		wait := q[0]
+		s.secondary[k] = q[1:]
+		s.mu.Unlock()
+		rec.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		writeError(rec, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"https://docs.github.com/free-pro-team@latest/rest/overview/resources-in-the-rest-api#secondary-rate-limits")
+		return
 	}
 	if q := s.failures[k]; len(q) > 0 {
 		status := q[0]

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -151,6 +152,11 @@ func (a *API) counted(resp *gh.Response, err error) error {
 	if resp != nil {
 		status = resp.StatusCode
 	}
+	if _, limited := rateLimitWait(resp, err, time.Now()); limited {
+		// GitHub refuses a rate-limited call with 403, which would read
+		// as refused credentials.
+		status = http.StatusTooManyRequests
+	}
 	a.Metrics.APIError("github", status)
 	return &apiError{status: status, err: err}
 }
@@ -172,12 +178,60 @@ func splitRepo(repo string) (string, string) {
 	return owner, name
 }
 
+// maxRateWait is the longest a call waits for GitHub's rate limit to lift
+// before it fails: a command runs late rather than not at all, but a
+// worker is not held for an hour by a primary limit's reset.
+const maxRateWait = time.Minute
+
+// patiently makes a call and, when GitHub refuses it for a rate limit
+// (primary: 403 with X-RateLimit-Remaining 0, until X-RateLimit-Reset;
+// secondary: 403 or 429 with Retry-After), waits until the limit lifts
+// and makes it again, once. A refused call did nothing, so a write made
+// again is made once.
+func patiently[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
+	v, resp, err := call()
+	wait, limited := rateLimitWait(resp, err, time.Now())
+	if !limited || wait > maxRateWait {
+		return v, resp, err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return v, resp, err
+	case <-t.C:
+	}
+	return call()
+}
+
+// rateLimitWait says how long GitHub asks to wait after refusing a call
+// for a rate limit, and whether it did.
+func rateLimitWait(resp *gh.Response, err error, now time.Time) (time.Duration, bool) {
+	var primary *gh.RateLimitError
+	var secondary *gh.AbuseRateLimitError
+	switch {
+	case errors.As(err, &primary):
+		return max(primary.Rate.Reset.Sub(now), 0) + time.Second, true // the reset is in whole seconds
+	case errors.As(err, &secondary) && secondary.RetryAfter != nil:
+		return max(*secondary.RetryAfter, 0), true
+	case errors.As(err, &secondary):
+		return time.Minute, true // GitHub's advice without a Retry-After
+	case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+		secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if perr != nil {
+			return time.Minute, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	return 0, false
+}
+
 // retryGet retries a read on GitHub 5xx and transport errors with backoff:
 // reads are safe to repeat; writes are not retried blindly.
 func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
 	delay := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		v, resp, err := call()
+		v, resp, err := patiently(ctx, call)
 		if err == nil || attempt == 3 || (resp != nil && resp.StatusCode < 500) || ctx.Err() != nil {
 			return v, resp, err
 		}
@@ -249,7 +303,9 @@ func getWithETag[T any](ctx context.Context, c *gh.Client, path, etag string) (*
 // AddLabel labels a PR; it implements handlers.PullRequests.
 func (a *API) AddLabel(ctx context.Context, repo string, number int, label string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	_, resp, err := patiently(ctx, func() ([]*gh.Label, *gh.Response, error) {
+		return a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("labelling %s#%d: %w", repo, number, err)
 	}
@@ -259,7 +315,9 @@ func (a *API) AddLabel(ctx context.Context, repo string, number int, label strin
 // React adds a reaction (e.g. "eyes") to an issue comment.
 func (a *API) React(ctx context.Context, repo string, commentID int64, content string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	_, resp, err := patiently(ctx, func() (*gh.Reaction, *gh.Response, error) {
+		return a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("reacting to comment %d: %w", commentID, err)
 	}
@@ -269,7 +327,9 @@ func (a *API) React(ctx context.Context, repo string, commentID int64, content s
 // Comment posts a comment on an issue or PR.
 func (a *API) Comment(ctx context.Context, repo string, number int, body string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)})
+	_, resp, err := patiently(ctx, func() (*gh.IssueComment, *gh.Response, error) {
+		return a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)})
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("commenting on %s#%d: %w", repo, number, err)
 	}

@@ -300,3 +300,53 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestRateLimitedCommandsWaitAndRunOnce: when GitHub refuses a call for a
+// rate limit, primary (until its reset) or secondary (Retry-After), the
+// command waits until the limit lifts and then runs: one rerun, one reply,
+// nothing dropped and nothing twice.
+func TestRateLimitedCommandsWaitAndRunOnce(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		limit func(*githubtest.Server)
+		// limited is the operation refused first; it is asked once more.
+		limited string
+	}{
+		{"secondary limit on the PR read", func(s *githubtest.Server) {
+			s.SecondaryLimitNext("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", time.Second, 1)
+		}, callPR},
+		{"secondary limit on the reply", func(s *githubtest.Server) {
+			s.SecondaryLimitNext("POST", "/repos/{owner}/{repo}/issues/{issue_number}/comments", time.Second, 1)
+		}, callReply},
+		{"primary limit spent for a second", func(s *githubtest.Server) {
+			s.ExhaustRateLimit(time.Now().Add(2 * time.Second))
+		}, callPR},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			unit := e.seed("unit-tests", kube.Failed, false)
+			tt.limit(e.gh)
+			r := e.replica()
+			e.deliver(r, event{maintainer, "/retest", "MEMBER"}, 9300)
+			r.Drain(t)
+			if got := reruns(e.runs()); len(got) != 1 || got[unit.Name].Name == "" {
+				t.Fatalf("want unit-tests rerun once, got reruns of %v", keys(got))
+			}
+			replies := e.replies()
+			if len(replies) != 1 || !strings.Contains(replies[0].Body, "unit-tests") {
+				t.Fatalf("want one reply naming the rerun, got %+v", replies)
+			}
+			asked := 0
+			for _, c := range e.calls(0) {
+				if c == tt.limited {
+					asked++
+				}
+			}
+			if asked != 2 {
+				t.Errorf("%s asked %d times, want twice (refused, then answered)", tt.limited, asked)
+			}
+		})
+	}
+}
