@@ -4,6 +4,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 )
 
@@ -49,6 +50,13 @@ type Server struct {
 	// MaxConcurrentBodies caps the webhook and Slack requests read at once
 	// (before their signature is checked); more are answered 503 at once.
 	MaxConcurrentBodies int `yaml:"maxConcurrentBodies"`
+	// MinBodyRate, in bytes a second, is the slowest a webhook or Slack
+	// body may arrive once BodyGrace has passed: a slower one is cut off,
+	// and when every body slot is taken, the slowest body read for a
+	// moment gives its slot to the new request, so that trickling clients
+	// cannot cost a signed delivery.
+	MinBodyRate int64    `yaml:"minBodyRate"`
+	BodyGrace   Duration `yaml:"bodyGrace"`
 	// MetricsAddr, a host:port, serves /metrics on a listener of its own
 	// (e.g. reachable only from the monitoring namespace); empty serves it
 	// on Listen.
@@ -80,6 +88,30 @@ type Cluster struct {
 	Namespace  string `yaml:"namespace"`
 	// Dashboard overrides the top-level dashboard for this cluster.
 	Dashboard *Dashboard `yaml:"dashboard"`
+	// Rerunnable lists the runs, besides PR runs, that `rerun` may retry
+	// on a production cluster: production is deny-by-default, so a run
+	// that holds credentials is never rerun for being merely unknown.
+	Rerunnable []Rerunnable `yaml:"rerunnable"`
+}
+
+// Rerunnable allows reruns of a production cluster's runs in one
+// namespace: the namespace is where a run provably is; Pipelines narrows
+// it to runs whose pipelineRef names one of them.
+type Rerunnable struct {
+	Namespace string `yaml:"namespace"`
+	// Pipelines empty allows every run in the namespace.
+	Pipelines []string `yaml:"pipelines"`
+}
+
+// AllowsRerun reports whether the cluster's config allows rerunning a run
+// of pipeline (its pipelineRef's name, "" for none) in namespace.
+func (c *Cluster) AllowsRerun(namespace, pipeline string) bool {
+	for _, r := range c.Rerunnable {
+		if r.Namespace == namespace && (len(r.Pipelines) == 0 || slices.Contains(r.Pipelines, pipeline)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Dashboard builds links to PipelineRuns in a Tekton Dashboard.

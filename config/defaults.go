@@ -19,6 +19,11 @@ const (
 	// unauthenticated clients can make tekbot hold (~32 MiB); webhooks
 	// are read in milliseconds, so honest traffic never nears it.
 	DefaultMaxConcurrentBodies = 32
+	// DefaultMinBodyRate and DefaultBodyGrace: GitHub and Slack send a
+	// body in one go; a client sending less than 1 KiB a second after two
+	// seconds is holding a slot, not sending a webhook.
+	DefaultMinBodyRate = 1024
+	DefaultBodyGrace   = 2 * time.Second
 	// DefaultSelector finds a PR's runs by Pipelines-as-Code's labels.
 	DefaultSelector = "pipelinesascode.tekton.dev/repository={{.Repo}}," +
 		"pipelinesascode.tekton.dev/pull-request={{.PullRequest}}," +
@@ -68,6 +73,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.MaxConcurrentBodies == 0 {
 		c.Server.MaxConcurrentBodies = DefaultMaxConcurrentBodies
+	}
+	if c.Server.MinBodyRate == 0 {
+		c.Server.MinBodyRate = DefaultMinBodyRate
+	}
+	if c.Server.BodyGrace.Duration == 0 {
+		c.Server.BodyGrace.Duration = DefaultBodyGrace
 	}
 	for i := range c.Clusters {
 		if c.Clusters[i].Namespace == "" {

@@ -50,6 +50,7 @@ func (v *validator) validate() {
 	v.promotion()
 	v.alerts()
 	v.secretNamespaces()
+	v.secretBindings()
 	v.commands()
 	v.policy()
 }
@@ -82,6 +83,32 @@ func (v *validator) clusters() {
 			v.add(p+".namespace", "not a valid namespace: %q", c.Namespace)
 		}
 		v.dashboard(p+".dashboard", c.Dashboard)
+		v.rerunnable(p, c)
+	}
+}
+
+// rerunnable checks a cluster's explicit rerun allowances: they exist
+// only where reruns are refused by default, and never open a deploy
+// namespace, where every run is a deploy that only promote repeats.
+func (v *validator) rerunnable(p string, c Cluster) {
+	if len(c.Rerunnable) > 0 && c.Role != RoleProduction {
+		v.add(p+".rerunnable", "only for a production cluster: a %s cluster reruns any run", c.Role)
+	}
+	for j, r := range c.Rerunnable {
+		q := fmt.Sprintf("%s.rerunnable[%d]", p, j)
+		if !dnsLabelRE.MatchString(r.Namespace) {
+			v.add(q+".namespace", "not a valid namespace: %q", r.Namespace)
+		}
+		for k, e := range v.cfg.Promotion.Environments {
+			if e.Strategy == StrategyPipelineRun && e.Cluster == c.Name && e.Namespace == r.Namespace {
+				v.add(q+".namespace", "%q is promotion.environments[%d].namespace: every run there is a deploy, repeated only by promote", r.Namespace, k)
+			}
+		}
+		for k, name := range r.Pipelines {
+			if !dnsLabelRE.MatchString(name) {
+				v.add(fmt.Sprintf("%s.pipelines[%d]", q, k), "not a pipeline name: %q", name)
+			}
+		}
 	}
 }
 
@@ -333,6 +360,12 @@ func (v *validator) server() {
 	if s.MaxConcurrentBodies < 0 {
 		v.add("server.maxConcurrentBodies", "must be positive, got %d", s.MaxConcurrentBodies)
 	}
+	if s.MinBodyRate < 0 {
+		v.add("server.minBodyRate", "must be positive (bytes a second), got %d", s.MinBodyRate)
+	}
+	if s.BodyGrace.Duration < 0 {
+		v.add("server.bodyGrace", "must be positive, got %s", s.BodyGrace.Duration)
+	}
 	v.secret("server.statusToken", s.StatusToken, false)
 	if s.MetricsAddr == "" {
 		return
@@ -361,6 +394,51 @@ func (v *validator) secretNamespaces() {
 				"%q on cluster %q is also %s, which binds secret workspaces (%s); PR-authored PipelineRuns there could mount them: give the environment a namespace of its own",
 				r.Namespace, r.Cluster, other, strings.Join(slices.Sorted(maps.Keys(e.SecretWorkspaces)), ", "))
 		}
+	}
+}
+
+// secretBindings refuses a verification pipeline or a declared command
+// that binds a Secret in a repository's PR namespace, as secretNamespaces
+// does for environments: whatever binds it, a Secret there is one any
+// PR-authored PipelineRun beside it could mount.
+func (v *validator) secretBindings() {
+	for i, e := range v.cfg.Promotion.Environments {
+		if e.Verify == nil {
+			continue
+		}
+		for j, vp := range e.Verify.Pipelines {
+			if len(vp.SecretWorkspaces) == 0 {
+				continue
+			}
+			cluster, namespace := vp.Target(v.cfg, &e)
+			v.secretInPRNamespace(fmt.Sprintf("promotion.environments[%d].verify.pipelines[%d].secretWorkspaces", i, j),
+				cluster, namespace, "secret workspaces ("+strings.Join(slices.Sorted(maps.Keys(vp.SecretWorkspaces)), ", ")+")")
+		}
+	}
+	for i := range v.cfg.Commands {
+		c := &v.cfg.Commands[i]
+		cluster, namespace := c.Target(v.cfg)
+		for _, name := range slices.Sorted(maps.Keys(c.Workspaces)) {
+			if secret := c.Workspaces[name].Secret; secret != "" {
+				v.secretInPRNamespace(fmt.Sprintf("commands[%d].workspaces.%s.secret", i, name), cluster, namespace, fmt.Sprintf("Secret %q", secret))
+			}
+		}
+	}
+}
+
+// secretInPRNamespace reports path, which binds what in cluster/namespace,
+// if that is a repository's PR namespace.
+func (v *validator) secretInPRNamespace(path, cluster, namespace, what string) {
+	for i, r := range v.cfg.GitHub.Repositories {
+		if r.Cluster != cluster || r.Namespace != namespace {
+			continue
+		}
+		repo := fmt.Sprintf("github.repositories[%d].namespace", i)
+		if n := v.lineOf(repo); n > 0 {
+			repo += fmt.Sprintf(" (line %d)", n)
+		}
+		v.add(path, "binds %s in %q on cluster %q, which is %s (%s), where PR-authored PipelineRuns could mount it: give it a namespace of its own",
+			what, namespace, cluster, repo, r.Name)
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"text/template"
@@ -80,6 +81,17 @@ func (e *Environment) VerifyCluster() string {
 		return e.Verify.Cluster
 	}
 	return e.Cluster
+}
+
+// Target is the cluster and namespace verification pipeline vp of e runs
+// in: its own, or the verify cluster and that cluster's namespace.
+func (vp *VerifyPipeline) Target(cfg *Config, e *Environment) (cluster, namespace string) {
+	cluster = cmp.Or(vp.Cluster, e.VerifyCluster())
+	namespace = vp.Namespace
+	if cl := cfg.Cluster(cluster); cl != nil && namespace == "" {
+		namespace = cl.Namespace
+	}
+	return cluster, namespace
 }
 
 // afterDeploy validates an environment's AfterDeploy fields; p is its path.

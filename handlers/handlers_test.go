@@ -124,6 +124,8 @@ func TestRerun(t *testing.T) {
 	w := newWorld(t, monday)
 	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-20261123", "triggers-release", kube.Failed)
 	w.seed(w.prod, w.pNS, "deploy-pipeline-7", "deploy", kube.Failed)
+	// Production reruns only PR runs and what its config allows.
+	w.cfg.Clusters[1].Rerunnable = []config.Rerunnable{{Namespace: w.pNS, Pipelines: []string{"deploy"}}}
 	dashURL := "https://dash.example/#/namespaces/" + w.nightlyNS + "/pipelineruns/triggers-release-nightly-20261123"
 
 	tests := []struct {

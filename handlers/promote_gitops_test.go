@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -19,11 +18,8 @@ import (
 // verifies it.
 func TestPromoteGitOpsToTheEnd(t *testing.T) {
 	t.Parallel()
-	const (
-		file = "tekton/cd/pipeline/overlays/dogfooding/kustomization.yaml"
-		pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
-	)
-	srv, _, api := plumbing(t, file, "resources:\n  - https://storage.googleapis.com/tekton-releases/pipeline/previous/v20261101-0000000/release.yaml\n")
+	const pull = "/repos/{owner}/{repo}/pulls/{pull_number}"
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
 	w := newClockedWorld(t, api, func(w *promoWorld) config.Environment {
 		env := verifying(w, false)
 		env.Strategy, env.PipelineRef, env.Params, env.SecretWorkspaces = config.StrategyGitOps, "", nil, nil
@@ -32,19 +28,10 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		return env
 	})
 	w.release("pipeline", good, kube.Succeeded)
-
-	ctx := context.Background()
-	r := promotion.Request{ID: "g1", Project: "pipeline", Version: good, By: "andrea"}
-	if _, err := w.engine.Ask(ctx, r); err != nil {
-		t.Fatal(err)
-	}
-	if _, started, err := w.engine.Confirm(ctx, r); err != nil || !started {
-		t.Fatalf("confirm: started %v, %v", started, err)
-	}
-	w.notes.next(t, "Opened a pull request; it deploys when merged")
+	w.promote("g1", good)
 	// Branch protection wants a review: GitHub says "blocked".
-	mergeable, head := true, strings.Repeat("c0de", 10)
-	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, MergeableState: "blocked", HeadSHA: head})
+	repo.setReady(1, false)
+	head := repo.head(w.promotion("g1").Branch)
 	poll := func() {
 		t.Helper()
 		before := srv.Calls("GET", pull)
@@ -58,7 +45,7 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 		t.Fatalf("merged %d times while GitHub blocked the PR", n)
 	}
 	// Approved, checks green: GitHub says "clean".
-	srv.SetPullRequest("tektoncd", "plumbing", githubtest.PullRequest{Number: 1, Mergeable: &mergeable, HeadSHA: head})
+	repo.setReady(1, true)
 	w.install(good)
 	poll()
 	w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -507,13 +508,18 @@ func TestPromoteFailureOffersRollback(t *testing.T) {
 }
 
 // gitRepo is a GitHub repository for githubtest.Server: one file tree per
-// branch, enough for the contents, refs and pulls endpoints.
+// branch, enough for the contents, refs and pulls endpoints. A pull
+// request's head follows its branch, as on GitHub.
 type gitRepo struct {
+	srv         *githubtest.Server
+	owner, name string
+
 	mu       sync.Mutex
 	branches map[string]string            // name → head commit
 	files    map[string]map[string]string // branch → path → content
 	puts     []putContents
 	pulls    []gh.NewPullRequest
+	ready    map[int]bool // PRs GitHub would merge now
 	commits  int
 }
 
@@ -599,21 +605,118 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 			return
 		}
 		g.puts = append(g.puts, body)
-		g.files[body.Branch][body.path] = string(raw)
-		g.commits++
-		g.branches[body.Branch] = fmt.Sprintf("%040x", g.commits)
-		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))}, "commit": map[string]string{"sha": g.branches[body.Branch]}})
+		sha := g.commitLocked(body.Branch, body.path, string(raw))
+		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))}, "commit": map[string]string{"sha": sha}})
 	})
 	s.Handle("POST", "/repos/{owner}/{repo}/pulls", func(w http.ResponseWriter, r *http.Request) {
 		var body gh.NewPullRequest
 		_ = json.NewDecoder(r.Body).Decode(&body)
-		g.mu.Lock()
-		g.pulls = append(g.pulls, body)
-		n := len(g.pulls)
-		g.mu.Unlock()
-		s.SetPullRequest(owner, repo, githubtest.PullRequest{Number: n, Title: body.GetTitle(), Body: body.GetBody(), HeadRef: body.GetHead()})
-		writeJSON(w, 201, map[string]any{"number": n, "state": "open", "html_url": fmt.Sprintf("https://github.com/%s/%s/pull/%d", owner, repo, n)})
+		n, err := g.open(body)
+		if err != nil {
+			writeJSON(w, 422, map[string]any{"message": "Validation Failed", "errors": []map[string]string{{"resource": "PullRequest", "code": "custom", "message": err.Error()}}})
+			return
+		}
+		writeJSON(w, 201, g.pullJSON(n))
 	})
+	s.Handle("GET", "/repos/{owner}/{repo}/pulls", func(w http.ResponseWriter, r *http.Request) {
+		head := r.URL.Query().Get("head")
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		list := []any{}
+		for i, pr := range g.pulls {
+			if head == "" || head == owner+":"+pr.GetHead() {
+				list = append(list, g.pullJSONLocked(i+1))
+			}
+		}
+		writeJSON(w, 200, list)
+	})
+}
+
+func (g *gitRepo) commitLocked(branch, path, content string) string {
+	g.files[branch][path] = content
+	g.commits++
+	g.branches[branch] = fmt.Sprintf("%040x", g.commits)
+	g.syncLocked()
+	return g.branches[branch]
+}
+
+// push commits content as path on branch, as anyone with write access
+// can, and returns the commit.
+func (g *gitRepo) push(branch, path, content string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, ok := g.files[branch]; !ok {
+		g.branches[branch], g.files[branch] = g.branches["main"], maps.Clone(g.files["main"])
+	}
+	return g.commitLocked(branch, path, content)
+}
+
+// open opens a PR as GitHub does: one open PR per head branch.
+func (g *gitRepo) open(pr gh.NewPullRequest) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, o := range g.pulls {
+		if o.GetHead() == pr.GetHead() {
+			return 0, fmt.Errorf("A pull request already exists for %s:%s.", g.owner, pr.GetHead())
+		}
+	}
+	g.pulls = append(g.pulls, pr)
+	g.syncLocked()
+	return len(g.pulls), nil
+}
+
+// setReady makes GitHub report PR n as mergeable and clean (checks green,
+// reviews given), or blocked.
+func (g *gitRepo) setReady(n int, ready bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.ready[n] = ready
+	g.syncLocked()
+}
+
+// syncLocked tells the server each PR's state: its head is its branch's.
+func (g *gitRepo) syncLocked() {
+	yes := true
+	for i, pr := range g.pulls {
+		n := i + 1
+		state := githubtest.PullRequest{Number: n, Title: pr.GetTitle(), Body: pr.GetBody(), HeadRef: pr.GetHead(), HeadSHA: g.branches[pr.GetHead()], BaseRef: pr.GetBase()}
+		if g.ready[n] {
+			state.Mergeable = &yes
+		} else if _, set := g.ready[n]; set {
+			state.Mergeable, state.MergeableState = &yes, "blocked"
+		}
+		g.srv.SetPullRequest(g.owner, g.name, state)
+	}
+}
+
+func (g *gitRepo) pullJSON(n int) map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.pullJSONLocked(n)
+}
+
+func (g *gitRepo) pullJSONLocked(n int) map[string]any {
+	pr := g.pulls[n-1]
+	return map[string]any{
+		"number": n, "state": "open", "html_url": fmt.Sprintf("https://github.com/%s/%s/pull/%d", g.owner, g.name, n),
+		"head": map[string]any{"ref": pr.GetHead(), "sha": g.branches[pr.GetHead()]},
+		"base": map[string]any{"ref": pr.GetBase()},
+	}
+}
+
+// retarget points PR n at another base, as anyone with write access can.
+func (g *gitRepo) retarget(n int, base string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pulls[n-1].Base = &base
+	g.syncLocked()
+}
+
+// head is branch's head commit.
+func (g *gitRepo) head(branch string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.branches[branch]
 }
 
 // plumbing is tektoncd/plumbing on the GitHub stand-in, with file on its
@@ -621,7 +724,8 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 func plumbing(t *testing.T, file, content string) (*githubtest.Server, *gitRepo, *github.API) {
 	t.Helper()
 	srv := githubtest.NewServer(t)
-	repo := &gitRepo{branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {file: content}}}
+	repo := &gitRepo{srv: srv, owner: "tektoncd", name: "plumbing", ready: map[int]bool{},
+		branches: map[string]string{"main": fmt.Sprintf("%040x", 0)}, files: map[string]map[string]string{"main": {file: content}}}
 	repo.serve(srv, "tektoncd", "plumbing")
 	client := gh.NewClient(nil)
 	base, err := url.Parse(srv.URL())

@@ -100,3 +100,24 @@ func TestPromotionTrainPostsOncePerWorkingDayAndWaitsForApproval(t *testing.T) {
 		t.Fatalf("second approval: %s %q, %d deploys", second.Outcome, second.Text, len(w.deploys()))
 	}
 }
+
+// TestPromotionTrainOffersNoButtonNobodyMayPress: when nobody may promote
+// to the environment, the train says so rather than post an Approve
+// button that would wait forever.
+func TestPromotionTrainOffersNoButtonNobodyMayPress(t *testing.T) {
+	t.Parallel()
+	env := dogfooding()
+	env.Allow = []string{"auditors"} // a role nobody holds
+	env.Train = &config.Train{At: "10:00", TimeZone: "UTC", Projects: []string{"pipeline"}}
+	w := newPromoWorld(t, nil, env)
+	w.release("pipeline", "v20261122-bbbbbbb", kube.Succeeded)
+	claims := &state.Claims{Kube: w.prod.Kube, Namespace: w.pNS}
+	monday := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
+	if err := w.deps.Promotions().TrainTick(context.Background(), monday, claims); err != nil {
+		t.Fatal(err)
+	}
+	got := w.notes.next(t, "🚂 Promotion train: nothing to propose for *pipeline* on *dogfooding* today. Nobody may promote to dogfooding, so nobody could approve.")
+	if got.reply.Confirm != nil || got.offer != nil {
+		t.Fatalf("the train offered a button nobody may press: %+v %+v", got.reply.Confirm, got.offer)
+	}
+}

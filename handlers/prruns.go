@@ -3,10 +3,14 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"text/template"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -63,6 +67,39 @@ func renderSelector(tmpl string, pr *bot.PullRequest) (string, error) {
 		"PullRequest": pr.Number, "SHA": pr.HeadSHA,
 	})
 	return b.String(), err
+}
+
+// selectorFinds reports whether repo's selector finds run for some PR:
+// what the selector asks whatever the PR must match, and the run must
+// carry each label the PR's number or head commit fills in. Rendering it
+// for two made-up PRs tells the two kinds of requirement apart.
+func selectorFinds(repo *config.Repository, run *pipelinev1.PipelineRun) bool {
+	var reqs [2]labels.Requirements
+	for i, pr := range []*bot.PullRequest{
+		{Repository: repo.Name, Number: 1, HeadSHA: "a"},
+		{Repository: repo.Name, Number: 2, HeadSHA: "b"},
+	} {
+		text, err := renderSelector(repo.Selector, pr)
+		if err != nil {
+			return false
+		}
+		sel, err := labels.Parse(text)
+		if err != nil {
+			return false
+		}
+		reqs[i], _ = sel.Requirements()
+	}
+	if len(reqs[0]) != len(reqs[1]) {
+		return false
+	}
+	set := labels.Set(run.Labels)
+	for i, r := range reqs[0] {
+		fixed := r.Equal(reqs[1][i])
+		if fixed && !r.Matches(set) || !fixed && !set.Has(r.Key()) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *prRuns) pipeline(pr *pipelinev1.PipelineRun) string {
@@ -154,4 +191,53 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 	}
 	reply.Text = strings.TrimRight(b.String(), "\n")
 	return reply
+}
+
+// prNumberMark stands for the PR number while a selector is rendered, to
+// find which of its labels holds the number.
+const prNumberMark = 987654321
+
+// PullRequestsOf finds repo's PRs that ran commit sha, from tekbot's run
+// index: the runs matching the repository's selector without its PR
+// number carry that number in the label the selector puts it in. It
+// implements transport/github's CommitPulls, for re-run buttons on a
+// fork's PR, which GitHub sends with no PR; a selector without the PR
+// number finds none.
+func (d *Deps) PullRequestsOf(ctx context.Context, repo, sha string) ([]int, error) {
+	r := d.Config.Repository(repo)
+	if r == nil {
+		return nil, nil
+	}
+	rendered, err := renderSelector(r.Selector, &bot.PullRequest{Repository: repo, Number: prNumberMark, HeadSHA: sha})
+	if err != nil {
+		return nil, fmt.Errorf("rendering %s's selector: %w", repo, err)
+	}
+	sel, err := labels.Parse(rendered)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s's selector: %w", repo, err)
+	}
+	reqs, _ := sel.Requirements()
+	numberLabel, rest := "", labels.NewSelector()
+	for _, req := range reqs {
+		if v, _ := req.Values().PopAny(); v == strconv.Itoa(prNumberMark) {
+			numberLabel = req.Key()
+			continue
+		}
+		rest = rest.Add(req)
+	}
+	if numberLabel == "" {
+		return nil, nil
+	}
+	cluster := d.Clusters.Get(r.Cluster)
+	runs, err := cluster.Runs(ctx, r.Namespace, rest.String())
+	if err != nil {
+		return nil, err
+	}
+	var numbers []int
+	for _, run := range runs {
+		if n, err := strconv.Atoi(run.Labels[numberLabel]); err == nil && !slices.Contains(numbers, n) {
+			numbers = append(numbers, n)
+		}
+	}
+	return numbers, nil
 }

@@ -20,7 +20,7 @@ func (h *commands) rerunSpec() *bot.Spec {
 	return &bot.Spec{
 		Verb:         "rerun",
 		Usage:        "rerun <pipelinerun|dashboard URL|PR URL> [on <cluster>]",
-		Summary:      "rerun a PipelineRun, or a PR's failed ones; asks first on a production cluster",
+		Summary:      "rerun a PipelineRun, or a PR's failed ones; on a production cluster only PR runs and those its config allows, and asks first",
 		Transports:   onSlack,
 		DefaultAllow: []string{"maintainers"},
 		Handle:       h.rerunCommand,
@@ -70,6 +70,9 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 	}
 	if why := h.deployOf(cluster, orig); why != "" {
 		return refused("%s", promoteInstead(orig.Name, why))
+	}
+	if cluster.Role == config.RoleProduction && !h.mayRerunOnProduction(cluster, orig) {
+		return refused("%s", notRerunnable(cluster, orig))
 	}
 	where := fmt.Sprintf("%s/%s/%s", cluster.Name, orig.Namespace, orig.Name)
 	if cluster.Role == config.RoleProduction && !req.Confirmed {

@@ -80,10 +80,13 @@ func TestStatusGroupsPipelinesAsCodeRuns(t *testing.T) {
 func TestDeploysAreNotRerunOutsidePromote(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
+	// The deploy namespace is another: every run there is a deploy. These
+	// are outside it, in a namespace production allows reruns in.
 	w.cfg.Promotion.Environments = []config.Environment{{
-		Name: "production", Cluster: "dogfooding", Strategy: config.StrategyPipelineRun, Namespace: w.pNS,
+		Name: "production", Cluster: "dogfooding", Strategy: config.StrategyPipelineRun, Namespace: w.prod.Namespace(t),
 		PipelineRef: "install-tekton-release", SecretWorkspaces: map[string]string{"targetCluster": "dogfooding-kubeconfig"},
 	}}
+	w.cfg.Clusters[1].Rerunnable = []config.Rerunnable{{Namespace: w.pNS}}
 	w.cfg.Policy.Allow = map[string][]string{"rerun": {"maintainers"}, "promote": {"release-managers"}}
 	ctx := context.Background()
 	runs := w.prod.Tekton.TektonV1().PipelineRuns(w.pNS)

@@ -153,7 +153,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			return nil, err
 		}
 		notify = slackNotifier{adapter}
-		deps.Notifier = releaseThreads{adapter}
+		deps.Notifier = slack.Releases{Adapter: adapter}
 	}
 	if notify != nil && len(cfg.Rotation.Roster) > 0 && cfg.Slack.Channels.Captain != "" {
 		if err := a.captainDuties(cfg, log, notify, rotation, deps); err != nil {
@@ -188,7 +188,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Webhook and Slack bodies are read before anyone is authenticated:
 	// one cap for them all.
-	a.bodies = httplimit.New(cmp.Or(cfg.Server.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
+	a.bodies = bodyLimiter(cfg.Server)
 	if len(cfg.Rotation.Roster) > 0 {
 		cal, err := newCalendar(cfg.Rotation, rotation)
 		if err != nil {
@@ -210,6 +210,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
 			Approvals: approvals,
+			Commits:   []github.CommitPulls{deps, api},
 			Metrics:   a.metrics,
 			Log:       log.With("transport", "github"),
 		}))
@@ -228,7 +229,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
-	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) { expireClaims(ctx, a.claims, log) }})
+	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) { expireClaims(ctx, a.claims, claimRetention(cfg.GitHub), log) }})
 	if len(cfg.Promotion.Environments) > 0 {
 		// Deploys that were running when the last process stopped are
 		// watched again, so their result is still reported.
@@ -240,14 +241,6 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		a.runnables.Add(lifecycle.Runnable{Name: "promotion train", Leader: true, Run: func(ctx context.Context) { deps.Promotions().RunTrain(ctx, a.claims) }})
 	}
 	return a, nil
-}
-
-// releaseThreads posts promotions' progress into Slack threads.
-type releaseThreads struct{ slack *slack.Adapter }
-
-func (r releaseThreads) Post(ctx context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
-	ts, err := r.slack.PostReply(ctx, thread.Channel, thread.TS, reply, offer)
-	return promotion.Thread{Channel: thread.Channel, TS: ts}, err
 }
 
 // slackAdapter builds the Slack transport; Registry and Bot are set once
@@ -363,16 +356,25 @@ func (n slackNotifier) DirectMessage(ctx context.Context, to *config.Person, tex
 	return err
 }
 
-// expireClaims forgets request claims after a day: redeliveries come within
-// minutes (Slack) or by hand soon after (GitHub).
-func expireClaims(ctx context.Context, claims *state.Claims, log *slog.Logger) {
+// expireClaims forgets request claims after claimRetention: redeliveries
+// come within minutes (Slack) or by hand soon after (GitHub).
+func expireClaims(ctx context.Context, claims *state.Claims, retention time.Duration, log *slog.Logger) {
 	every(ctx, time.Hour, func() {
-		n, err := claims.Expire(ctx, 24*time.Hour, time.Now())
+		n, err := claims.Expire(ctx, retention, time.Now())
 		logErr(log, "expiring claims", err)
 		if n > 0 {
 			log.Info("expired claims", "count", n)
 		}
 	})
+}
+
+// claimRetention keeps a claim for a day, and always for longer than the
+// comment window it guards (doubled, with the hourly expiry's lag): a
+// comment or re-run press is claimed for as long as its delivery could be
+// replayed and still be in the window, so a replay is never acted on
+// again.
+func claimRetention(g config.GitHub) time.Duration {
+	return max(24*time.Hour, 2*g.MaxCommentAge()+time.Hour)
 }
 
 // every runs fn now and then every d until ctx ends.
@@ -470,6 +472,17 @@ func (a *app) serve(ctx context.Context, main, metrics net.Listener) error {
 	}
 	a.log.Info("shutdown complete")
 	return nil
+}
+
+// bodyLimiter caps the bodies read at once, before anyone is
+// authenticated, and holds them to a minimum rate, so that clients sending
+// a byte a second neither hold tekbot's slots nor cost GitHub's deliveries.
+func bodyLimiter(s config.Server) *httplimit.Limiter {
+	l := httplimit.New(cmp.Or(s.MaxConcurrentBodies, config.DefaultMaxConcurrentBodies))
+	l.MinRate = cmp.Or(s.MinBodyRate, config.DefaultMinBodyRate)
+	l.Grace = cmp.Or(s.BodyGrace.Duration, config.DefaultBodyGrace)
+	l.ReadTimeout = cmp.Or(s.ReadTimeout.Duration, config.DefaultTimeout)
+	return l
 }
 
 // httpServer bounds every connection, since anyone can open one: a client

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -165,6 +166,19 @@ func TestCalendarToken(t *testing.T) {
 		cal.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/calendar.ics"+query, nil))
 		if rec.Code != want || strings.Contains(rec.Body.String(), "s3cret") {
 			t.Errorf("%q: %d, want %d", query, rec.Code, want)
+		}
+	}
+}
+
+// TestClaimsOutliveTheCommentWindow: a claim is kept longer than the
+// window in which its comment or press would still be acted on, however
+// long the window, so a replay inside it finds the claim.
+func TestClaimsOutliveTheCommentWindow(t *testing.T) {
+	t.Parallel()
+	for _, window := range []time.Duration{0, 10 * time.Minute, 20 * time.Hour, 72 * time.Hour} {
+		g := config.GitHub{CommentWindow: config.Duration{Duration: window}}
+		if got := claimRetention(g); got < 24*time.Hour || got <= g.MaxCommentAge()+time.Hour {
+			t.Errorf("window %v: claims kept %v, want a day at least and beyond the window and the hourly expiry's lag", window, got)
 		}
 	}
 }

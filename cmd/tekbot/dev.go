@@ -83,10 +83,12 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := seed(ctx, prod, "tekton-ci", prSeeds()); err != nil {
 		return err
 	}
-	// tekbot's own state (claims, audit events); an install gets it from
-	// the manifests.
-	if err := seed(ctx, prod, "tekbot", nil); err != nil {
-		return err
+	// tekbot's own state (claims, audit events), and the deploys'
+	// namespace; an install gets them from the manifests.
+	for _, ns := range []string{"tekbot", "tekton-deploy"} {
+		if err := seed(ctx, prod, ns, nil); err != nil {
+			return err
+		}
 	}
 	if err := seedInstalled(ctx, prod); err != nil {
 		return err

@@ -9,12 +9,14 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"tekbot/config"
+	"tekbot/test/githubtest"
 )
 
 // serving runs the app as `tekbot serve` does, on loopback listeners, until
@@ -139,11 +141,14 @@ func TestStalledConnectionsAreClosed(t *testing.T) {
 // TestStalledBodiesBeyondTheCapGet503: with server.maxConcurrentBodies
 // webhook bodies stalled mid-read, 64 more stalled clients are each answered
 // 503 at once and hung up on, their bodies never read; when the stalled ones
-// leave, webhooks are read again.
+// leave, webhooks are read again. (The clock of the body slots stands
+// still and the grace is long: no body is cut or put out of its slot.)
 func TestStalledBodiesBeyondTheCapGet503(t *testing.T) {
 	t.Parallel()
 	const limit, beyond = 2, 64
-	a := appWith(t, func(s *config.Server) { s.MaxConcurrentBodies = limit })
+	a := appWith(t, func(s *config.Server) { s.MaxConcurrentBodies, s.BodyGrace.Duration = limit, time.Hour })
+	frozen := time.Now()
+	a.bodies.Now = func() time.Time { return frozen }
 	addr, _ := serving(t, a)
 	var stalled []net.Conn
 	for range limit {
@@ -214,5 +219,73 @@ func TestMetricsOnTheirOwnPort(t *testing.T) {
 		if resp.StatusCode != tc.status || !strings.Contains(string(body), tc.body) {
 			t.Errorf("GET %s: %s, want %d with %q", tc.url, resp.Status, tc.status, tc.body)
 		}
+	}
+}
+
+// TestTricklingUploadsDoNotCostASignedDelivery: 64 clients start webhook
+// bodies and send no more (within a grace made long here, so that only
+// the slots' own clock decides); 32 hold every body slot and 32 more are
+// turned away. GitHub's signed delivery, sent at once, still gets in, in
+// place of the slowest upload, and is acted on: tekbot replies on the PR.
+// (transport/httplimit's tests cut bodies trickling a byte at a time.)
+func TestTricklingUploadsDoNotCostASignedDelivery(t *testing.T) {
+	t.Parallel()
+	const tricklers = 64
+	gh := githubtest.NewServer(t)
+	gh.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 42, User: "sam-contributor"})
+	gh.SetPermission("tektoncd", "pipeline", "vdemeest", "write")
+	base, _ := testApp(t)
+	cfg := *base.cfg
+	cfg.GitHub.APIURL = gh.URL()
+	cfg.Server.BodyGrace.Duration = time.Hour
+	a, err := newApp(&cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), appOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
+	var clock atomic.Int64 // the body slots' clock, moved by the test
+	start := time.Now()
+	a.bodies.Now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
+	addr, _ := serving(t, a)
+	limit := cfg.Server.MaxConcurrentBodies
+
+	for range limit {
+		dial(t, addr, webhookStart)
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return a.bodies.InUse() == limit, nil }); err != nil {
+		t.Fatalf("the tricklers never took the %d slots: %d in use", limit, a.bodies.InUse())
+	}
+	for i := range tricklers - limit {
+		resp, err := http.ReadResponse(bufio.NewReader(dial(t, addr, webhookStart)), nil)
+		if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+			t.Fatalf("trickler %d beyond the cap: %v %v, want 503", i, resp, err)
+		}
+		resp.Body.Close()
+	}
+
+	clock.Store(int64(time.Second)) // a second on, no upload has sent more
+	secret, err := cfg.GitHub.WebhookSecret.Value()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := githubtest.PRComment(t, githubtest.PRCommentOptions{
+		Body: "/tekbot help", CommentID: 4242, Commenter: "vdemeest", CommenterType: "User",
+		Number: 42, State: "open", PRAuthor: "sam-contributor", Owner: "tektoncd", Repo: "pipeline",
+	})
+	req := githubtest.WebhookRequest(t, "http://"+addr+"/github/webhook", "issue_comment", "signed-1", []byte(secret), body)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("the signed delivery: %v", err)
+	}
+	msg, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("the signed delivery: %s %q, want 202", resp.Status, msg)
+	}
+	if err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 10*time.Second, true,
+		func(context.Context) (bool, error) { return len(gh.Comments("tektoncd", "pipeline", 42)) == 1, nil }); err != nil {
+		t.Fatalf("the signed delivery was not acted on: replies %+v", gh.Comments("tektoncd", "pipeline", 42))
 	}
 }

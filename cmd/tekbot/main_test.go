@@ -372,10 +372,10 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.waitFor(`Promote \*pipeline\* to \*dogfooding\*: .*v20261123-a1b2c3d`)
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
-	run := s.waitFor(`\[tekton on dogfooding\] tekton-ci/(promote-pipeline-[a-z0-9]+): running`)[1]
+	run := s.waitFor(`\[tekton on dogfooding\] tekton-deploy/(promote-pipeline-[a-z0-9]+): running`)[1]
 	// The controller's line and tekbot's, both about the run's end, come
 	// in either order.
-	s.waitForAll(`\[tekton on dogfooding\] tekton-ci/`+run+`: succeeded`,
+	s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/`+run+`: succeeded`,
 		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
 
 	// The next deploy fails: tekbot offers to roll back to what ran.
@@ -383,7 +383,7 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.send("/tekton promote pipeline v20261122-a1b2c3d")
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
-	failed := s.waitForAll(`\[tekton on dogfooding\] tekton-ci/promote-pipeline-[a-z0-9]+: failed`,
+	failed := s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: failed`,
 		"❌ Promoting \\*pipeline\\* `v20261122-a1b2c3d` to \\*dogfooding\\* failed",
 		`\[Roll back\] button: type `+"`"+`press (\d+)`+"`")
 	button := failed[2][1]
@@ -395,7 +395,7 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.send("as andrea")
 	s.send("press " + button)
 	s.waitForAll(`andrea is promoting \*pipeline\* to \*dogfooding\*: `+"`v20261123-a1b2c3d`",
-		`\[tekton on dogfooding\] tekton-ci/promote-pipeline-[a-z0-9]+: succeeded`,
+		`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: succeeded`,
 		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
 	s.send("quit")
 }

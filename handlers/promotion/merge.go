@@ -11,8 +11,11 @@ import (
 // once GitHub says it would (mergeable, required checks green, required
 // reviews given: branch protection stays the judge of "approved"), then
 // the promotion ends like a merge by hand, and verification follows the
-// version into the cluster. The PR's head is pinned in the merge, so a
-// push after the check makes GitHub refuse rather than merge unseen code.
+// version into the cluster. Its own PR is the one from its branch into
+// the base it started from, whose head is the commit tekbot wrote and
+// recorded: a commit anyone else pushed there stops the promotion, said
+// in its thread. That commit is pinned in the merge, so a push after the
+// check makes GitHub refuse rather than merge unseen code.
 
 // prPoll is how often an open promotion PR is read.
 const prPoll = 30 * time.Second
@@ -60,11 +63,17 @@ func (e *Engine) mergeIfReady(ctx context.Context, p *Promotion) (done bool, err
 		return false, err
 	case st.Merged || st.Closed:
 		return true, e.PullRequestClosed(ctx, p.Repository, p.PullRequest, st.Merged)
-	case !st.Ready:
+	}
+	// Checked before readiness, so that a foreign push is reported at
+	// once, even while a review is pending.
+	if why := ownPR(p, p.PullRequest, st); why != "" {
+		return true, e.disown(ctx, p.ID, why)
+	}
+	if !st.Ready {
 		return false, nil
 	}
 	title := fmt.Sprintf("Promote %s %s to %s (#%d)", p.Project, p.Version, p.Environment, p.PullRequest)
-	if err := e.Repos.Merge(ctx, p.Repository, p.PullRequest, st.Head, title); err != nil {
+	if err := e.Repos.Merge(ctx, p.Repository, p.PullRequest, p.Commit, title); err != nil {
 		e.audited(ctx, p.ID+"/merge", "merge", bot.Failed, p)
 		return false, err
 	}

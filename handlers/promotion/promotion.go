@@ -28,6 +28,7 @@ package promotion
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -74,8 +75,9 @@ type Repos interface {
 	// File returns a file's content and blob SHA at ref (a branch).
 	File(ctx context.Context, repo, ref, path string) (content []byte, blobSHA string, err error)
 	// CommitFile commits new content for path on branch, replacing the
-	// blob blobSHA (GitHub refuses if the file changed meanwhile).
-	CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) error
+	// blob blobSHA (GitHub refuses if the file changed meanwhile), and
+	// returns the commit's SHA.
+	CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (commit string, err error)
 	// OpenPullRequest opens a PR from head to base, or returns the open
 	// one from head.
 	OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (number int, url string, err error)
@@ -92,8 +94,10 @@ type PullRequestStatus struct {
 	// Ready: open, mergeable, required checks green and required reviews
 	// given (GitHub's mergeable_state "clean").
 	Ready bool
-	// Head is the commit a merge would take.
-	Head string
+	// Head is the commit a merge would take, HeadRef the branch it is
+	// on in HeadRepo (owner/name: a fork's, for a PR from a fork), and
+	// Base the branch it merges into.
+	Head, HeadRef, HeadRepo, Base string
 }
 
 // Engine runs promotions. It keeps nothing in memory: the record in the
@@ -441,6 +445,12 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 		return p, false, err
 	}
 	created, err := e.deploy(ctx, env, p)
+	if foreign := (*foreignError)(nil); errors.As(err, &foreign) {
+		if err := e.disown(ctx, p.ID, foreign.msg); err != nil {
+			return nil, false, err
+		}
+		return nil, false, refuse("%s", stopped(p, foreign.msg))
+	}
 	if err != nil {
 		e.log().ErrorContext(ctx, "promotion: starting the deploy", "promotion", p.ID, "err", err)
 		why := "could not start: " + bot.Explain("the "+env.Cluster+" cluster", err)
@@ -461,6 +471,35 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 		}
 	}
 	return p, created, nil
+}
+
+// disown ends running promotion id, which met something under its names
+// that tekbot did not make (a run, a branch, a commit on its PR): tekbot
+// neither follows nor merges it. Whoever moves the promotion says so in
+// its thread, audits and logs it.
+func (e *Engine) disown(ctx context.Context, id, why string) error {
+	p, moved, err := e.transition(ctx, id, []State{Running}, Failed, func(q *Promotion, _ *Book) {
+		q.Finished, q.Result = e.now(), "stopped: "+why
+	})
+	if err != nil || !moved {
+		return err
+	}
+	e.disowned(ctx, p, why)
+	e.notify(ctx, p, bot.Reply{Outcome: bot.Failed, Public: true, Targets: []string{p.Target()}, Text: stopped(p, why)}, nil)
+	return nil
+}
+
+// disowned logs and audits that promotion p met something under its names
+// that tekbot did not make.
+func (e *Engine) disowned(ctx context.Context, p *Promotion, why string) {
+	e.log().WarnContext(ctx, "promotion: refusing what tekbot did not make", "promotion", p.ID, "why", why)
+	e.audited(ctx, p.ID+"/foreign", "refuse", bot.Refused, p)
+}
+
+// stopped says why p stopped at something tekbot did not make.
+func stopped(p *Promotion, why string) string {
+	return fmt.Sprintf("❌ Promoting *%s* `%s` to *%s* stopped: %s. tekbot does not take it as its own: it neither follows nor merges it, and deploys nothing more for this request. Find out who made it.",
+		p.Project, p.Version, p.Environment, why)
 }
 
 // announce posts that a deploy started.

@@ -3,6 +3,7 @@ package promotion
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -193,5 +194,72 @@ func TestWatchersReportOnce(t *testing.T) {
 	}
 	if d := book.Deployed("pipeline", "prod"); d == nil || d.Version != "v1.0.1" {
 		t.Errorf("deployed = %+v", d)
+	}
+}
+
+// TestCreateOwnTakesOnlyItsOwnRun: the run under a promotion's name is
+// taken as its own only when tekbot made it for that promotion; two
+// replicas creating it at once make one run and both take it.
+func TestCreateOwnTakesOnlyItsOwnRun(t *testing.T) {
+	t.Parallel()
+	e, kc, ns := engine(t)
+	env := &config.Environment{Name: "prod", Namespace: ns, PipelineRef: "install-tekton-release",
+		Params:           map[string]string{"version": "{{.Version}}"},
+		SecretWorkspaces: map[string]string{"targetCluster": "prod-kubeconfig"}}
+	c := e.Clusters.Get("prod")
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		before  func(pr *pipelinev1.PipelineRun) // what is there first; nil: nothing
+		foreign bool
+	}{
+		{"nothing there", nil, false},
+		{"its own, from an earlier attempt", func(*pipelinev1.PipelineRun) {}, false},
+		{"made for another request", func(pr *pipelinev1.PipelineRun) { pr.Annotations[tekton.AnnotationRequestID] = "other" }, true},
+		{"another version", func(pr *pipelinev1.PipelineRun) { pr.Spec.Params[0].Value.StringVal = "v0.0.1" }, true},
+		{"an inline pipeline", func(pr *pipelinev1.PipelineRun) {
+			pr.Spec.PipelineRef, pr.Spec.PipelineSpec = nil, &pipelinev1.PipelineSpec{Tasks: []pipelinev1.PipelineTask{{Name: "x", TaskRef: &pipelinev1.TaskRef{Name: "x"}}}}
+		}, true},
+		{"held pending", func(pr *pipelinev1.PipelineRun) { pr.Spec.Status = pipelinev1.PipelineRunSpecStatusPending }, true},
+		{"another service account", func(pr *pipelinev1.PipelineRun) { pr.Spec.TaskRunTemplate.ServiceAccountName = "admin" }, true},
+	}
+	for i, tt := range tests {
+		p := &Promotion{ID: fmt.Sprintf("c%d", i), Project: "pipeline", Environment: "prod", Version: "v1.0.1", RequestedBy: "andrea", Nonce: "n"}
+		p.PipelineRun = runName(p)
+		run, err := deployRun(env, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.before != nil {
+			first := run.DeepCopy()
+			tt.before(first)
+			if _, err := kc.Tekton.TektonV1().PipelineRuns(ns).Create(ctx, first, metav1.CreateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		created, errs := make([]bool, 2), make([]error, 2)
+		for r := range 2 {
+			wg.Go(func() { created[r], errs[r] = createOwn(ctx, c, run.DeepCopy()) })
+		}
+		wg.Wait()
+		var foreign *foreignError
+		for r := range 2 {
+			if got := errors.As(errs[r], &foreign); got != tt.foreign || (!got && errs[r] != nil) {
+				t.Errorf("%s: replica %d: %v; want foreign %v", tt.name, r, errs[r], tt.foreign)
+			}
+		}
+		made, want := 0, 1
+		if tt.before != nil {
+			want = 0
+		}
+		for _, c := range created {
+			if c {
+				made++
+			}
+		}
+		if made != want {
+			t.Errorf("%s: %d replicas created it, want %d", tt.name, made, want)
+		}
 	}
 }

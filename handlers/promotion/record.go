@@ -75,6 +75,14 @@ type Promotion struct {
 	PullRequest int    `json:"pullRequest,omitempty"`
 	// URL links to the PipelineRun in the dashboard, or to the PR.
 	URL string `json:"url,omitempty"`
+	// Provenance: what proves that what tekbot finds is what it made.
+	// Nonce is random and recorded before anything is created; the
+	// names of the deploy run, the verification runs and the branch
+	// derive from it, so nobody can create them first. Commit is the
+	// commit tekbot wrote on Branch, the only head it merges, into Base.
+	Nonce  string `json:"nonce,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	Base   string `json:"base,omitempty"`
 	// Thread is where its progress is posted.
 	Thread Thread `json:"thread,omitzero"`
 	// Steps are what happened after the deploy started, oldest first:

@@ -3,6 +3,7 @@ package promotion
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -10,11 +11,12 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"text/template"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -44,22 +46,28 @@ func digest(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// runName derives the deploy PipelineRun's name from the promotion, so a
-// double click, a retry or a second replica meets AlreadyExists instead
-// of deploying twice. Projects have at most 30 characters: it fits a DNS
-// label.
+// runName derives the deploy PipelineRun's name from the promotion and its
+// nonce, so a double click, a retry or a second replica meets
+// AlreadyExists instead of deploying twice, and nobody who knows the
+// promotion's ID (a train's is known days ahead) can create it first.
+// Projects have at most 30 characters: it fits a DNS label.
 func runName(p *Promotion) string {
-	return "promote-" + p.Project + "-" + digest(p.ID, p.Environment)[:10]
+	return "promote-" + p.Project + "-" + digest(p.ID, p.Environment, p.Nonce)[:10]
 }
 
 // branchName is the gitops branch, derived from the promotion likewise.
 func branchName(p *Promotion) string {
-	return fmt.Sprintf("tekbot/promote-%s-%s-%s", p.Project, p.Version, digest(p.ID, p.Environment)[:8])
+	return fmt.Sprintf("tekbot/promote-%s-%s-%s", p.Project, p.Version, digest(p.ID, p.Environment, p.Nonce)[:8])
 }
 
 // target notes where p deploys to, before anything is created, so that a
-// crash between the claim and the deploy leaves a trail to follow.
+// crash between the claim and the deploy leaves a trail to follow. The
+// nonce its names derive from is drawn here, once: it is in the record
+// before anything bears those names.
 func (e *Engine) target(env *config.Environment, p *Promotion) {
+	if p.Nonce == "" {
+		p.Nonce = rand.Text()
+	}
 	switch env.Strategy {
 	case config.StrategyPipelineRun:
 		p.Cluster, p.Namespace, p.PipelineRun = env.Cluster, env.Namespace, runName(p)
@@ -97,10 +105,11 @@ func render(text string, env *config.Environment, p *Promotion) (string, error) 
 	return b.String(), nil
 }
 
-// deployRun builds the deploy PipelineRun of p from env's template.
+// deployRun builds the deploy PipelineRun of p from env's template, under
+// the name the record holds.
 func deployRun(env *config.Environment, p *Promotion) (*pipelinev1.PipelineRun, error) {
 	labels := map[string]string{LabelProject: p.Project, LabelEnvironment: env.Name}
-	return promotionRun(env, p, runName(p), env.Namespace, env.PipelineRef, labels, env.Params, env.SecretWorkspaces)
+	return promotionRun(env, p, p.PipelineRun, env.Namespace, env.PipelineRef, labels, env.Params, env.SecretWorkspaces)
 }
 
 // promotionRun builds a PipelineRun that acts for p (a deploy or a
@@ -151,20 +160,42 @@ func (e *Engine) createRun(ctx context.Context, env *config.Environment, p *Prom
 	if err != nil {
 		return false, err
 	}
-	return createOnce(ctx, c, pr)
+	return createOwn(ctx, c, pr)
 }
 
-// createOnce creates pr, whose name is derived from what it acts for;
-// created is false when it exists already (a retry, another replica).
-func createOnce(ctx context.Context, c *tekton.Cluster, pr *pipelinev1.PipelineRun) (created bool, err error) {
-	_, err = c.Tekton.TektonV1().PipelineRuns(pr.Namespace).Create(ctx, pr, metav1.CreateOptions{})
-	switch {
-	case apierrors.IsAlreadyExists(err):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("creating PipelineRun %s/%s/%s: %w", c.Name, pr.Namespace, pr.Name, err)
+// foreignError: something stands under a name tekbot derived for a
+// promotion (a run, a branch, the head of its PR), and tekbot cannot
+// prove it made it for that promotion. Its message is for people.
+type foreignError struct{ msg string }
+
+func (f *foreignError) Error() string { return f.msg }
+
+// createOwn creates pr, whose name is derived from the promotion it acts
+// for. created is false when the run under that name is tekbot's own for
+// the same promotion (a retry, another replica): its request annotation
+// names the promotion, and its spec is what the cluster makes of pr,
+// asked with a dry run so that Tekton's defaulting applies as the
+// cluster configures it. Anything else there is a *foreignError: a name
+// is no proof of who made a run.
+func createOwn(ctx context.Context, c *tekton.Cluster, pr *pipelinev1.PipelineRun) (created bool, err error) {
+	got, created, err := c.CreateOnce(ctx, pr)
+	if err != nil || created {
+		return created, err
 	}
-	return true, nil
+	foreign := &foreignError{fmt.Sprintf("the PipelineRun `%s` on %s was not made by tekbot for this promotion", pr.Name, c.Name)}
+	if got.Annotations[tekton.AnnotationRequestID] != pr.Annotations[tekton.AnnotationRequestID] {
+		return false, foreign
+	}
+	probe := pr.DeepCopy()
+	probe.Name, probe.GenerateName = "", "tekbot-probe-"
+	want, err := c.Tekton.TektonV1().PipelineRuns(pr.Namespace).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		return false, fmt.Errorf("checking PipelineRun %s/%s/%s against what tekbot would create: %w", c.Name, pr.Namespace, pr.Name, err)
+	}
+	if !equality.Semantic.DeepEqual(got.Spec, want.Spec) {
+		return false, foreign
+	}
+	return false, nil
 }
 
 // openPR pins p's version in the environment's file on a new branch and
@@ -184,32 +215,25 @@ func (e *Engine) openPR(ctx context.Context, env *config.Environment, p *Promoti
 	if err != nil {
 		return false, fmt.Errorf("environment %s: pattern: %w", env.Name, err)
 	}
-	repo := env.Repository
-	base, sha, err := e.Repos.DefaultBranch(ctx, repo)
-	if err != nil {
-		return false, err
-	}
-	if _, err := e.Repos.CreateBranch(ctx, repo, p.Branch, sha); err != nil {
-		return false, err
-	}
-	content, blob, err := e.Repos.File(ctx, repo, p.Branch, path)
-	if err != nil {
-		return false, err
-	}
-	pinned, err := pinVersion(content, re, p.Version)
-	if err != nil {
-		return false, fmt.Errorf("%s in %s: %w", path, repo, err)
-	}
-	title := fmt.Sprintf("Promote %s %s to %s", p.Project, p.Version, p.Environment)
-	if !bytes.Equal(pinned, content) {
-		msg := fmt.Sprintf("%s\n\nAsked by %s through tekbot (request %s).", title, p.RequestedBy, p.ID)
-		if err := e.Repos.CommitFile(ctx, repo, p.Branch, path, msg, pinned, blob); err != nil {
+	repo, title := env.Repository, fmt.Sprintf("Promote %s %s to %s", p.Project, p.Version, p.Environment)
+	if p.Commit == "" {
+		if err := e.commit(ctx, p, repo, path, title, re); err != nil {
 			return false, err
 		}
 	}
-	number, url, err := e.Repos.OpenPullRequest(ctx, repo, p.Branch, base, title, prBody(p, path))
+	number, url, err := e.Repos.OpenPullRequest(ctx, repo, p.Branch, p.Base, title, prBody(p, path))
 	if err != nil {
 		return false, err
+	}
+	// An open PR from the branch may be someone else's, opened between
+	// the commit and this call: it is taken only if it is what tekbot
+	// would merge.
+	st, err := e.Repos.PullRequestStatus(ctx, repo, number)
+	if err != nil {
+		return false, err
+	}
+	if why := ownPR(p, number, st); why != "" {
+		return false, &foreignError{why}
 	}
 	p.PullRequest, p.URL = number, url
 	err = e.update(ctx, func(b *Book) error {
@@ -219,6 +243,66 @@ func (e *Engine) openPR(ctx context.Context, env *config.Environment, p *Promoti
 		return nil
 	})
 	return true, err
+}
+
+// commit pins p's version on a new branch and records the commit: the
+// only head tekbot will merge. A branch that exists already is not
+// tekbot's, whatever its name: tekbot records its commit before anything
+// else is built on the branch.
+func (e *Engine) commit(ctx context.Context, p *Promotion, repo, path, title string, pattern *regexp.Regexp) error {
+	base, sha, err := e.Repos.DefaultBranch(ctx, repo)
+	if err != nil {
+		return err
+	}
+	created, err := e.Repos.CreateBranch(ctx, repo, p.Branch, sha)
+	switch {
+	case err != nil:
+		return err
+	case !created:
+		return &foreignError{fmt.Sprintf("the branch `%s` of %s exists, but tekbot recorded no commit of its own on it", p.Branch, repo)}
+	}
+	content, blob, err := e.Repos.File(ctx, repo, p.Branch, path)
+	if err != nil {
+		return err
+	}
+	pinned, err := pinVersion(content, pattern, p.Version)
+	if err != nil {
+		return fmt.Errorf("%s in %s: %w", path, repo, err)
+	}
+	if bytes.Equal(pinned, content) {
+		return refuse("`%s` in %s pins `%s` already: there is nothing to change.", path, repo, p.Version)
+	}
+	msg := fmt.Sprintf("%s\n\nAsked by %s through tekbot (request %s).", title, p.RequestedBy, p.ID)
+	commit, err := e.Repos.CommitFile(ctx, repo, p.Branch, path, msg, pinned, blob)
+	if err != nil {
+		return err
+	}
+	p.Commit, p.Base = commit, base
+	return e.update(ctx, func(b *Book) error {
+		if q := b.find(p.ID); q != nil {
+			q.Commit, q.Base = commit, base
+		}
+		return nil
+	})
+}
+
+// ownPR says why pull request number is not tekbot's promotion PR for p,
+// or "" if it is: its head is the commit tekbot wrote, on tekbot's branch
+// of the repository itself (not a fork's), and it merges into the branch
+// tekbot started from.
+func ownPR(p *Promotion, number int, st PullRequestStatus) string {
+	pr := fmt.Sprintf("%s#%d", p.Repository, number)
+	switch {
+	case p.Commit == "":
+		return fmt.Sprintf("tekbot recorded no commit of its own for %s", pr)
+	case st.Head != p.Commit:
+		return fmt.Sprintf("the head of %s is `%.7s`, a commit tekbot did not write (tekbot's is `%.7s`)", pr, st.Head, p.Commit)
+	case !strings.EqualFold(st.HeadRepo, p.Repository) || st.HeadRef != p.Branch:
+		return fmt.Sprintf("%s comes from `%s:%s`, not from tekbot's branch `%s`", pr, st.HeadRepo, st.HeadRef, p.Branch)
+	case st.Base != p.Base:
+		return fmt.Sprintf("%s merges into `%s`, not into `%s`", pr, st.Base, p.Base)
+	}
+	return ""
 }
 
 func prBody(p *Promotion, path string) string {

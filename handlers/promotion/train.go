@@ -112,6 +112,11 @@ func (e *Engine) propose(ctx context.Context, env *config.Environment, project, 
 	if err == nil {
 		err = e.check(ctx, env, p)
 	}
+	who := e.authorised(env)
+	if err == nil && len(who) == 0 {
+		// An Approve button nobody may press would wait forever.
+		err = refuse("Nobody may promote to %s, so nobody could approve.", env.Name)
+	}
 	var no *Refusal
 	switch {
 	case errors.As(err, &no):
@@ -132,7 +137,6 @@ func (e *Engine) propose(ctx context.Context, env *config.Environment, project, 
 	}); err != nil {
 		return err
 	}
-	who := e.authorised(env)
 	var b strings.Builder
 	fmt.Fprintf(&b, "🚂 Promotion train: promote *%s* to *%s*: %s?\n%s\n", p.Project, p.Environment, p.Change(), bullets(append(p.Evidence, p.Skipped...)))
 	fmt.Fprintf(&b, "Whoever approves asks for it (%s may).", strings.Join(who, ", "))
@@ -145,7 +149,9 @@ func (e *Engine) propose(ctx context.Context, env *config.Environment, project, 
 		Button:    "Approve",
 		Approvers: who,
 	}}
-	offer := &bot.Request{ID: p.ID, Command: bot.Command{Verb: Verb, Args: p.Args()}, Caller: e.caller(autoRequester)}
+	// Nobody asked for the offer, so it names no caller: who may press is
+	// its Approvers, and whoever presses first becomes the requester.
+	offer := &bot.Request{ID: p.ID, Command: bot.Command{Verb: Verb, Args: p.Args()}, Caller: bot.Caller{Transport: bot.Slack}}
 	e.notify(ctx, p, reply, offer)
 	return nil
 }

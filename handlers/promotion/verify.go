@@ -61,7 +61,7 @@ func (e *Engine) Verify(ctx context.Context, id string) error {
 	}
 	env, err := e.Environment(p.Environment)
 	if err != nil || env.Verify == nil {
-		return e.verificationFailed(ctx, id, "the environment no longer configures a verification")
+		return e.verificationFailed(ctx, id, "the environment no longer configures a verification", true)
 	}
 	ctx, expired, stop := e.until(ctx, p.VerifyBy)
 	defer stop()
@@ -72,14 +72,20 @@ func (e *Engine) Verify(ctx context.Context, id string) error {
 		evidence = append(evidence, more...)
 	}
 	var no *checkFailed
+	var foreign *foreignError
 	switch {
 	case err == nil:
 		return e.verified(ctx, id, evidence)
+	case errors.As(err, &foreign):
+		// Neither evidence for the version nor against it: no automatic
+		// rollback, people decide.
+		e.disowned(ctx, p, foreign.msg)
+		return e.verificationFailed(ctx, id, foreign.msg+", so tekbot does not take it as evidence either way", false)
 	case expired():
 		// ctx is over; the record is written with a fresh one.
-		return e.verificationFailed(context.WithoutCancel(ctx), id, fmt.Sprintf("timed out after %s: %v", verifyTimeout(env), err))
+		return e.verificationFailed(context.WithoutCancel(ctx), id, fmt.Sprintf("timed out after %s: %v", verifyTimeout(env), err), true)
 	case errors.As(err, &no):
-		return e.verificationFailed(ctx, id, no.msg)
+		return e.verificationFailed(ctx, id, no.msg, true)
 	}
 	return err
 }
@@ -152,10 +158,12 @@ func reported(v string, err error) string {
 	return "`" + v + "`"
 }
 
-// verifyRunName derives verification run i's name from the promotion, so
-// a retry or a second replica finds the run rather than starting another.
+// verifyRunName derives verification run i's name from the promotion and
+// its nonce, so a retry or a second replica finds the run rather than
+// starting another, and nobody can create it first to verify a version or
+// fail it.
 func verifyRunName(p *Promotion, i int) string {
-	return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, strconv.Itoa(i))[:10]
+	return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, p.Nonce, strconv.Itoa(i))[:10]
 }
 
 // runChecks runs the verification pipelines one after the other, each
@@ -175,9 +183,12 @@ func (e *Engine) runChecks(ctx context.Context, env *config.Environment, p *Prom
 		}
 		link := runLink(c, pr)
 		for {
-			_, err := createOnce(ctx, c, pr)
+			_, err := createOwn(ctx, c, pr)
 			if err == nil {
 				break
+			}
+			if errors.As(err, new(*foreignError)) {
+				return out, err
 			}
 			e.log().WarnContext(ctx, "promotion: creating a verification run", "promotion", p.ID, "err", err)
 			select {
@@ -222,11 +233,12 @@ func (e *Engine) verified(ctx context.Context, id string, evidence []string) err
 }
 
 // verificationFailed records a verification that failed or timed out.
-// With autoRollback, and unless p is itself a rollback (one automatic
-// rollback per promotion, then people decide), it rolls back to the last
-// verified version through the same strategy and pages the captain;
-// otherwise it offers a Roll back button.
-func (e *Engine) verificationFailed(ctx context.Context, id, why string) error {
+// With autoRollback, when the failure is evidence against the version,
+// and unless p is itself a rollback (one automatic rollback per
+// promotion, then people decide), it rolls back to the last verified
+// version through the same strategy and pages the captain; otherwise it
+// offers a Roll back button.
+func (e *Engine) verificationFailed(ctx context.Context, id, why string, evidence bool) error {
 	var rollback *Promotion
 	auto := false
 	p, moved, err := e.transition(ctx, id, []State{Verifying}, FailedVerification, func(q *Promotion, b *Book) {
@@ -238,7 +250,7 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string) error {
 			return
 		}
 		env, err := e.Environment(q.Environment)
-		auto = err == nil && env.AutoRollback
+		auto = err == nil && env.AutoRollback && evidence
 		rollback = &Promotion{
 			ID: rollbackID(q.ID), Project: q.Project, Environment: q.Environment, Version: d.Verified, From: q.Version,
 			Rollback: true, RollbackOf: q.ID, State: Offered, Asked: now, Thread: q.Thread,
@@ -259,6 +271,9 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string) error {
 	case auto:
 		reply.Text += fmt.Sprintf("\nRolling back to `%s`, the last verified version, by itself: once, and after that people decide. The captain is paged.", rollback.Version)
 	case rollback != nil:
+		if !evidence {
+			reply.Text += "\nThat says nothing about the version, so tekbot does not roll back by itself: people decide. The captain is paged."
+		}
 		reply.Text += fmt.Sprintf("\nRoll back to `%s`, the last verified version?", rollback.Version)
 		offer = e.offerRollback(&reply, p, rollback)
 	case p.Rollback:
@@ -267,7 +282,7 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string) error {
 		reply.Text += fmt.Sprintf("\nNo other verified version is recorded for %s, so there is nothing to roll back to.", p.Environment)
 	}
 	e.notify(ctx, p, reply, offer)
-	if auto || p.Rollback {
+	if auto || p.Rollback || !evidence {
 		e.page(ctx, p.ID+"/verification", fmt.Sprintf("%s %s failed verification on %s (%s)", p.Project, p.Version, p.Environment, why), p.URL)
 	}
 	if !auto {

@@ -271,7 +271,7 @@ func (e *Engine) catchUp(ctx context.Context) (*Book, error) {
 		if p.State == Verifying && e.now().After(p.VerifyBy.Add(createGrace)) {
 			// Nobody finished the check in time (a restart without a
 			// resume): it failed.
-			err := e.verificationFailed(ctx, p.ID, "nobody finished the verification before its deadline")
+			err := e.verificationFailed(ctx, p.ID, "nobody finished the verification before its deadline", true)
 			if err != nil {
 				e.log().WarnContext(ctx, "promotion: ending a stale verification", "promotion", p.ID, "err", err)
 			}

@@ -17,7 +17,8 @@ type CheckSuiteOptions struct {
 	UpdatedAt   string
 	Owner, Repo string // repository, renamed as in PRCommentOptions
 	// Numbers of the pull requests in check_suite.pull_requests; nil keeps
-	// the example's.
+	// the example's. An empty, non-nil list is what GitHub sends for a PR
+	// from a fork.
 	PullRequests []int
 }
 

@@ -269,9 +269,14 @@ type CheckRunOptions struct {
 
 	// Numbers of the pull requests the check run belongs to, listed in
 	// check_run.pull_requests and check_suite.pull_requests like GitHub
-	// does (head: HeadBranch at HeadSHA; base: BaseBranch).
+	// does (head: HeadBranch at HeadSHA; base: BaseBranch). An empty,
+	// non-nil list is what GitHub sends for a PR from a fork: its REST
+	// description lists only PRs whose head is in the repository.
 	PullRequests []int
 	BaseBranch   string // default: the repository's default_branch
+	// UpdatedAt is check_run.check_suite.updated_at (RFC 3339), the
+	// latest time the delivery carries.
+	UpdatedAt string
 }
 
 // CheckRunRerequested returns a check_run "rerequested" delivery (someone
@@ -334,6 +339,9 @@ func CheckRunRerequested(tb testing.TB, opts CheckRunOptions) []byte {
 				app.set("node_id", nodeID("011:Integration", opts.AppID))
 			}
 		}
+	}
+	if opts.UpdatedAt != "" {
+		suite.set("updated_at", opts.UpdatedAt)
 	}
 	if opts.PullRequests != nil {
 		prs := pullRequestRefs(repo, opts.PullRequests, suite.get("head_branch"), cr.get("head_sha"), opts.BaseBranch)

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +55,7 @@ import (
 //	GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
 //	GET    /repos/{owner}/{repo}/pulls/{pull_number}
 //	PUT    /repos/{owner}/{repo}/pulls/{pull_number}/merge
+//	GET    /repos/{owner}/{repo}/commits/{commit_sha}/pulls
 //	GET    /repos/{owner}/{repo}/check-runs/{check_run_id}
 //
 // Like GitHub, owner, repository, organization, team and user names match
@@ -561,6 +564,7 @@ var builtins = map[string]builtin{
 	"GET /repos/{owner}/{repo}/collaborators/{username}/permission":     (*Server).getPermission,
 	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":          (*Server).getTeamMembership,
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}":                     (*Server).getPull,
+	"GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls":              (*Server).listCommitPulls,
 	"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge":               (*Server).mergePull,
 	"GET /repos/{owner}/{repo}/check-runs/{check_run_id}":               (*Server).getCheckRun,
 }
@@ -971,6 +975,26 @@ func (s *Server) getPull(c *call) {
 		writeError(c.w, http.StatusNotFound, "Not Found", c.docURL)
 		return
 	}
+	writeJSON(c.w, http.StatusOK, s.pullJSON(owner, repo, pr))
+}
+
+// listCommitPulls lists the open PRs whose head is the commit, forks'
+// included (their head is in the repository's refs/pull/N/head).
+func (s *Server) listCommitPulls(c *call) {
+	owner, repo, sha := c.p["owner"], c.p["repo"], c.p["commit_sha"]
+	prs := []any{}
+	for _, k := range slices.Sorted(maps.Keys(s.pulls)) {
+		pr := s.pulls[k]
+		if k == issueKey(owner, repo, pr.Number) && pr.HeadSHA == sha && pr.State != "closed" && !pr.Merged {
+			prs = append(prs, s.pullJSON(owner, repo, pr))
+		}
+	}
+	writeJSON(c.w, http.StatusOK, prs)
+}
+
+// pullJSON is a PR as GitHub's REST API shows it.
+func (s *Server) pullJSON(owner, repo string, pr PullRequest) *object {
+	number := pr.Number
 	settings := s.repo(owner, repo)
 	full := owner + "/" + repo
 	if pr.State == "" {
@@ -1036,7 +1060,7 @@ func (s *Server) getPull(c *call) {
 		headRepo.set("fork", true)
 	}
 	link := func(h string) *object { return newObject("href", h) }
-	writeJSON(c.w, http.StatusOK, newObject(
+	return newObject(
 		"url", prAPI,
 		"id", num(id),
 		"node_id", nodeID("011:PullRequest", id),
@@ -1106,7 +1130,7 @@ func (s *Server) getPull(c *call) {
 		"additions", num(1),
 		"deletions", num(0),
 		"changed_files", num(1),
-	))
+	)
 }
 
 // mergePull merges a PR as GitHub does: only an open, clean one, only at

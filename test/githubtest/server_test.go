@@ -264,6 +264,23 @@ func TestServerCheckRun(t *testing.T) {
 	}
 }
 
+func TestServerCommitPulls(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t)
+	gh := newClient(t, s)
+	ctx := context.Background()
+	s.SetPullRequest(owner, repo, PullRequest{Number: 42, HeadSHA: "abc", HeadOwner: "a-fork"})
+	s.SetPullRequest(owner, repo, PullRequest{Number: 43, HeadSHA: "abc", State: "closed"})
+	s.SetPullRequest(owner, repo, PullRequest{Number: 44, HeadSHA: "def"})
+	prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, "abc", nil)
+	if err != nil || len(prs) != 1 || prs[0].GetNumber() != 42 || !prs[0].GetHead().GetRepo().GetFork() {
+		t.Errorf("pulls of abc: %v %v, want the open fork PR 42", prs, err)
+	}
+	if prs, _, err := gh.PullRequests.ListPullRequestsWithCommit(ctx, owner, repo, "0123", nil); err != nil || len(prs) != 0 {
+		t.Errorf("pulls of an unknown commit: %v %v, want none", prs, err)
+	}
+}
+
 func TestServerViolation(t *testing.T) {
 	t.Parallel()
 	s := NewServer(t)

@@ -54,7 +54,8 @@ type Options struct {
 	// Workers and Queue size the pool; zero means 4 and 64.
 	Workers, Queue int
 	// Deps changes the handlers' dependencies (a clock, say) before the
-	// commands are registered.
+	// commands are registered. With Slack, promotions post their progress
+	// and buttons there (Deps.Notifier), as serve wires them.
 	Deps    func(*handlers.Deps)
 	Metrics *bot.Metrics
 	Log     *slog.Logger
@@ -65,7 +66,10 @@ type Replica struct {
 	Server *httptest.Server
 	Intake *bot.Intake
 	Slack  *slack.Adapter
-	opts   Options
+	// Deps are its handlers' dependencies, for tests that start what
+	// serve runs on its own (the promotion train).
+	Deps *handlers.Deps
+	opts Options
 }
 
 // NewReplica starts a replica; the test's end drains it and stops it.
@@ -87,26 +91,32 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
 	}
+	r := &Replica{opts: o, Deps: deps, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
+	if o.Slack != nil {
+		// Registry and Bot are set once they exist, as serve does.
+		poster := slack.NewPoster(o.Slack, o.Log)
+		poster.Interval = o.PostInterval
+		r.Slack = &slack.Adapter{
+			SigningSecret: o.SlackSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config,
+			Poster: poster, Intake: r.Intake, Metrics: o.Metrics, Log: o.Log,
+		}
+		deps.Notifier = slack.Releases{Adapter: r.Slack}
+	}
 	if o.Deps != nil {
 		o.Deps(deps)
 	}
 	reg := handlers.NewRegistry(deps)
 	b := &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: o.Log}, Metrics: o.Metrics, Log: o.Log}
-	r := &Replica{opts: o, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
 			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Metrics: o.Metrics, Log: o.Log,
+			Commits: []github.CommitPulls{deps, o.GitHub},
 		})
 	}
-	if o.Slack != nil {
-		poster := slack.NewPoster(o.Slack, o.Log)
-		poster.Interval = o.PostInterval
-		r.Slack = &slack.Adapter{
-			SigningSecret: o.SlackSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			Poster: poster, Intake: r.Intake, Metrics: o.Metrics, Log: o.Log,
-		}
+	if r.Slack != nil {
+		r.Slack.Registry, r.Slack.Bot = reg, b
 		r.Slack.Register(mux)
 	}
 	r.Server = httptest.NewServer(mux)

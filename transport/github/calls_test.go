@@ -33,7 +33,6 @@ const (
 
 const (
 	teamMember = "plumber"
-	stranger   = "drive-by"
 	team       = owner + "/plumbing"
 )
 
@@ -52,7 +51,7 @@ func (e *env) deliver(r *replica, ev event, n int) {
 	if ev.association == "" {
 		kind = "check_suite"
 		body = githubtest.CheckSuiteRerequested(e.t, githubtest.CheckSuiteOptions{
-			ID: int64(n), HeadSHA: headSHA, Sender: ev.login, SenderType: "User", UpdatedAt: "2026-12-07T10:00:00Z",
+			ID: int64(n), HeadSHA: headSHA, Sender: ev.login, SenderType: "User", UpdatedAt: time.Now().UTC().Format(time.RFC3339),
 			Owner: owner, Repo: repoName, PullRequests: []int{prNumber},
 		})
 	} else {

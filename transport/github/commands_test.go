@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -187,8 +188,9 @@ func TestCheckSuiteRerequestedRerunsTheFailedRuns(t *testing.T) {
 	}
 
 	// A reader pressing the button is denied, like a reader's /retest.
+	now := time.Now().UTC()
 	r := e.replica()
-	if code, msg := r.Deliver(t, "check_suite", "suite-reader", suite(contributor, "2026-11-30T10:00:00Z")); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "check_suite", "suite-reader", suite(contributor, now.Add(-time.Minute).Format(time.RFC3339))); code != http.StatusAccepted {
 		t.Fatalf("check_suite: %d %s", code, msg)
 	}
 	r.Drain(t)
@@ -197,7 +199,7 @@ func TestCheckSuiteRerequestedRerunsTheFailedRuns(t *testing.T) {
 	}
 
 	r = e.replica()
-	if code, msg := r.Deliver(t, "check_suite", "suite-writer", suite(maintainer, "2026-11-30T10:01:00Z")); code != http.StatusAccepted {
+	if code, msg := r.Deliver(t, "check_suite", "suite-writer", suite(maintainer, now.Format(time.RFC3339))); code != http.StatusAccepted {
 		t.Fatalf("check_suite: %d %s", code, msg)
 	}
 	r.Drain(t)
@@ -208,7 +210,7 @@ func TestCheckSuiteRerequestedRerunsTheFailedRuns(t *testing.T) {
 
 	// The recorded sender: the app itself re-requested (a Bot), which
 	// tekbot ignores.
-	byApp := githubtest.CheckSuiteRerequested(t, githubtest.CheckSuiteOptions{Owner: owner, Repo: repoName, PullRequests: []int{prNumber}})
+	byApp := githubtest.CheckSuiteRerequested(t, githubtest.CheckSuiteOptions{Owner: owner, Repo: repoName, PullRequests: []int{prNumber}, UpdatedAt: now.Format(time.RFC3339)})
 	if code, msg := e.replica().Deliver(t, "check_suite", "suite-bot", byApp); code != http.StatusOK || !strings.Contains(msg, "ignored: re-run by a bot") {
 		t.Errorf("the app's own re-request: %d %q, want ignored", code, msg)
 	}

@@ -73,16 +73,20 @@ func (a *API) File(ctx context.Context, repo, ref, path string) (content []byte,
 	return []byte(text), file.GetSHA(), nil
 }
 
-// CommitFile commits content as path on branch, replacing blob blobSHA.
-func (a *API) CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) error {
+// CommitFile commits content as path on branch, replacing blob blobSHA,
+// and returns the commit's SHA.
+func (a *API) CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (string, error) {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Repositories.UpdateFile(ctx, owner, name, path, &gh.RepositoryContentFileOptions{
+	res, resp, err := a.client.Repositories.UpdateFile(ctx, owner, name, path, &gh.RepositoryContentFileOptions{
 		Message: gh.String(message), Content: content, SHA: gh.String(blobSHA), Branch: gh.String(branch),
 	})
 	if err := a.counted(resp, err); err != nil {
-		return fmt.Errorf("committing %s to %s@%s: %w", path, repo, branch, err)
+		return "", fmt.Errorf("committing %s to %s@%s: %w", path, repo, branch, err)
 	}
-	return nil
+	if res.Commit.GetSHA() == "" {
+		return "", fmt.Errorf("committing %s to %s@%s: GitHub named no commit", path, repo, branch)
+	}
+	return res.Commit.GetSHA(), nil
 }
 
 // OpenPullRequest opens a PR from head (a branch of repo) to base, or
@@ -123,8 +127,11 @@ func (a *API) PullRequestStatus(ctx context.Context, repo string, number int) (p
 		Merged: pr.GetMerged(), Closed: pr.GetState() == "closed" && !pr.GetMerged(),
 		// "clean": mergeable, required checks green, required reviews
 		// given. "unstable" (a failing or pending check) is not enough.
-		Ready: pr.GetState() == "open" && pr.GetMergeable() && pr.GetMergeableState() == "clean",
-		Head:  pr.GetHead().GetSHA(),
+		Ready:    pr.GetState() == "open" && pr.GetMergeable() && pr.GetMergeableState() == "clean",
+		Head:     pr.GetHead().GetSHA(),
+		HeadRef:  pr.GetHead().GetRef(),
+		HeadRepo: pr.GetHead().GetRepo().GetFullName(),
+		Base:     pr.GetBase().GetRef(),
 	}, nil
 }
 

@@ -222,7 +222,6 @@ func TestStrangersCostLittle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.seed("unit-tests", kube.Failed, false)
-	const stranger = "drive-by"
 	e.gh.SetPermission(owner, repoName, stranger, "read")
 	before := len(e.gh.Requests())
 	r := e.replica()

@@ -40,9 +40,12 @@ type Receiver struct {
 	Approvals Approvals
 	// Intake deduplicates, queues, claims and runs deliveries.
 	Intake *bot.Intake
-	// Denials keeps strangers' denials to one per PR per deniedEvery
-	// across replicas (state.Claims); nil sends every denial.
+	// Denials keeps strangers' denials to one per person per PR per
+	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
+	// Commits find the PR of a re-run button's commit when GitHub names
+	// none (a fork's PR), asked in order; nil ignores such presses.
+	Commits []CommitPulls
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 	// Now is the clock for the comment window; nil means time.Now.
@@ -80,6 +83,9 @@ type delivery struct {
 	// organisation member, collaborator), so tekbot acknowledges at once.
 	member   bool
 	commands []bot.Command
+	// sha is the commit a check event is for: its commands act on it, not
+	// on the PR's head, which may have moved since.
+	sha string
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -188,47 +194,14 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	}
 	// The signed created_at dates the comment: an old one is a replay, or
 	// a redelivery of something long past, and is not acted on again.
-	created := e.GetComment().GetCreatedAt().Time
-	if window := r.Config.GitHub.MaxCommentAge(); r.now().Sub(created) > window {
-		r.Log.Info("github comment ignored: older than the comment window",
-			"repository", repo, "comment", e.GetComment().GetID(), "created", created, "window", window)
-		return nil, fmt.Sprintf("comment is older than %s", window), nil
+	if why := r.stale("comment", repo, e.GetComment().GetID(), e.GetComment().GetCreatedAt().Time); why != "" {
+		return nil, why, nil
 	}
 	return &delivery{
 		key:  fmt.Sprintf("github-comment/%s/%d/created", repo, e.GetComment().GetID()),
 		repo: repo, number: e.GetIssue().GetNumber(), commentID: e.GetComment().GetID(), login: login,
 		member:   slices.Contains([]string{"OWNER", "MEMBER", "COLLABORATOR"}, e.GetComment().GetAuthorAssociation()),
 		commands: cmds,
-	}, "", nil
-}
-
-// decodeCheckRun turns GitHub's "Re-run" button into "/test <name>", where
-// the check run's name is the pipeline's (Pipelines-as-Code names check
-// runs "<repository> / <pipeline>").
-func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error) {
-	repo := e.GetRepo().GetFullName()
-	var prs []*gh.PullRequest
-	if cr := e.GetCheckRun(); cr != nil {
-		prs = cr.PullRequests
-	}
-	switch {
-	case e.GetAction() != "rerequested":
-		return nil, "check run " + e.GetAction(), nil
-	case len(prs) == 0:
-		return nil, "check run is not on a pull request", nil
-	case r.Config.Repository(repo) == nil:
-		return nil, "repository " + repo + " is not configured", nil
-	case r.isBot(e.GetSender()):
-		return nil, "re-run by a bot", nil
-	}
-	name := e.GetCheckRun().GetName()
-	if i := strings.LastIndex(name, " / "); i >= 0 {
-		name = name[i+3:]
-	}
-	return &delivery{
-		key:  fmt.Sprintf("github-check-run/%s/%d/rerequested", repo, e.GetCheckRun().GetID()),
-		repo: repo, number: prs[0].GetNumber(), login: e.GetSender().GetLogin(),
-		commands: []bot.Command{{Verb: "test", Args: []string{name}}},
 	}, "", nil
 }
 
@@ -301,7 +274,13 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	if r.needsTrust(d) {
 		early = lookUpTrust(ctx, r.API, repo, d.login)
 	}
+	if d.number == 0 && !r.findPullRequest(ctx, log, d) {
+		return false
+	}
 	pr, err := r.API.Get(ctx, d.repo, d.number)
+	if err == nil && d.sha != "" {
+		pr.HeadSHA = d.sha
+	}
 	if err != nil {
 		log.Error("reading pull request failed", "err", err)
 		if claim != nil && !claim.Won() {
@@ -351,19 +330,26 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	return allFailed
 }
 
-// mayDeny reports whether a PR may get another denial now: one per PR per
-// deniedEvery, across replicas.
+// mayDeny reports whether a denial may be posted now: one per person per PR
+// per deniedEvery, across replicas, so that a stranger's denial never
+// swallows the one the PR's author needs ("ask for /ok-to-test"). A button
+// press is never answered with a denial: nobody wrote anything to answer.
 func (r *Receiver) mayDeny(ctx context.Context, log *slog.Logger, d *delivery) bool {
+	if d.commentID == 0 {
+		log.Info("re-run button pressed by someone who may not re-run; not answered", "login", d.login, "pr", d.number)
+		return false
+	}
 	if r.Denials == nil {
 		return true
 	}
-	ok, err := r.Denials.ClaimEvery(ctx, fmt.Sprintf("github-denial/%s#%d", d.repo, d.number), deniedEvery, r.now())
+	key := fmt.Sprintf("github-denial/%s#%d/%s", d.repo, d.number, strings.ToLower(d.login))
+	ok, err := r.Denials.ClaimEvery(ctx, key, deniedEvery, r.now())
 	if err != nil {
-		log.Warn("could not check when this PR was last sent a denial; not sending one", "err", err)
+		log.Warn("could not check when this person was last sent a denial here; not sending one", "err", err)
 		return false
 	}
 	if !ok {
-		log.Info("denial not posted: this PR had one within the last ten minutes", "login", d.login)
+		log.Info("denial not posted: this person had one on this PR within the last ten minutes", "login", d.login)
 	}
 	return ok
 }

@@ -307,6 +307,7 @@ func TestCheckRunRerequestedReruns(t *testing.T) {
 	r := e.replica()
 	body := githubtest.CheckRunRerequested(t, githubtest.CheckRunOptions{
 		ID: 77, Name: "pipeline / unit-tests", HeadSHA: headSHA, Owner: owner, Repo: repoName, PullRequests: []int{prNumber},
+		UpdatedAt: time.Now().UTC().Format(time.RFC3339),
 	})
 	// Whoever pressed Re-run in the real example has write access here.
 	var payload struct {

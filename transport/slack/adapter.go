@@ -252,7 +252,13 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 // click is not the caller's (or an approver's), or it cancels.
 func (a *Adapter) confirm(ctx context.Context, p pending, cancel bool, o origin) (retry bool) {
 	if !a.mayConfirm(o.user, p) {
-		a.deliver(ctx, o, Message{Text: fmt.Sprintf("Only %s can confirm this; nothing was done.", a.whoMayConfirm(p))})
+		why := fmt.Sprintf("Only %s can confirm this; nothing was done.", a.whoMayConfirm(p))
+		if o.user == p.Caller {
+			// The button is for others: a second person's approval of
+			// what the caller asked (the two-person rule).
+			why = fmt.Sprintf("You asked for this, so someone else must confirm it: only %s can. Nothing was done.", a.whoMayConfirm(p))
+		}
+		a.deliver(ctx, o, Message{Text: why})
 		return false
 	}
 	if cancel {

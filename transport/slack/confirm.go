@@ -41,14 +41,27 @@ type pending struct {
 	// RequestID is the original request's: the confirmed run reuses it,
 	// so a second confirmation finds the first one's PipelineRun.
 	RequestID string `json:"r"`
-	// Caller is the Slack user who asked.
-	Caller string `json:"u"`
+	// Caller is the Slack user who asked; empty on an offer nobody asked
+	// for (the promotion train's), which names its Approvers instead.
+	Caller string `json:"u,omitempty"`
 	// Approvers are who may confirm instead of the caller, by config name
 	// as in policy.roles.
 	Approvers []string `json:"p,omitempty"`
 }
 
+// check refuses a button that runs nothing or that nobody may press:
+// tekbot posts none, and a click on one is not tekbot's.
+func (p pending) check() error {
+	if p.Verb == "" || p.RequestID == "" || (p.Caller == "" && len(p.Approvers) == 0) {
+		return errors.New("a confirm button needs a verb, a request ID, and a caller or approvers")
+	}
+	return nil
+}
+
 func (p pending) encode() (string, error) {
+	if err := p.check(); err != nil {
+		return "", err
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		return "", fmt.Errorf("encoding the confirmation: %w", err)
@@ -64,8 +77,8 @@ func decodePending(value string) (pending, error) {
 	if err := json.Unmarshal([]byte(value), &p); err != nil {
 		return pending{}, fmt.Errorf("decoding a confirm button: %w", err)
 	}
-	if p.Verb == "" || p.RequestID == "" || p.Caller == "" {
-		return pending{}, errors.New("a confirm button without verb, request or caller")
+	if err := p.check(); err != nil {
+		return pending{}, err
 	}
 	return p, nil
 }

@@ -73,3 +73,44 @@ func TestMayConfirm(t *testing.T) {
 		}
 	}
 }
+
+func TestConfirmButtonsNameWhoMayPress(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		value   string
+		pressBy string // a Slack user allowed to press, when readable
+	}{
+		{"the caller's", `{"v":"rerun","a":["x"],"r":"r1","u":"U0VINCENT"}`, "U0VINCENT"},
+		{"an offer nobody asked for, to its approvers", `{"v":"promote","a":["pipeline"],"r":"train/dogfooding/pipeline/2026-03-04","p":["andrea"]}`, "U0ANDREA"},
+		{"an offer nobody may press", `{"v":"promote","a":["pipeline"],"r":"r1"}`, ""},
+		{"an offer with an empty caller and no approvers", `{"v":"promote","a":["pipeline"],"r":"r1","u":""}`, ""},
+		{"no verb", `{"a":["x"],"r":"r1","u":"U0VINCENT"}`, ""},
+		{"no request", `{"v":"rerun","a":["x"],"u":"U0VINCENT"}`, ""},
+	}
+	a := &Adapter{Config: &config.Config{People: []config.Person{{Name: "vincent", Slack: "U0VINCENT"}, {Name: "andrea", Slack: "U0ANDREA"}}}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := decodePending(tt.value)
+			if tt.pressBy == "" {
+				if err == nil {
+					t.Fatalf("decoded %+v, want it refused", p)
+				}
+				return
+			}
+			if err != nil || !a.mayConfirm(tt.pressBy, p) {
+				t.Fatalf("decoded %+v, %v: want it pressable by %s", p, err, tt.pressBy)
+			}
+			// And tekbot makes the same button again.
+			if value, err := p.encode(); err != nil || value == "" {
+				t.Fatalf("encoding %+v: %v", p, err)
+			}
+		})
+	}
+
+	// tekbot posts no button nobody may press: it says nothing was run.
+	req := &bot.Request{ID: "r1", Command: bot.Command{Verb: "promote", Args: []string{"pipeline"}}, Caller: bot.Caller{Transport: bot.Slack}}
+	if m := confirmMessage("Promote?", &bot.Confirm{Button: "Approve"}, req); len(m.Blocks) != 0 || !strings.Contains(m.Text, "Nothing was run") {
+		t.Errorf("a button nobody may press = %+v, want text saying nothing was run", m)
+	}
+}

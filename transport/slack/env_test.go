@@ -33,8 +33,11 @@ const (
 	andrea        = "U0ANDREA"   // a maintainer too, but not the one who asked
 	stranger      = "U0STRANGER" // not in the config
 	channel       = "C0BUILDCOP"
+	releases      = "C0RELEASES"
 	botUser       = "U0TEKBOT"
 )
+
+var channelNames = map[string]string{channel: "build-cop", releases: "releases"}
 
 var dashboard = &config.Dashboard{PipelineRunURL: "https://dashboard.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"}
 
@@ -67,8 +70,11 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	prod := kube.Shared(t, "production")
 	e := &env{t: t, prod: prod, prodNS: prod.Namespace(t), slack: newFakeSlack(t)}
 	e.cfg = &config.Config{
-		Server:   config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
-		Clusters: []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: e.prodNS}},
+		Server: config.Server{MaxBodyBytes: config.DefaultMaxBodyBytes},
+		// Production reruns only PR runs and what its config allows: here
+		// the runs seed makes.
+		Clusters: []config.Cluster{{Name: "dogfooding", Role: config.RoleProduction, Namespace: e.prodNS,
+			Rerunnable: []config.Rerunnable{{Namespace: e.prodNS, Pipelines: []string{"release"}}}}},
 		People:   []config.Person{{Name: "vincent", Slack: vincent, GitHub: "vdemeest"}, {Name: "andrea", Slack: andrea}},
 		Policy:   config.Policy{Roles: map[string][]string{"maintainers": {"vincent", "andrea"}}},
 		Rotation: config.Rotation{TimeZone: "UTC", Handoff: "09:00", Start: "2026-03-02", Roster: []string{"vincent", "andrea"}},
@@ -152,15 +158,25 @@ func (e *env) slashCommand(user, text, triggerID string) []byte {
 	}.Encode())
 }
 
-// click is the form Slack posts when user presses a button; id names the
-// click's own response_url and trigger.
+// click is the form Slack posts when user presses a button of a dialog
+// tekbot answered privately in the build-cop channel; id names the click's
+// own response_url and trigger.
 func (e *env) click(user, actionID, value, id string) []byte {
+	return e.clickOn(delivery{Channel: channel, TS: "1767326126.896109"}, user, actionID, value, id)
+}
+
+// clickOn is the form Slack posts when user presses a button of msg: a
+// message tekbot posted in a channel (Method chat.postMessage), or else
+// one only the user sees.
+func (e *env) clickOn(msg delivery, user, actionID, value, id string) []byte {
 	payload := map[string]any{
 		"type": "block_actions", "token": "gIkuvaNzQIHg97ATvDxqgjtO", "api_app_id": "A0TEKBOT", "trigger_id": id,
-		"user":         map[string]any{"id": user, "username": "someone", "team_id": "T0TEKTON"},
-		"team":         map[string]any{"id": "T0TEKTON", "domain": "tektoncd"},
-		"channel":      map[string]any{"id": channel, "name": "build-cop"},
-		"container":    map[string]any{"type": "message", "message_ts": "1767326126.896109", "channel_id": channel, "is_ephemeral": true},
+		"user":    map[string]any{"id": user, "username": "someone", "team_id": "T0TEKTON"},
+		"team":    map[string]any{"id": "T0TEKTON", "domain": "tektoncd"},
+		"channel": map[string]any{"id": msg.Channel, "name": channelNames[msg.Channel]},
+		"container": map[string]any{
+			"type": "message", "message_ts": msg.TS, "channel_id": msg.Channel, "is_ephemeral": msg.Method != "chat.postMessage",
+		},
 		"response_url": e.slack.responseURL(id),
 		"actions": []map[string]any{{
 			"type": "button", "block_id": "tekbot-confirm", "action_id": actionID, "value": value,

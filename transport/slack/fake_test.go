@@ -36,6 +36,7 @@ type delivery struct {
 	Channel      string
 	User         string
 	ThreadTS     string
+	TS           string // the ts Slack gave a chat.postMessage
 	Text         string
 	Blocks       json.RawMessage
 	ResponseType string
@@ -89,11 +90,12 @@ func (f *fakeSlack) chat(method string) http.HandlerFunc {
 			ThreadTS: r.PostForm.Get("thread_ts"), Text: r.PostForm.Get("text"),
 			Blocks: json.RawMessage(r.PostForm.Get("blocks")), At: time.Now(),
 		}
+		d.TS = strconv.FormatInt(d.At.UnixMicro(), 10)
 		if f.failed(w, d) {
 			return
 		}
 		f.deliver(d)
-		writeJSON(w, map[string]any{"ok": true, "channel": d.Channel, "ts": strconv.FormatInt(d.At.UnixMicro(), 10)})
+		writeJSON(w, map[string]any{"ok": true, "channel": d.Channel, "ts": d.TS})
 	}
 }
 

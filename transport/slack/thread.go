@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"tekbot/bot"
+	"tekbot/handlers/promotion"
 )
 
 // PostReply posts a reply into a channel thread (a new thread when ts is
@@ -21,4 +22,15 @@ func (a *Adapter) PostReply(ctx context.Context, channel, ts string, reply bot.R
 		ts = posted
 	}
 	return ts, err
+}
+
+// Releases is the promotion engine's Notifier: it posts a promotion's
+// progress, and its Approve and Roll back buttons, into threads of the
+// releases channel.
+type Releases struct{ Adapter *Adapter }
+
+// Post posts reply into thread, starting the thread when it has no TS.
+func (r Releases) Post(ctx context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
+	ts, err := r.Adapter.PostReply(ctx, thread.Channel, thread.TS, reply, offer)
+	return promotion.Thread{Channel: thread.Channel, TS: ts}, err
 }
