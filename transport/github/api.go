@@ -152,20 +152,25 @@ func (a *API) counted(resp *gh.Response, err error) error {
 	if resp != nil {
 		status = resp.StatusCode
 	}
-	if _, limited := rateLimitWait(resp, err, time.Now()); limited {
+	var until time.Time
+	if wait, limited := rateLimitWait(resp, err, time.Now()); limited {
 		// GitHub refuses a rate-limited call with 403, which would read
 		// as refused credentials.
-		status = http.StatusTooManyRequests
+		status, until = http.StatusTooManyRequests, time.Now().Add(wait)
 	}
 	a.Metrics.APIError("github", status)
-	return &apiError{status: status, err: err}
+	return &apiError{status: status, until: until, err: err}
 }
 
 // apiError is a failed GitHub call and its HTTP status (0 without one).
 type apiError struct {
 	status int
+	until  time.Time // when a rate limit lifts; zero for other failures
 	err    error
 }
+
+// LimitedUntil tells bot.Explain when GitHub's rate limit lifts.
+func (e *apiError) LimitedUntil() time.Time { return e.until }
 
 func (e *apiError) Error() string { return e.err.Error() }
 func (e *apiError) Unwrap() error { return e.err }

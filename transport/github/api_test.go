@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -259,4 +260,43 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("no gauge %s", name)
 	return 0
+}
+
+// TestALongRateLimitIsNamedByWhen: a rate limit that lifts later than a
+// call waits fails it at once, and the error reads, in a reply (Slack's
+// `/tekton rerun <PR URL>`), as GitHub rate-limiting tekbot until when:
+// not as refused credentials, which GitHub's 403 would say. On a PR no
+// reply can say so: GitHub refuses the reply too until the limit lifts.
+func TestALongRateLimitIsNamedByWhen(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		limit func(*githubtest.Server, time.Time)
+	}{
+		{"secondary", func(s *githubtest.Server, lifts time.Time) {
+			s.SecondaryLimitNext("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", time.Until(lifts).Round(time.Second), 1)
+		}},
+		{"primary", func(s *githubtest.Server, lifts time.Time) { s.ExhaustRateLimit(lifts) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := githubtest.NewServer(t)
+			s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7})
+			lifts := time.Now().Add(3 * time.Minute)
+			tt.limit(s, lifts)
+			start := time.Now()
+			_, err := tokenAPI(t, s).Get(context.Background(), "tektoncd/pipeline", 7)
+			if err == nil || time.Since(start) > 30*time.Second {
+				t.Fatalf("Get = %v after %s, want a failure at once", err, time.Since(start))
+			}
+			got := bot.Explain("GitHub", err)
+			var want []string
+			for _, at := range []time.Time{lifts.Add(-2 * time.Second), lifts, lifts.Add(2 * time.Second)} {
+				want = append(want, "GitHub is rate-limiting tekbot until "+at.UTC().Format("15:04 MST"))
+			}
+			if !slices.Contains(want, got) {
+				t.Errorf("Explain = %q, want one of %q", got, want)
+			}
+		})
+	}
 }
