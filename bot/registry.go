@@ -41,6 +41,10 @@ type Spec struct {
 	// run it retries). A transport may start them before the request's
 	// claim across replicas is decided (Intake.TakeBeside).
 	Idempotent bool
+	// OnMerged verbs run on merged PRs: a transport passes them on from
+	// comments on closed PRs too (the handler refuses a PR closed
+	// unmerged), where it ignores every other verb.
+	OnMerged bool
 	// Prefixed verbs are written "/tekbot <verb>" in PR comments, because
 	// other bots own the bare verb (Prow's /help).
 	Prefixed bool

@@ -43,10 +43,13 @@ type PullRequest struct {
 	Author     string
 	URL        string
 	Open       bool
-	Labels     []string
+	// Merged is set once the PR has merged (Open is then false).
+	Merged bool
+	Labels []string
 	// BaseBranch is the branch the PR merges into; MergeCommitSHA is
-	// GitHub's test merge commit while the PR is open, the merged commit
-	// once it is merged, and empty until GitHub has computed it.
+	// GitHub's test merge commit while the PR is open (which the author
+	// moves with every push: never act on it), the merged commit once it
+	// is merged, and empty until GitHub has computed it.
 	BaseBranch     string
 	MergeCommitSHA string
 }

@@ -18,7 +18,11 @@ type Command struct {
 	// Help is the line `help` and the README show.
 	Help string `yaml:"help"`
 	// On is where it is offered: github (a PR comment), slack, or both.
-	On   Offered      `yaml:"on"`
+	On Offered `yaml:"on"`
+	// When says on which PRs a GitHub command runs: open (the default),
+	// or merged, as Prow's cherrypicker does: asked on an open PR it
+	// waits for the merge, and runs on the merged commit.
+	When PRState      `yaml:"when"`
 	Args []CommandArg `yaml:"args"`
 	// Cluster and Namespace are where the PipelineRun is created; the
 	// namespace defaults to the cluster's.
@@ -26,8 +30,9 @@ type Command struct {
 	Namespace string `yaml:"namespace"`
 	// PipelineRef, Params and Labels are templates: they see
 	// .Args.<name> (hyphens become underscores) and, on GitHub, the PR's
-	// .Repository .Owner .Repo .PullRequest .HeadSHA .BaseBranch
-	// .MergeCommit. Nothing else a user types reaches the PipelineRun.
+	// .Repository .Owner .Repo .PullRequest .HeadSHA .BaseBranch, and
+	// .MergeCommit when the command runs on merged PRs. Nothing else a
+	// user types reaches the PipelineRun.
 	PipelineRef string            `yaml:"pipelineRef"`
 	Params      map[string]string `yaml:"params"`
 	Labels      map[string]string `yaml:"labels"`
@@ -57,6 +62,24 @@ func (o Offered) GitHub() bool { return o == OnGitHub || o == OnBoth }
 
 // Slack reports whether the command is offered in Slack.
 func (o Offered) Slack() bool { return o == OnSlack || o == OnBoth }
+
+// PRState is the state of the PRs a declared GitHub command runs on.
+type PRState string
+
+// The PRs a declared command runs on.
+const (
+	// WhenOpen runs on open PRs only.
+	WhenOpen PRState = "open"
+	// WhenMerged waits for the merge: asked on an open PR, the command is
+	// queued and runs when the PR merges; asked on a merged one, it runs
+	// at once. Only then is .MergeCommit known: while a PR is open,
+	// GitHub's merge commit is a test merge that the author moves with
+	// every push.
+	WhenMerged PRState = "merged"
+)
+
+// OnMerged reports whether the command waits for its PR to merge.
+func (c *Command) OnMerged() bool { return c.When == WhenMerged }
 
 // CommandArg is one positional argument of a declared command. Its value
 // must match Pattern (the whole value) or be one of Enum.
@@ -123,11 +146,13 @@ func (c *Command) Target(cfg *Config) (cluster, namespace string) {
 
 // PRFields are the facts of the PR a GitHub command was given on.
 type PRFields struct {
-	Repository  string // owner/repo
-	Number      int
-	HeadSHA     string
-	BaseBranch  string
-	MergeCommit string // empty until GitHub has computed it
+	Repository string // owner/repo
+	Number     int
+	HeadSHA    string
+	BaseBranch string
+	// MergeCommit is the merged commit, given only for commands that
+	// run on merged PRs: an open PR's is a test merge the author can move.
+	MergeCommit string
 }
 
 // TemplateData is what a declared command's templates see: the checked
@@ -187,7 +212,10 @@ func sampleData(c *Command) map[string]any {
 	}
 	var pr *PRFields
 	if c.On == OnGitHub {
-		pr = &PRFields{Repository: "o/r", Number: 1, HeadSHA: "sha", BaseBranch: "main", MergeCommit: "sha"}
+		pr = &PRFields{Repository: "o/r", Number: 1, HeadSHA: "sha", BaseBranch: "main"}
+		if c.OnMerged() {
+			pr.MergeCommit = "sha"
+		}
 	}
 	return TemplateData(args, pr)
 }
@@ -222,6 +250,15 @@ func (v *validator) commands() {
 		}
 		if !c.On.GitHub() && !c.On.Slack() {
 			v.add(p+".on", "must be %q, %q or %q, got %q", OnGitHub, OnSlack, OnBoth, c.On)
+		}
+		switch c.When {
+		case "", WhenOpen:
+		case WhenMerged:
+			if c.On != OnGitHub {
+				v.add(p+".when", "%q waits for a pull request to merge: offer the command on %q only", WhenMerged, OnGitHub)
+			}
+		default:
+			v.add(p+".when", "must be %q or %q, got %q", WhenOpen, WhenMerged, c.When)
 		}
 		v.commandArgs(p, c)
 		v.commandTarget(p, c)
@@ -351,12 +388,19 @@ func templateFields(c *Command) string {
 		fields = append(fields, ".Args."+a.Key())
 	}
 	if c.On == OnGitHub {
-		fields = append(fields, ".Repository", ".Owner", ".Repo", ".PullRequest", ".HeadSHA", ".BaseBranch", ".MergeCommit")
+		fields = append(fields, ".Repository", ".Owner", ".Repo", ".PullRequest", ".HeadSHA", ".BaseBranch")
+	}
+	if c.OnMerged() {
+		fields = append(fields, ".MergeCommit")
 	}
 	if len(fields) == 0 {
 		return "nothing: declare arguments under args"
 	}
-	return strings.Join(fields, " ")
+	list := strings.Join(fields, " ")
+	if c.On == OnGitHub && !c.OnMerged() {
+		list += "; .MergeCommit only with `when: merged`"
+	}
+	return list
 }
 
 func (v *validator) commandAccess(p string, c *Command) {

@@ -34,6 +34,7 @@ commands:
   - verb: cherry-pick
     help: cherry-pick this PR
     on: github
+    when: merged
     args:
       - {name: release-branch, pattern: 'release-v\d+\.\d+\.x'}
     cluster: nightly
@@ -59,7 +60,11 @@ func TestDeclaredCommandsAreChecked(t *testing.T) {
 		{"undeclared argument", `target: "{{.Args.release_branch}}"`, `target: "{{.Args.branch}}"`,
 			"commands[0].params.target", `map has no entry for key "branch" (templates see .Args.release_branch .Repository`},
 		{"unknown field", `{{.MergeCommit}}`, `{{.Author}}`, "commands[0].params.commit", `map has no entry for key "Author"`},
-		{"PR fields in Slack", "on: github", "on: slack", "commands[0].params.commit", `map has no entry for key "MergeCommit" (templates see .Args.release_branch)`},
+		{"PR fields in Slack", "on: github\n    when: merged", "on: slack", "commands[0].params.commit", `map has no entry for key "MergeCommit" (templates see .Args.release_branch)`},
+		{"merge commit of an open PR", "    when: merged\n", "", "commands[0].params.commit",
+			"map has no entry for key \"MergeCommit\" (templates see .Args.release_branch .Repository .Owner .Repo .PullRequest .HeadSHA .BaseBranch; .MergeCommit only with `when: merged`)"},
+		{"merged PRs in Slack", "on: github", "on: both", "commands[0].when", `"merged" waits for a pull request to merge: offer the command on "github" only`},
+		{"unknown PR state", "when: merged", "when: closed", "commands[0].when", `must be "open" or "merged", got "closed"`},
 		{"unknown cluster", "cluster: nightly", "cluster: nightlyy", "commands[0].cluster", `unknown cluster "nightlyy"`},
 		{"namespace of a secret deploy", "cluster: nightly", "cluster: dogfooding\n    namespace: tekton-deploy", "commands[0].namespace",
 			`"tekton-deploy" on cluster "dogfooding" is also promotion.environments[0].namespace (line 17), which binds secret workspaces`},

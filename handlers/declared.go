@@ -36,7 +36,7 @@ func (h *commands) registerDeclared(reg *bot.Registry) {
 			on = append(on, bot.Slack)
 		}
 		spec := &bot.Spec{
-			Verb: c.Verb, Usage: declaredUsage(c), Summary: c.Help, Transports: on, DefaultAllow: c.Allow,
+			Verb: c.Verb, Usage: declaredUsage(c), Summary: c.Help, Transports: on, DefaultAllow: c.Allow, OnMerged: c.OnMerged(),
 			Handle: func(ctx context.Context, req *bot.Request) bot.Reply { return h.declared(ctx, req, c) },
 		}
 		if err := reg.Register(spec); err != nil && h.Log != nil {
@@ -58,22 +58,43 @@ func declaredUsage(c *config.Command) string {
 	return strings.Join(parts, " ")
 }
 
-// declared runs a declared command: check the arguments, fill in the
-// PipelineRun, confirm on production, create it once per request.
+// declared runs a declared command: check the arguments, wait for the
+// merge if the command runs on merged PRs, and start it.
 func (h *commands) declared(ctx context.Context, req *bot.Request, c *config.Command) bot.Reply {
 	written := bot.Prefix(req.Caller.Transport) + declaredUsage(c)
 	values, why := checkDeclaredArgs(c, req.Command.Args)
 	if why != "" {
 		return refused("%s Usage: `%s`", why, written)
 	}
-	var pr *config.PRFields
-	if req.Caller.Transport == bot.GitHub {
-		if req.PullRequest == nil {
-			return refused("`%s` works on a pull request: comment it on the PR.", c.Verb)
-		}
-		p := req.PullRequest
-		pr = &config.PRFields{Repository: p.Repository, Number: p.Number, HeadSHA: p.HeadSHA, BaseBranch: p.BaseBranch, MergeCommit: p.MergeCommitSHA}
+	if req.Caller.Transport != bot.GitHub {
+		return h.startDeclared(ctx, req, c, values, nil)
 	}
+	p := req.PullRequest
+	switch {
+	case p == nil:
+		return refused("`%s` works on a pull request: comment it on the PR.", c.Verb)
+	case c.OnMerged() && p.Open:
+		return h.queue(ctx, req, c, values)
+	case c.OnMerged() && !p.Merged:
+		return refused("This pull request was closed without merging, and `/%s` runs on merged pull requests only: nothing was started.", c.Verb)
+	}
+	return h.startDeclared(ctx, req, c, values, prFields(p, c))
+}
+
+// prFields are the PR's facts for c's templates. The merge commit is given
+// only to a command that runs on merged PRs, once merged: before that it
+// is GitHub's test merge, which the author moves with every push.
+func prFields(p *bot.PullRequest, c *config.Command) *config.PRFields {
+	pr := &config.PRFields{Repository: p.Repository, Number: p.Number, HeadSHA: p.HeadSHA, BaseBranch: p.BaseBranch}
+	if c.OnMerged() && p.Merged {
+		pr.MergeCommit = p.MergeCommitSHA
+	}
+	return pr
+}
+
+// startDeclared fills in the command's PipelineRun from checked values,
+// confirms on production, and creates it once per request.
+func (h *commands) startDeclared(ctx context.Context, req *bot.Request, c *config.Command, values []string, pr *config.PRFields) bot.Reply {
 	clusterName, namespace := c.Target(h.Config)
 	cluster := h.Clusters.Get(clusterName)
 	if cluster == nil {

@@ -17,7 +17,10 @@ import (
 )
 
 // declare gives the world's bot the commands, as a config would.
-func (w *world) declare(cmds ...config.Command) {
+func (w *world) declare(cmds ...config.Command) { w.declareWith(nil, cmds...) }
+
+// declareWith is declare with more dependencies, set by with.
+func (w *world) declareWith(with func(*handlers.Deps), cmds ...config.Command) {
 	w.t.Helper()
 	w.cfg.Commands = cmds
 	var cs []*tekton.Cluster
@@ -30,7 +33,11 @@ func (w *world) declare(cmds ...config.Command) {
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	policy := bot.NewPolicy(w.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log})
+	deps := &handlers.Deps{Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log}
+	if with != nil {
+		with(deps)
+	}
+	reg := handlers.NewRegistry(deps)
 	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
 }
 

@@ -53,7 +53,10 @@ type Deps struct {
 	PullRequests PullRequests
 	// Approvals keeps /ok-to-test approvals; nil refuses /ok-to-test.
 	Approvals Approvals
-	Rotation  RotationStore
+	// Queue keeps the declared commands asked on open PRs that run when
+	// the PR merges (state.Queue); nil refuses them on open PRs.
+	Queue    Queue
+	Rotation RotationStore
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager
 	// Notifier posts promotions' progress, approval requests and Roll

@@ -131,6 +131,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
 		Rotation:   rotation,
 		Approvals:  approvals,
+		Queue:      &state.Queue{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 		Background: func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) },
 	}
 
@@ -210,6 +211,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
 			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
 			Approvals: approvals,
+			Closed:    deps,
 			Commits:   []github.CommitPulls{deps, api},
 			Metrics:   a.metrics,
 			Log:       log.With("transport", "github"),

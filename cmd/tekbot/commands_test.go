@@ -52,6 +52,8 @@ func TestConfigCheckNamesDeclaredCommandFields(t *testing.T) {
 			`commands[0].cluster: unknown cluster "nightlies" (clusters: nightly, dogfooding)`},
 		{"unsafe namespace", "    cluster: nightly\n    pipelineRef: \"{{.Args.project}}-release\"", "    cluster: dogfooding\n    namespace: tekton-deploy\n    pipelineRef: \"{{.Args.project}}-release\"",
 			`commands[1].namespace: "tekton-deploy" on cluster "dogfooding" is also promotion.environments[0].namespace`},
+		{"merge commit of an open PR", "    when: merged\n", "",
+			"commands[0].params.commit: bad template: template: cherry-pick:1:2: executing \"cherry-pick\" at <.MergeCommit>: map has no entry for key \"MergeCommit\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,7 +65,7 @@ func TestConfigCheckNamesDeclaredCommandFields(t *testing.T) {
 		})
 	}
 	out, errOut, code := runCLI(t, "", "config", "check", "-f", filepath.Join("..", "..", "config", "example", "tekbot.yaml"))
-	if code != 0 || !strings.Contains(out, "commands (2):") || !strings.Contains(out, "cherry-pick  on github: Pipeline cherry-pick on nightly/tekton-nightly") {
+	if code != 0 || !strings.Contains(out, "commands (2):") || !strings.Contains(out, "cherry-pick  on github: Pipeline cherry-pick on nightly/tekton-nightly, once the PR merges;") {
 		t.Errorf("the summary should list the declared commands: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -132,6 +132,9 @@ func describeCommands(w io.Writer, cfg *config.Config) {
 		if cl := cfg.Cluster(cluster); c.Confirm || (cl != nil && cl.Role == config.RoleProduction) {
 			confirm = ", confirmed first"
 		}
+		if c.OnMerged() {
+			confirm += ", once the PR merges"
+		}
 		fmt.Fprintf(w, "  %-12s on %s: Pipeline %s on %s/%s%s; args %s\n", c.Verb, c.On, c.PipelineRef, cluster, ns, confirm, orDash(strings.Join(args, ", ")))
 	}
 }

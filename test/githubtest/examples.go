@@ -139,6 +139,9 @@ type PRCommentOptions struct {
 	Number   int    // issue.number, i.e. the pull request's number
 	State    string // issue.state: "open" or "closed" (closed_at follows)
 	PRAuthor string // issue.user.login
+	// Merged, with State "closed", says the PR merged:
+	// issue.pull_request.merged_at is closed_at.
+	Merged bool
 
 	// Repository. When Owner is set and the example has an organization, the
 	// organization is renamed to Owner too (an org-owned repository).
@@ -246,6 +249,9 @@ func PRComment(tb testing.TB, opts PRCommentOptions) []byte {
 	case "closed":
 		issue.set("state", "closed")
 		issue.set("closed_at", issue.get("updated_at"))
+		if opts.Merged {
+			pr.set("merged_at", issue.get("closed_at"))
+		}
 	default:
 		tb.Fatalf("githubtest: PRComment: State %q is neither open nor closed", opts.State)
 	}

@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -148,6 +149,10 @@ type PullRequest struct {
 	// or "dirty"): e.g. "blocked" until a required review, "unstable"
 	// with a failing check. A merge succeeds only when it is "clean".
 	MergeableState string
+	// MergeCommitSHA is merge_commit_sha when GitHub gives one (below);
+	// default: derived from the number. GitHub's test merge and the
+	// merged commit differ: a test sets one, then the other.
+	MergeCommitSHA string
 	HeadSHA        string // default: derived from the number
 	HeadRef        string // default "feature-<number>"
 	HeadOwner      string // owner of the head repository if it is a fork
@@ -1042,7 +1047,7 @@ func (s *Server) pullJSON(owner, repo string, pr PullRequest) *object {
 	// Like GitHub: the merged commit once merged, the test merge commit
 	// while an open PR is mergeable, null until GitHub has computed it.
 	if pr.Merged || (pr.State != "closed" && pr.Mergeable != nil && *pr.Mergeable) {
-		mergeSHA = fakeSHA(fmt.Sprintf("%s#%d merge", lower(full), number))
+		mergeSHA = cmp.Or(pr.MergeCommitSHA, fakeSHA(fmt.Sprintf("%s#%d merge", lower(full), number)))
 	}
 	var mergeable any
 	mergeableState := "unknown"

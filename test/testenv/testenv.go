@@ -56,7 +56,9 @@ type Options struct {
 	// Deps changes the handlers' dependencies (a clock, say) before the
 	// commands are registered. With Slack, promotions post their progress
 	// and buttons there (Deps.Notifier), as serve wires them.
-	Deps    func(*handlers.Deps)
+	Deps func(*handlers.Deps)
+	// Audit records what the replica does; nil logs it to Log.
+	Audit   bot.Auditor
 	Metrics *bot.Metrics
 	Log     *slog.Logger
 }
@@ -83,10 +85,15 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	}
 	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
 	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
+	if o.Audit == nil {
+		o.Audit = bot.LogAuditor{Log: o.Log}
+	}
 	policy := bot.NewPolicy(o.Config.Policy)
 	deps := &handlers.Deps{
 		Config: o.Config, Clusters: o.Clusters, Policy: policy, Approvals: approvals, Log: o.Log,
 		Rotation: &state.RotationState{Kube: o.State, Namespace: o.StateNamespace},
+		Queue:    &state.Queue{Kube: o.State, Namespace: o.StateNamespace},
+		Audit:    o.Audit,
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
@@ -106,12 +113,12 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		o.Deps(deps)
 	}
 	reg := handlers.NewRegistry(deps)
-	b := &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: o.Log}, Metrics: o.Metrics, Log: o.Log}
+	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,
 			Commits: []github.CommitPulls{deps, o.GitHub},
 		})
 	}

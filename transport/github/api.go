@@ -277,6 +277,7 @@ func pullRequest(repo string, number int, pr *gh.PullRequest) bot.PullRequest {
 		Author:     pr.GetUser().GetLogin(),
 		URL:        pr.GetHTMLURL(),
 		Open:       pr.GetState() == "open",
+		Merged:     pr.GetMerged(),
 		// For declared commands' templates (/cherry-pick).
 		BaseBranch:     pr.GetBase().GetRef(),
 		MergeCommitSHA: pr.GetMergeCommitSHA(),

@@ -44,7 +44,7 @@ type event struct {
 	association string
 }
 
-func (e *env) deliver(r *replica, ev event, n int) {
+func (e *env) send(r *replica, ev event, n int) {
 	e.t.Helper()
 	id := fmt.Sprintf("calls-%d", n)
 	kind, body := "issue_comment", []byte(nil)
@@ -162,9 +162,11 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			want:   []string{callPR, callPerm + notModified, callReply}, counted: 2,
 		},
 		{
-			name:  "a declared command, /cherry-pick",
+			// Queued until the PR merges, then the PR is read again in
+			// case it merged meanwhile: unchanged, so a 304.
+			name:  "a declared command, /cherry-pick on an open PR",
 			event: event{maintainer, "/cherry-pick release-v1.2.x", "MEMBER"},
-			want:  []string{callPR, callPerm, callReact, callReply}, counted: 4,
+			want:  []string{callPR, callPR + notModified, callPerm, callReact, callReply}, counted: 4,
 		},
 	}
 	for _, tt := range tests {
@@ -182,7 +184,7 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			api := e.apiClient() // one client: its caches see every event
 			for i, ev := range tt.before {
 				r := e.replicaWith(api)
-				e.deliver(r, ev, 9000+i)
+				e.send(r, ev, 9000+i)
 				r.Drain(t)
 			}
 			if tt.expire {
@@ -190,7 +192,7 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			}
 			from := len(e.gh.Requests())
 			r := e.replicaWith(api)
-			e.deliver(r, tt.event, 9100)
+			e.send(r, tt.event, 9100)
 			r.Drain(t)
 			got := e.calls(from)
 			want := slices.Sorted(slices.Values(tt.want))
@@ -238,14 +240,14 @@ func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
 			if tt.seenEarly {
 				e.seed("lint", kube.Failed, false)
 				r := e.replicaWith(api)
-				e.deliver(r, event{maintainer, "/retest", "MEMBER"}, 9200)
+				e.send(r, event{maintainer, "/retest", "MEMBER"}, 9200)
 				r.Drain(t)
 			}
 			unit := e.seed("unit-tests", kube.Failed, false)
 
 			r := e.replicaWith(api)
 			e.gh.Hold() // after the replica: the test's end opens GitHub, then drains it
-			e.deliver(r, event{maintainer, "/retest", "MEMBER"}, 9201)
+			e.send(r, event{maintainer, "/retest", "MEMBER"}, 9201)
 			poll.Until(t, fmt.Sprintf("GitHub asked %q before answering any", tt.round1), 20*time.Second, func() bool {
 				held := heldCalls(e.gh)
 				for _, c := range tt.round1 {
@@ -328,7 +330,7 @@ func TestRateLimitedCommandsWaitAndRunOnce(t *testing.T) {
 			unit := e.seed("unit-tests", kube.Failed, false)
 			tt.limit(e.gh)
 			r := e.replica()
-			e.deliver(r, event{maintainer, "/retest", "MEMBER"}, 9300)
+			e.send(r, event{maintainer, "/retest", "MEMBER"}, 9300)
 			r.Drain(t)
 			if got := reruns(e.runs()); len(got) != 1 || got[unit.Name].Name == "" {
 				t.Fatalf("want unit-tests rerun once, got reruns of %v", keys(got))

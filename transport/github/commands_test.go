@@ -24,9 +24,9 @@ import (
 )
 
 // cherryPick is the example config's /cherry-pick, on a nightly cluster
-// that is this test's namespace.
+// that is this test's namespace. It runs on merged PRs.
 var cherryPick = config.Command{
-	Verb: "cherry-pick", Help: "cherry-pick this PR onto a release branch", On: config.OnGitHub,
+	Verb: "cherry-pick", Help: "cherry-pick this PR onto a release branch", On: config.OnGitHub, When: config.WhenMerged,
 	Args:        []config.CommandArg{{Name: "release-branch", Pattern: `release-v\d+\.\d+\.x`}},
 	Cluster:     "nightly",
 	PipelineRef: "cherry-pick",
@@ -73,11 +73,10 @@ func TestCherryPickDeclaredInConfig(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.declare(cherryPick)
-	mergeable := true
-	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: headSHA, Mergeable: &mergeable})
+	e.closePR(true)
 	pr, err := e.apiClient().Get(context.Background(), owner+"/"+repoName, prNumber)
-	if err != nil || pr.MergeCommitSHA == "" {
-		t.Fatalf("the stand-in should serve a test merge commit for a mergeable PR: %+v %v", pr, err)
+	if err != nil || !pr.Merged || pr.MergeCommitSHA != mergeSHA {
+		t.Fatalf("the stand-in should serve the merged PR and its merge commit: %+v %v", pr, err)
 	}
 
 	r := e.replica()

@@ -40,6 +40,9 @@ type Receiver struct {
 	Approvals Approvals
 	// Intake deduplicates, queues, claims and runs deliveries.
 	Intake *bot.Intake
+	// Closed is told when a PR closes, to run or drop what waits for its
+	// merge; nil ignores pull_request events.
+	Closed Closes
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
@@ -86,6 +89,9 @@ type delivery struct {
 	// sha is the commit a check event is for: its commands act on it, not
 	// on the PR's head, which may have moved since.
 	sha string
+	// closed is the PR a pull_request "closed" event closed, from the
+	// signed payload; the delivery then has no commands.
+	closed *bot.PullRequest
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -154,7 +160,7 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	switch event {
 	case "ping":
 		return nil, "ping", nil
-	case "issue_comment", "check_run", "check_suite":
+	case "issue_comment", "check_run", "check_suite", "pull_request":
 	default:
 		return nil, "event " + event + " is not one tekbot acts on", nil
 	}
@@ -169,6 +175,8 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 		return r.decodeCheckRun(e)
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
+	case *gh.PullRequestEvent:
+		return r.decodeClosed(e)
 	}
 	return nil, "unexpected payload", nil
 }
@@ -181,14 +189,23 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 		return nil, "comment " + e.GetAction(), nil
 	case e.GetIssue() == nil || !e.GetIssue().IsPullRequest():
 		return nil, "comment on an issue, not a pull request", nil
-	case e.GetIssue().GetState() != "open":
-		return nil, "pull request is " + e.GetIssue().GetState(), nil
 	case r.isBot(e.GetComment().GetUser()):
 		return nil, "comment by a bot", nil
 	case r.Config.Repository(repo) == nil:
 		return nil, "repository " + repo + " is not configured", nil
 	}
 	cmds := r.Registry.ParseComment(e.GetComment().GetBody())
+	if state := e.GetIssue().GetState(); state != "open" {
+		// On a closed PR only the commands that run on merged PRs are
+		// read: they run now, or say that the PR did not merge.
+		cmds = slices.DeleteFunc(cmds, func(c bot.Command) bool {
+			s := r.Registry.Lookup(c.Verb)
+			return s == nil || !s.OnMerged
+		})
+		if len(cmds) == 0 {
+			return nil, "pull request is " + state, nil
+		}
+	}
 	if len(cmds) == 0 {
 		return nil, "no tekbot command", nil
 	}
@@ -256,6 +273,9 @@ func (r *Receiver) needsTrust(d *delivery) bool {
 // replies. It reports whether nothing could be done because of a failure
 // on our side, so that a redelivery is handled again.
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
+	if d.closed != nil {
+		return r.processClosed(ctx, log, d, claim)
+	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
 	// acknowledgement before their permission is known. The commands do

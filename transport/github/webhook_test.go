@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -47,6 +48,12 @@ type env struct {
 	gh       *githubtest.Server
 	cfg      *config.Config
 	clusters *tekton.Clusters
+	// prState and prMerged are the PR's state in comment payloads:
+	// open unless a test closes it (closePR).
+	prState  string
+	prMerged bool
+	// audit records what replicas do; nil logs it.
+	audit bot.Auditor
 }
 
 func newEnv(t *testing.T) *env {
@@ -88,14 +95,14 @@ func (e *env) replicaWith(api *github.API) *replica {
 	e.t.Helper()
 	return testenv.NewReplica(e.t, testenv.Options{
 		Config: e.cfg, Clusters: e.clusters, State: e.cluster.Kube, StateNamespace: e.ns,
-		GitHub: api, WebhookSecret: secret,
+		GitHub: api, WebhookSecret: secret, Audit: e.audit,
 	})
 }
 
 func (e *env) comment(login, body string, commentID int64) []byte {
 	return githubtest.PRComment(e.t, githubtest.PRCommentOptions{
 		Body: body, CommentID: commentID, Commenter: login, CommenterType: "User",
-		Number: prNumber, State: "open", PRAuthor: contributor, Owner: owner, Repo: repoName,
+		Number: prNumber, State: cmp.Or(e.prState, "open"), Merged: e.prMerged, PRAuthor: contributor, Owner: owner, Repo: repoName,
 		Labels: []string{},
 	})
 }
