@@ -295,6 +295,8 @@ type Environment struct {
 	// AfterDeploy: verification, automatic rollback, auto-merge, nightly
 	// images and the promotion train (verify.go).
 	AfterDeploy `yaml:",inline"`
+	// Provenance: where release evidence may come from (provenance.go).
+	Provenance `yaml:",inline"`
 }
 
 // DefaultNightlyParam is the param Tekton's release pipelines take the

@@ -19,6 +19,7 @@ promotion:
       cluster: nightly
       strategy: pipelinerun
       pipelineRef: install-tekton-release
+      releases: {namespace: tekton-nightly}
 ` + extra
 	}
 	tests := []struct {

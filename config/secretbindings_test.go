@@ -24,6 +24,9 @@ func TestSecretBindingsInPRNamespacesAreRefused(t *testing.T) {
 	// namespace, where cherry-pick runs.
 	nightlyRepo := [2]string{repoParams, repoParams + "    - name: tektoncd/triggers\n      cluster: nightly\n"}
 	secretWorkspace := [2]string{workspaces, workspaces + "      github-token: {secret: cherry-pick-token}\n"}
+	// With PR runs in the nightly cluster's namespace, release runs are
+	// read from another (config/provenance.go).
+	releasesApart := [2]string{envSecrets, envSecrets + "      releases: {namespace: tekton-releases}\n"}
 	tests := []struct {
 		name      string
 		replace   [][2]string // in commandsBase
@@ -39,11 +42,11 @@ func TestSecretBindingsInPRNamespacesAreRefused(t *testing.T) {
 		{"verify secrets in the deploy namespace",
 			[][2]string{verify("{pipelineRef: smoke, namespace: tekton-deploy, secretWorkspaces: {kubeconfig: prod-kubeconfig}}")}, "", ""},
 		{"verify without secrets in the PR namespace", [][2]string{verify("{pipelineRef: smoke}")}, "", ""},
-		{"command secret in a PR namespace", [][2]string{nightlyRepo, secretWorkspace},
+		{"command secret in a PR namespace", [][2]string{nightlyRepo, releasesApart, secretWorkspace},
 			"commands[0].workspaces.github-token.secret",
 			`binds Secret "cherry-pick-token" in "tekton-nightly" on cluster "nightly", which is github.repositories[1].namespace (line 13) (tektoncd/triggers), where PR-authored PipelineRuns could mount it`},
 		{"command secret where no PR runs", [][2]string{secretWorkspace}, "", ""},
-		{"command without secrets in a PR namespace", [][2]string{nightlyRepo}, "", ""},
+		{"command without secrets in a PR namespace", [][2]string{nightlyRepo, releasesApart}, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -340,6 +340,7 @@ func (v *validator) promotion() {
 			}
 		}
 		v.afterDeploy(p, &e)
+		v.provenance(p, &e)
 		for j, role := range e.Allow {
 			if _, defined := v.cfg.Policy.Roles[role]; !defined && role != RoleEveryone {
 				v.add(fmt.Sprintf("%s.allow[%d]", p, j), "unknown role %q (define it under policy.roles)", role)

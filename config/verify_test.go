@@ -14,6 +14,7 @@ func TestAfterDeployErrors(t *testing.T) {
   environments:
     - name: prod
       cluster: nightly
+      releases: {namespace: tekton-nightly}
 ` + strategy + extra
 	}
 	const pr = "      strategy: pipelinerun\n      pipelineRef: install-tekton-release\n"

@@ -28,8 +28,8 @@ func (h *commands) promoteSpec() *bot.Spec {
 
 // Promotions is the promotion engine over d. Besides the promote and
 // promotions commands, the app calls its Resume once at start (to watch
-// deploys that were running) and its PullRequestClosed from GitHub's
-// pull_request "closed" webhook (a gitops promotion ends with its PR).
+// deploys that were running); a gitops promotion ends with its PR, which
+// the engine's watch reads from GitHub (Engine.PullRequestClosed).
 func (d *Deps) Promotions() *promotion.Engine {
 	e := &promotion.Engine{
 		Config: d.Config, Clusters: d.Clusters,
@@ -120,7 +120,7 @@ func (h *commands) promote(ctx context.Context, req *bot.Request) bot.Reply {
 		Text:    strings.TrimRight(b.String(), "\n"),
 		Confirm: &bot.Confirm{
 			Title:  "Promote to " + p.Environment + "?",
-			Text:   fmt.Sprintf("Deploy %s %s to %s.", p.Project, p.Version, p.Environment),
+			Text:   fmt.Sprintf("Deploy %s %s to %s.", p.Project, p.Pinned(), p.Environment),
 			Button: "Promote",
 		},
 	}

@@ -70,8 +70,9 @@ func TestPromoteNightlyFromAnImageRegistry(t *testing.T) {
 	}
 	for _, want := range []string{
 		"`none recorded` → `" + second + "`",
-		"image `tektoncd/pipeline/controller:" + second + "` built at",
-		"soaked 48h0m0s (at least 24h0m0s)",
+		"image `tektoncd/pipeline/controller:" + second + "` is `sha256:",
+		"built at " + now.Add(-48*time.Hour).UTC().Format("2006-01-02 15:04") + " UTC, as the image says",
+		"soaked 48h", "(at least 24h0m0s)",
 		"skipped the newer `" + newest + "`: `" + newest + "` is still soaking: dogfooding needs 24h0m0s since its release",
 	} {
 		if !strings.Contains(asked.Text, want) {

@@ -117,7 +117,12 @@ func dogfooding() config.Environment {
 // release seeds a nightly release run of project that released tag.
 func (w *promoWorld) release(project, tag string, state kube.RunState) *pipelinev1.PipelineRun {
 	w.t.Helper()
-	pr := &pipelinev1.PipelineRun{
+	return w.create(w.nightly, w.nightlyNS, w.releaseRun(project, tag), state)
+}
+
+// releaseRun is a release run of project that releases tag.
+func (w *promoWorld) releaseRun(project, tag string) *pipelinev1.PipelineRun {
+	return &pipelinev1.PipelineRun{
 		ObjectMeta: metav1.ObjectMeta{
 			Name:   project + "-release-" + strings.ReplaceAll(tag, ".", "-"),
 			Labels: map[string]string{promotion.PipelineLabel: project + "-release"},
@@ -130,7 +135,6 @@ func (w *promoWorld) release(project, tag string, state kube.RunState) *pipeline
 			},
 		},
 	}
-	return w.create(w.nightly, w.nightlyNS, pr, state)
 }
 
 func (w *promoWorld) create(c *kube.Cluster, ns string, pr *pipelinev1.PipelineRun, state kube.RunState) *pipelinev1.PipelineRun {

@@ -5,7 +5,7 @@
 #   - kube-apiserver and etcd, built from the Go module proxy (~10-16 min cold)
 #   - npm fixtures: @octokit/webhooks-examples and @octokit/openapi (~5 s cold)
 #   - Debian's chromium and prometheus (promtool), with apt-get, when missing
-# Then: gofmt, go vet, staticcheck, every test (real apiservers on loopback),
+# Then: gofmt, go mod tidy -diff, go vet, staticcheck, every test (real apiservers on loopback),
 # and each fuzz target for a short budget (FUZZTIME, default 10s).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,6 +38,10 @@ unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 if [[ -n "$unformatted" ]]; then
   echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
+
+step "go mod tidy -diff"
+# go.mod says which modules tekbot imports itself: none marked indirect.
+go mod tidy -diff
 
 step "go vet"
 go vet ./...

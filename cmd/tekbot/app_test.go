@@ -24,7 +24,7 @@ func testApp(t *testing.T) (*app, string) {
 	t.Helper()
 	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
 	dir := t.TempDir()
-	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

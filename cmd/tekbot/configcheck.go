@@ -1,6 +1,10 @@
 package main
 
 import (
+	"cmp"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -76,6 +80,7 @@ func describeConfig(w io.Writer, file string, cfg *config.Config) {
 	}
 	for _, e := range cfg.Promotion.Environments {
 		fmt.Fprintf(w, "promotion %s: %s strategy on %s\n", e.Name, e.Strategy, orDash(e.Cluster))
+		fmt.Fprintf(w, "  evidence: %s\n", describeEvidence(cfg, &e))
 	}
 	describeCommands(w, cfg)
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg})
@@ -137,4 +142,40 @@ func describeCommands(w io.Writer, cfg *config.Config) {
 		}
 		fmt.Fprintf(w, "  %-12s on %s: Pipeline %s on %s/%s%s; args %s\n", c.Verb, c.On, c.PipelineRef, cluster, ns, confirm, orDash(strings.Join(args, ", ")))
 	}
+}
+
+// describeEvidence says what vouches for an environment's nightlies.
+func describeEvidence(cfg *config.Config, e *config.Environment) string {
+	if e.NightlyImage != "" {
+		what := "images " + e.NightlyImage + " by digest"
+		if c := e.Chains; c != nil {
+			what += fmt.Sprintf(", with Tekton Chains provenance by pipeline %s signed with key %s",
+				cmp.Or(c.Pipeline, config.DefaultReleasePipeline), keyFingerprint(c.PublicKey))
+		}
+		return what
+	}
+	var sites []string
+	for _, s := range cfg.ReleaseSites(e) {
+		sites = append(sites, s.Cluster+"/"+s.Namespace)
+	}
+	what := "release runs in " + orDash(strings.Join(sites, ", "))
+	if r := e.Releases; r != nil && r.Selector != "" {
+		what += " labelled " + r.Selector
+	}
+	return what + ", none with Pipelines-as-Code labels"
+}
+
+// keyFingerprint names a public key by the SHA-256 of its DER, as
+// `openssl pkey -pubin -outform der | sha256sum` does.
+func keyFingerprint(pemText string) string {
+	key, err := config.ParsePublicKey(pemText)
+	if err != nil {
+		return "?"
+	}
+	der, err := x509.MarshalPKIXPublicKey(key)
+	if err != nil {
+		return "?"
+	}
+	sum := sha256.Sum256(der)
+	return "sha256:" + hex.EncodeToString(sum[:8]) + "…"
 }

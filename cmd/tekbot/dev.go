@@ -93,7 +93,12 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := seedInstalled(ctx, prod); err != nil {
 		return err
 	}
-	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	images, err := publishNightlies(ctx)
+	if err != nil {
+		return err
+	}
+	defer images.registry.Close()
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig, images)
 	if err != nil {
 		return err
 	}
@@ -163,11 +168,18 @@ func startClusters(ctx context.Context, dir string, logw, progress io.Writer) ([
 	return out, errors.Join(errs...)
 }
 
-func writeDevConfig(dir, nightly, production string) (*config.Config, error) {
+// writeDevConfig writes the sandbox's config; images, when not nil, adds
+// the environment that promotes nightly images.
+func writeDevConfig(dir, nightly, production string, images *sandboxImages) (*config.Config, error) {
 	var b bytes.Buffer
 	// [[ ]] because the config holds templates of its own ({{.Name}}).
 	tmpl := template.Must(template.New("dev").Delims("[[", "]]").Parse(devConfigTemplate))
-	if err := tmpl.Execute(&b, map[string]string{"NightlyKubeconfig": nightly, "ProductionKubeconfig": production}); err != nil {
+	values := map[string]string{"NightlyKubeconfig": nightly, "ProductionKubeconfig": production}
+	if images != nil {
+		// A YAML double-quoted string is a Go quoted string, for ASCII.
+		values["Registry"], values["PublicKey"] = images.registry.Host, strconv.Quote(images.publicKey)
+	}
+	if err := tmpl.Execute(&b, values); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
@@ -202,7 +214,7 @@ In the sandbox:
 const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
   /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
                          /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5,
-                         /tekton promote pipeline nightly
+                         /tekton promote pipeline nightly to dogfooding (or to images)
   @tekbot <command>      a Slack message mentioning the bot
   /retest, /test all, /cancel, /ok-to-test, /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)

@@ -29,7 +29,7 @@ func TestLiveDutiesAreWired(t *testing.T) {
 	t.Parallel()
 	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
 	dir := t.TempDir()
-	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig)
+	cfg, err := writeDevConfig(dir, nightly.Kubeconfig, prod.Kubeconfig, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

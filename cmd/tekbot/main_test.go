@@ -368,7 +368,7 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s := startSandbox(t, "--data", t.TempDir(), "--run-time", "300ms")
 	s.waitFor(`andrea> `)
 
-	s.send("/tekton promote pipeline nightly")
+	s.send("/tekton promote pipeline nightly to dogfooding")
 	s.waitFor(`Promote \*pipeline\* to \*dogfooding\*: .*v20261123-a1b2c3d`)
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
@@ -380,7 +380,7 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 
 	// The next deploy fails: tekbot offers to roll back to what ran.
 	s.send("fail next")
-	s.send("/tekton promote pipeline v20261122-a1b2c3d")
+	s.send("/tekton promote pipeline v20261122-a1b2c3d to dogfooding")
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
 	failed := s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: failed`,

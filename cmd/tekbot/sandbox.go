@@ -16,6 +16,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/localcluster"
+	"tekbot/localregistry"
 	"tekbot/tekton"
 )
 
@@ -81,26 +82,79 @@ type seedRun struct {
 	pending  bool
 }
 
-func nightlySeeds() []seedRun {
-	var runs []seedRun
+// sandboxNightly is one nightly release of the sample data.
+type sandboxNightly struct {
+	project, sha, tag, day string
+	// daysAgo the release finished; failed: the newest triggers nightly is
+	// broken.
+	daysAgo int
+	failed  bool
+}
+
+func sandboxNightlies() []sandboxNightly {
+	var out []sandboxNightly
 	for i, day := range []string{"20261122", "20261123"} {
 		for _, p := range []struct{ project, sha string }{{"pipeline", "a1b2c3d"}, {"triggers", "e4f5a6b"}, {"dashboard", "c7d8e9f"}, {"chains", "0a1b2c3"}} {
-			state := localcluster.Succeeded
-			if p.project == "triggers" && i == 1 {
-				state = localcluster.Failed // the newest triggers nightly is broken
-			}
-			tag := fmt.Sprintf("v%s-%s", day, p.sha)
-			runs = append(runs, seedRun{
-				name:     fmt.Sprintf("%s-release-nightly-%s", p.project, day),
-				pipeline: p.project + "-release",
-				labels:   map[string]string{"tekton.dev/pipeline": p.project + "-release", "release.tekton.dev/project": p.project},
-				params: map[string]string{"versionTag": tag, "gitRevision": p.sha, "releaseMode": "nightly",
-					"releaseAsLatest": "false", "imageRegistryPath": "ghcr.io/tektoncd/" + p.project},
-				state: state,
-			})
+			out = append(out, sandboxNightly{project: p.project, sha: p.sha, day: day, tag: fmt.Sprintf("v%s-%s", day, p.sha),
+				daysAgo: 2 - i, failed: p.project == "triggers" && i == 1})
 		}
 	}
+	return out
+}
+
+func nightlySeeds() []seedRun {
+	var runs []seedRun
+	for _, n := range sandboxNightlies() {
+		state := localcluster.Succeeded
+		if n.failed {
+			state = localcluster.Failed
+		}
+		runs = append(runs, seedRun{
+			name:     fmt.Sprintf("%s-release-nightly-%s", n.project, n.day),
+			pipeline: n.project + "-release",
+			labels:   map[string]string{"tekton.dev/pipeline": n.project + "-release", "release.tekton.dev/project": n.project},
+			params: map[string]string{"versionTag": n.tag, "gitRevision": n.sha, "releaseMode": "nightly",
+				"releaseAsLatest": "false", "imageRegistryPath": "ghcr.io/tektoncd/" + n.project},
+			state: state,
+		})
+	}
 	return runs
+}
+
+// sandboxImages is a registry in the sandbox holding the nightlies as
+// images, as Tekton's release pipeline pushes them, each with the SLSA
+// provenance Tekton Chains signs (but the broken triggers nightly, which
+// Chains never signed): the "images" environment promotes them by digest.
+type sandboxImages struct {
+	registry  *localregistry.Registry
+	publicKey string
+}
+
+func publishNightlies(ctx context.Context) (*sandboxImages, error) {
+	key, err := localregistry.NewKey()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := localregistry.Start()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, n := range sandboxNightlies() {
+		built := now.Add(-time.Duration(n.daysAgo) * 24 * time.Hour)
+		image := localregistry.Nightly{
+			Repository: "tektoncd/" + n.project + "/controller", Tag: n.tag, Created: built,
+			Key: key, Pipeline: n.project + "-release", Commit: n.sha + strings.Repeat("0", 40-len(n.sha)), Finished: built,
+		}
+		if n.failed {
+			image.Key = nil
+		}
+		if _, err := reg.Publish(ctx, image); err != nil {
+			reg.Close()
+			return nil, err
+		}
+	}
+	return &sandboxImages{registry: reg, publicKey: key.PublicPEM()}, nil
 }
 
 func prSeeds() []seedRun {

@@ -67,23 +67,51 @@ func (e *Engine) nightlyClusters() ([]*tekton.Cluster, error) {
 	return out, nil
 }
 
-// releases lists the runs of <project>-release on the nightly clusters,
-// with the tag each released.
+// pullRequestLabels is the prefix of the labels Pipelines-as-Code puts on
+// every run it starts for a pull request.
+const pullRequestLabels = "pipelinesascode.tekton.dev/"
+
+// fromPullRequest: a run Pipelines-as-Code started is a PR author's, even
+// when its labels and params say "release".
+func fromPullRequest(pr *pipelinev1.PipelineRun) bool {
+	for k := range pr.Labels {
+		if strings.HasPrefix(k, pullRequestLabels) {
+			return true
+		}
+	}
+	return false
+}
+
+// releases lists the runs of <project>-release where env's releases run
+// (config validation keeps that apart from PR namespaces), with the tag
+// each released.
 func (e *Engine) releases(ctx context.Context, env *config.Environment, project string) ([]release, error) {
-	clusters, err := e.nightlyClusters()
-	if err != nil {
-		return nil, err
+	sites := e.Config.ReleaseSites(env)
+	if len(sites) == 0 {
+		return nil, refuse("No nightly cluster is configured, so there is no release run to vouch for a version.")
+	}
+	selector := PipelineLabel + "=" + project + "-release"
+	if env.Releases != nil && env.Releases.Selector != "" {
+		selector += "," + env.Releases.Selector
 	}
 	param := cmp.Or(env.NightlyParam, config.DefaultNightlyParam)
 	var out []release
 	var errs []error
-	for _, c := range clusters {
-		runs, err := c.List(ctx, c.Namespace, PipelineLabel+"="+project+"-release")
+	for _, s := range sites {
+		c := e.Clusters.Get(s.Cluster)
+		if c == nil {
+			errs = append(errs, fmt.Errorf("releases: unknown cluster %q", s.Cluster))
+			continue
+		}
+		runs, err := c.List(ctx, s.Namespace, selector)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for i := range runs {
+			if fromPullRequest(&runs[i]) {
+				continue
+			}
 			for _, p := range runs[i].Spec.Params {
 				if p.Name == param {
 					out = append(out, release{cluster: c, run: &runs[i], tag: p.Value.StringVal})
@@ -127,14 +155,29 @@ func (e *Engine) ResolveNightly(ctx context.Context, env *config.Environment, pr
 // evidence is gate 3: the release run of this exact version succeeded,
 // has soaked for the environment's soak period, and no canary pipeline
 // failed since. A version that ran in the environment before needs none
-// of it: that is what makes a rollback quick.
-func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Book, project, version string) ([]string, error) {
+// of it: that is what makes a rollback quick. For nightly images it also
+// returns the image, by the digest its tag points to now.
+func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Book, project, version string) ([]string, *Image, error) {
 	if book.wasLive(project, env.Name, version) {
-		return []string{fmt.Sprintf("`%s` ran on %s before, so the release checks are skipped (rollback).", version, env.Name)}, nil
+		rollback := []string{fmt.Sprintf("`%s` ran on %s before, so the release checks are skipped (rollback).", version, env.Name)}
+		if env.NightlyImage == "" {
+			return rollback, nil, nil
+		}
+		if img := book.deployedImage(project, env.Name, version); img != nil {
+			return append(rollback, fmt.Sprintf("image `%s` as deployed then", img.Digest)), img, nil
+		}
+		_, _, img, err := pin(ctx, env, project, version)
+		return rollback, img, err
 	}
 	if env.NightlyImage != "" {
 		return e.imageEvidence(ctx, env, project, version)
 	}
+	more, err := e.releaseEvidence(ctx, env, project, version)
+	return more, nil, err
+}
+
+// releaseEvidence is gate 3 from release runs.
+func (e *Engine) releaseEvidence(ctx context.Context, env *config.Environment, project, version string) ([]string, error) {
 	rels, err := e.releases(ctx, env, project)
 	if err != nil {
 		return nil, err
@@ -156,7 +199,7 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		return nil, refuse("The release of %s `%s` did not succeed: %s %s. Only a release that succeeded may be promoted.",
 			project, version, other.link(), tekton.StateOf(other.run))
 	case ok == nil:
-		return nil, refuse("No release run of %s `%s` on the nightly clusters (pipeline `%s-release`), so nothing vouches for it.", project, version, project)
+		return nil, refuse("No release run of %s `%s` where releases run (pipeline `%s-release`), so nothing vouches for it.", project, version, project)
 	}
 	done := finishedAt(ok.run)
 	out := []string{fmt.Sprintf("release run %s succeeded on %s at %s", ok.link(), ok.cluster.Name, done.UTC().Format("2006-01-02 15:04 MST"))}

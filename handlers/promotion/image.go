@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,9 +20,44 @@ import (
 // Nightlies from an image repository. Tekton no longer runs a nightly
 // cluster: its nightlies are built elsewhere and published as images
 // tagged vYYYYMMDD-<commit>. An environment with nightlyImage reads them
-// there: the tag is the version, the image config's "created" time is
-// when it was released (the soak starts then), and canaries are checked
-// on the nightly clusters as for release runs.
+// there: the tag is the version, resolved once to the digest it points
+// to, which is what the gates check, the record keeps and the deploy
+// gets; canaries are checked on the nightly clusters as for release runs.
+// With chains, the image's signed provenance (provenance.go) must vouch
+// for it, and its soak starts when that says the build finished; without,
+// when the image's config says it was built, which its publisher wrote.
+
+// Image is a nightly image a promotion checked and deploys, by digest: a
+// tag can be moved to another image, a digest cannot.
+type Image struct {
+	// Repository is registry/path; Digest is algorithm:hex.
+	Repository string `json:"repository"`
+	Digest     string `json:"digest"`
+}
+
+// Ref is repository:tag@digest: readable, and pulled by digest.
+func (i *Image) Ref(tag string) string { return i.Repository + ":" + tag + "@" + i.Digest }
+
+// Pinned is the version as it deploys: with the digest of a nightly
+// image, which a confirm dialog shows.
+func (p *Promotion) Pinned() string {
+	if p.Image == nil {
+		return p.Version
+	}
+	return p.Version + " (" + p.Image.Digest + ")"
+}
+
+// deployedImage is the image version was deployed as to env, as the
+// record keeps it: a rollback deploys that digest again, whatever the
+// tag points to now. Nil when no kept promotion recorded one.
+func (b *Book) deployedImage(project, env, version string) *Image {
+	for _, p := range b.Promotions {
+		if p.Project == project && p.Environment == env && p.Version == version && p.Image != nil && !p.State.waiting() {
+			return p.Image
+		}
+	}
+	return nil
+}
 
 // maxCandidates bounds how many of the newest nightly tags "nightly"
 // examines: each costs a manifest and a config read.
@@ -62,7 +98,7 @@ func (e *Engine) resolveImage(ctx context.Context, env *config.Environment, proj
 	})
 	var skipped []string
 	for _, tag := range tags[:min(len(tags), maxCandidates)] {
-		_, err := e.imageEvidence(ctx, env, project, tag)
+		_, _, err := e.imageEvidence(ctx, env, project, tag)
 		var no *Refusal
 		switch {
 		case err == nil:
@@ -77,40 +113,68 @@ func (e *Engine) resolveImage(ctx context.Context, env *config.Environment, proj
 		project, min(len(tags), maxCandidates), "\n"+bullets(skipped))
 }
 
-// imageEvidence is gate 3 for a version published as an image: it exists,
-// has soaked since it was built, and no canary has failed since.
-func (e *Engine) imageEvidence(ctx context.Context, env *config.Environment, project, version string) ([]string, error) {
+// pin resolves version's tag in env's nightly image repository to the
+// image it points to now, by digest.
+func pin(ctx context.Context, env *config.Environment, project, version string) (name.Repository, *remote.Descriptor, *Image, error) {
 	repo, err := imageRepo(env, project)
 	if err != nil {
-		return nil, err
+		return repo, nil, nil, err
 	}
-	img, err := remote.Image(repo.Tag(version), registryOptions(ctx)...)
+	desc, err := remote.Get(repo.Tag(version), registryOptions(ctx)...)
 	var te *transport.Error
 	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return nil, refuse("No image of %s is tagged `%s`, so nothing vouches for it.", project, version)
+		return repo, nil, nil, refuse("No image of %s is tagged `%s`, so nothing vouches for it.", project, version)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s:%s: %w", repo, version, err)
+		return repo, nil, nil, fmt.Errorf("reading %s:%s: %w", repo, version, err)
 	}
-	cf, err := img.ConfigFile()
+	return repo, desc, &Image{Repository: repo.Name(), Digest: desc.Digest.String()}, nil
+}
+
+// imageEvidence is gate 3 for a version published as an image: it
+// exists, is vouched for (by its signed provenance, with chains), has
+// soaked since it was built, and no canary has failed since. It returns
+// the image it checked, by digest.
+func (e *Engine) imageEvidence(ctx context.Context, env *config.Environment, project, version string) ([]string, *Image, error) {
+	repo, desc, img, err := pin(ctx, env, project, version)
 	if err != nil {
-		return nil, fmt.Errorf("reading the config of %s:%s: %w", repo, version, err)
+		return nil, nil, err
 	}
-	built := cf.Created.Time
-	if built.IsZero() {
-		return nil, refuse("The image tagged `%s` does not say when it was built, so its soak cannot be measured.", version)
+	out := []string{fmt.Sprintf("image `%s:%s` is `%s`", repo.RepositoryStr(), version, img.Digest)}
+	var built time.Time
+	if env.Chains != nil {
+		p, err := verifyProvenance(ctx, env, repo, desc.Digest, project, version)
+		if err != nil {
+			return nil, nil, err
+		}
+		built = p.finished
+		out = append(out, p.String())
+	} else {
+		// An index (a multi-platform image) is read for one platform,
+		// whose config says when it was built.
+		one, err := desc.Image()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading %s@%s: %w", repo, desc.Digest, err)
+		}
+		cf, err := one.ConfigFile()
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading the config of %s@%s: %w", repo, desc.Digest, err)
+		}
+		if built = cf.Created.Time; built.IsZero() {
+			return nil, nil, refuse("The image tagged `%s` does not say when it was built, so its soak cannot be measured.", version)
+		}
+		out = append(out, fmt.Sprintf("built at %s, as the image says (no signed provenance is required here)", built.UTC().Format("2006-01-02 15:04 MST")))
 	}
-	out := []string{fmt.Sprintf("image `%s:%s` built at %s", repo.RepositoryStr(), version, built.UTC().Format("2006-01-02 15:04 MST"))}
 	var sites []site
 	if len(env.CanaryPipelines) > 0 {
 		clusters, err := e.nightlyClusters()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, c := range clusters {
 			sites = append(sites, site{c, c.Namespace})
 		}
 	}
 	more, err := e.soakAndCanaries(ctx, env, version, built, sites)
-	return append(out, more...), err
+	return append(out, more...), img, err
 }

@@ -299,9 +299,16 @@ func (e *Engine) check(ctx context.Context, env *config.Environment, p *Promotio
 	if err != nil {
 		return err
 	}
-	if p.Evidence, err = e.evidence(ctx, env, book, p.Project, p.Version); err != nil {
+	evidence, img, err := e.evidence(ctx, env, book, p.Project, p.Version)
+	if err != nil {
 		return err
 	}
+	// What was checked when asked is what is deployed: a tag moved since
+	// would deploy an image nobody checked.
+	if p.Image != nil && (img == nil || *img != *p.Image) {
+		return refuse("The tag `%s` no longer points to the image checked when this was asked (`%s`), so nothing was deployed. Please ask again.", p.Version, p.Image.Digest)
+	}
+	p.Evidence, p.Image = evidence, img
 	p.From = ""
 	if d := book.Deployed(p.Project, env.Name); d != nil {
 		p.From = d.Version
@@ -356,7 +363,7 @@ func (e *Engine) Confirm(ctx context.Context, r Request) (p *Promotion, started 
 		return nil, false, err
 	}
 	set := func(q *Promotion, _ *Book) {
-		q.RequestedBy, q.ApprovedBy, q.Evidence, q.From = requester, approver, checked.Evidence, checked.From
+		q.RequestedBy, q.ApprovedBy, q.Evidence, q.From, q.Image = requester, approver, checked.Evidence, checked.From, checked.Image
 	}
 	if env.TwoPersonRule && !approval {
 		p, err := e.askApproval(ctx, env, p.ID, requester, set)
@@ -420,7 +427,7 @@ func (e *Engine) askApproval(ctx context.Context, env *config.Environment, id, r
 			requester, p.Project, p.Environment, p.Change(), bullets(p.Evidence), strings.Join(approvers, ", ")),
 		Confirm: &bot.Confirm{
 			Title:     "Approve this promotion?",
-			Text:      fmt.Sprintf("Deploy %s %s to %s, as %s asked.", p.Project, p.Version, p.Environment, requester),
+			Text:      fmt.Sprintf("Deploy %s %s to %s, as %s asked.", p.Project, p.Pinned(), p.Environment, requester),
 			Button:    "Approve",
 			Approvers: approvers,
 		},
@@ -439,6 +446,11 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 			set(q, b)
 		}
 		q.Started = e.now()
+		if q.Image == nil && env.NightlyImage != "" {
+			// An automatic rollback skips the gates: it deploys the
+			// image the version was deployed as.
+			q.Image = b.deployedImage(q.Project, q.Environment, q.Version)
+		}
 		e.target(env, q)
 	})
 	if err != nil || p.State != Running {

@@ -97,6 +97,8 @@ type Promotion struct {
 	// Skipped says why newer nightlies were passed over when "nightly"
 	// was resolved.
 	Skipped []string `json:"skipped,omitempty"`
+	// Image is the nightly image checked and deployed, by digest.
+	Image *Image `json:"image,omitempty"`
 }
 
 // Step is one thing that happened to a promotion: stepPromoted, or the

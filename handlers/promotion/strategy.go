@@ -92,14 +92,20 @@ func (e *Engine) deploy(ctx context.Context, env *config.Environment, p *Promoti
 }
 
 // render fills a config template with the promotion's values, which the
-// gates have checked: a project name, a tag and a DNS label.
+// gates have checked: a project name, a tag and a DNS label, and for a
+// nightly image the digest checked (Digest) and ImageRef, the image by
+// tag and digest; both are empty without one.
 func render(text string, env *config.Environment, p *Promotion) (string, error) {
 	t, err := template.New("").Option("missingkey=error").Parse(text)
 	if err != nil {
 		return "", fmt.Errorf("environment %s: template %q: %w", env.Name, text, err)
 	}
+	values := map[string]string{"Project": p.Project, "Version": p.Version, "Environment": env.Name, "Digest": "", "ImageRef": ""}
+	if p.Image != nil {
+		values["Digest"], values["ImageRef"] = p.Image.Digest, p.Image.Ref(p.Version)
+	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, map[string]string{"Project": p.Project, "Version": p.Version, "Environment": env.Name}); err != nil {
+	if err := t.Execute(&b, values); err != nil {
 		return "", fmt.Errorf("environment %s: template %q: %w", env.Name, text, err)
 	}
 	return b.String(), nil

@@ -72,6 +72,14 @@ func nightlyDate(tag string) string {
 	return ""
 }
 
+// nightlyCommit is the commit's hex in a nightly tag.
+func nightlyCommit(tag string) string {
+	if m := nightlyRE.FindStringSubmatch(tag); m != nil {
+		return m[2]
+	}
+	return ""
+}
+
 // Refusal is a gate saying no. Its message is for the person who asked;
 // any other error is a failure on our side or a cluster's.
 type Refusal struct {

@@ -240,8 +240,8 @@ func (e *Engine) offerRollback(r *bot.Reply, p, rollback *Promotion) *bot.Reques
 
 // PullRequestClosed ends the gitops promotion whose PR was merged (it
 // deploys when the GitOps controller syncs) or closed without merging.
-// The GitHub transport calls it for pull_request "closed" events; the
-// gates also ask GitHub when they find a promotion still running.
+// The watch calls it when GitHub reports the PR closed, and so do the
+// gates when they find a promotion still running.
 func (e *Engine) PullRequestClosed(ctx context.Context, repo string, number int, merged bool) error {
 	book, err := e.read(ctx)
 	if err != nil {
