@@ -12,6 +12,7 @@ type Metrics struct {
 	verifyFailure *prometheus.CounterVec
 	apiErrors     *prometheus.CounterVec
 	handoffs      prometheus.Counter
+	githubRate    prometheus.Gauge
 	// handoffLast, and what opsmetrics.go adds through reg, feed the
 	// operators' alerts (config/deploy/monitoring).
 	handoffLast prometheus.Gauge
@@ -41,12 +42,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		handoffs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tekbot_handoffs_posted_total", Help: "Build-captain handoff messages posted.",
 		}),
+		githubRate: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tekbot_github_rate_remaining", Help: "Requests GitHub's REST rate limit had left at its last answer (X-RateLimit-Remaining).",
+		}),
 		handoffLast: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "tekbot_handoff_last_posted_timestamp_seconds", Help: "When this replica last posted a handoff message.",
 		}),
 		reg: reg,
 	}
-	reg.MustRegister(m.commands, m.duration, m.verifyFailure, m.apiErrors, m.handoffs, m.handoffLast, apiserverRequests)
+	reg.MustRegister(m.commands, m.duration, m.verifyFailure, m.apiErrors, m.githubRate, m.handoffs, m.handoffLast, apiserverRequests)
 	countAPIServerRequests()
 	return m
 }
@@ -83,6 +87,13 @@ func (m *Metrics) APIError(api string, status int) {
 		kind = "server"
 	}
 	m.apiErrors.WithLabelValues(api, kind).Inc()
+}
+
+// GitHubRateRemaining records what GitHub said was left of its rate limit.
+func (m *Metrics) GitHubRateRemaining(n int) {
+	if m != nil {
+		m.githubRate.Set(float64(n))
+	}
 }
 
 // HandoffPosted counts a handoff message.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
@@ -51,6 +52,10 @@ func Explain(service string, err error) string {
 	case code == http.StatusConflict:
 		return service + " saw a conflicting change"
 	case code == http.StatusTooManyRequests:
+		var limit interface{ LimitedUntil() time.Time }
+		if errors.As(err, &limit) && !limit.LimitedUntil().IsZero() {
+			return service + " is rate-limiting tekbot until " + limit.LimitedUntil().UTC().Format("15:04 MST")
+		}
 		return service + " is rate-limiting tekbot"
 	case code >= 500:
 		return service + " had an internal error"

@@ -114,7 +114,7 @@ func durations(began, ended []float64) []float64 {
 }
 
 // stepName names a call alike for every /retest: the PR's number, the
-// comment's id and the run's name are left out.
+// comment's id, the commenter's login and the run's name are left out.
 func stepName(api string, req *http.Request) string {
 	parts := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
 	if i := slices.Index(parts, "namespaces"); api == "apiserver" && i >= 0 && i+2 < len(parts) {
@@ -129,6 +129,9 @@ func stepName(api string, req *http.Request) string {
 	for i, p := range parts {
 		if _, err := strconv.Atoi(p); err == nil {
 			parts[i] = "<n>"
+		}
+		if i > 0 && parts[i-1] == "collaborators" { // figure 8's first-time commenters
+			parts[i] = "<login>"
 		}
 	}
 	return fmt.Sprintf("%s %s %s", api, req.Method, strings.Join(parts, "/"))
@@ -198,6 +201,26 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, st *steps, r
 	}, cluster, nil
 }
 
+// serveReceiver serves e2eReceiver's receiver over HTTP at target, once
+// the index of ns has synced; stop closes the server, drains the pool and
+// stops the index.
+func serveReceiver(ctx context.Context, c *kube.Cluster, cfg *config.Config, ghURL, ns string, st *steps, replied chan<- struct{}) (target string, stop func(), err error) {
+	recv, cluster, err := e2eReceiver(c, cfg, ghURL, st, replied)
+	if err != nil {
+		return "", nil, err
+	}
+	stopIndex, err := watchRuns(ctx, cluster, ns)
+	if err != nil {
+		return "", nil, err
+	}
+	srv := httptest.NewServer(recv)
+	return srv.URL, func() {
+		srv.Close()
+		drain(recv.Intake.Pool)
+		stopIndex()
+	}, nil
+}
+
 // watchRuns runs the cluster's index of ns as serve does (newApp), and
 // waits for its first sync.
 func watchRuns(ctx context.Context, c *tekton.Cluster, ns string) (stop func(), err error) {
@@ -258,18 +281,11 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	ghs := githubServer(e, prs...)
 	st := newSteps()
 	replied := make(chan struct{}, 1)
-	recv, cluster, err := e2eReceiver(e.prod, cfg, ghs.URL(), st, replied)
+	target, stopReceiver, err := serveReceiver(ctx, e.prod, cfg, ghs.URL(), ns, st, replied)
 	if err != nil {
 		return nil, err
 	}
-	stopIndex, err := watchRuns(ctx, cluster, ns)
-	if err != nil {
-		return nil, err
-	}
-	defer stopIndex()
-	srv := httptest.NewServer(recv)
-	defer srv.Close()
-	defer drain(recv.Intake.Pool)
+	defer stopReceiver()
 	runs := e.prod.Tekton.TektonV1().PipelineRuns(ns)
 	w, err := runs.Watch(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf})
 	if err != nil {
@@ -284,7 +300,7 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	deliveries := make([]*http.Request, warmup+pairs)
 	for i := range deliveries {
 		body := retestComment(e, repoName, prNumber+i, int64(4242+i))
-		deliveries[i] = githubtest.WebhookRequest(e.tb, srv.URL, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
+		deliveries[i] = githubtest.WebhookRequest(e.tb, target, "issue_comment", fmt.Sprintf("e2e-%d", i), webhookSecret, body)
 	}
 	// viaTekbot records where the time goes when measured is set.
 	viaTekbot := func(i int, measured bool) (time.Duration, error) {
@@ -362,8 +378,13 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 // retestComment is the maintainer's "/retest" on PR pr of tektoncd/repo,
 // as GitHub delivers it.
 func retestComment(e *env, repo string, pr int, commentID int64) []byte {
+	return retestCommentBy(e, maintainer, repo, pr, commentID)
+}
+
+// retestCommentBy is login's "/retest" on the maintainer's PR pr.
+func retestCommentBy(e *env, login, repo string, pr int, commentID int64) []byte {
 	return githubtest.PRComment(e.tb, githubtest.PRCommentOptions{
-		Body: "/retest", CommentID: commentID, Commenter: maintainer, CommenterType: "User",
+		Body: "/retest", CommentID: commentID, Commenter: login, CommenterType: "User",
 		Number: pr, State: "open", PRAuthor: maintainer, Owner: owner, Repo: repo, Labels: []string{},
 	})
 }

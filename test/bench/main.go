@@ -82,7 +82,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "bench.json", "where to write the table as JSON")
 	flag.IntVar(&o.scale, "scale", 100000, "PipelineRuns in the large namespace of figure 4")
 	flag.StringVar(&o.profile, "profile", "", "folder for CPU profiles of the in-process figures; none if empty")
-	figures := flag.String("figures", "1,2,3,4,6,7", "figures to run, comma-separated (4 also gives 5)")
+	figures := flag.String("figures", "1,2,3,4,6,7,8", "figures to run, comma-separated (4 also gives 5)")
 	flag.Parse()
 	o.figures = strings.Split(*figures, ",")
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -139,6 +139,7 @@ func run(ctx context.Context, log *slog.Logger, o options) (err error) {
 		{"4", "scale and footprint", figureScale},
 		{"6", "alerts footprint", figureAlerts},
 		{"7", "status page", figureStatusPage},
+		{"8", "/retest with GitHub's latency", figureGitHubDelay},
 	}
 	var rows []row
 	var failures []error

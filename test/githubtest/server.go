@@ -3,6 +3,9 @@ package githubtest
 import (
 	"bytes"
 	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +35,14 @@ import (
 // Either kind of unexpected request fails the test at cleanup. Every request
 // is recorded ([Server.Requests]) and counted per operation
 // ([Server.Calls]). All methods are safe for concurrent use.
+//
+// Like GitHub, a GET answered 200 carries an ETag, and a GET whose
+// If-None-Match names the ETag of the answer it would get is answered 304
+// Not Modified, with no body, without counting against the rate limit
+// (X-RateLimit-Remaining stays). GitHub's latency can be played:
+// [Server.SetDelay] answers after a delay, [Server.Hold] holds the answers
+// until the test releases them, round by round. So can its rate limits:
+// [Server.SecondaryLimitNext] and [Server.ExhaustRateLimit].
 //
 // Implemented operations:
 //
@@ -79,6 +90,15 @@ type Server struct {
 	labels      map[string][]string // issueKey -> names
 	checkRuns   map[string]CheckRun // lower(owner/repo)#id
 	connections int                 // accepted so far
+	used        int                 // requests that counted against the rate limit
+
+	secondary    map[string][]time.Duration // Retry-After of secondary limits still to answer, per operation
+	limitedUntil time.Time                  // the primary limit is spent until then (ExhaustRateLimit)
+
+	delay   time.Duration // before each answer (SetDelay)
+	holding bool          // Hold: answers wait for Release
+	round   chan struct{} // closed by Release
+	held    []Request     // waiting for round
 }
 
 // Request is one request the Server received, with how it was resolved.
@@ -196,6 +216,7 @@ func NewServer(tb testing.TB) *Server {
 		handlers:    map[string]http.HandlerFunc{},
 		allowed:     map[string]bool{},
 		failures:    map[string][]int{},
+		secondary:   map[string][]time.Duration{},
 		calls:       map[string]int{},
 		nextID:      2_000_000_000,
 		repos:       map[string]Repo{},
@@ -290,6 +311,28 @@ func (s *Server) FailNext(method, template string, status, n int) {
 	for range n {
 		s.failures[k] = append(s.failures[k], status)
 	}
+}
+
+// SecondaryLimitNext makes the next n requests for method and template
+// meet a secondary rate limit, as GitHub answers it: 403 with Retry-After
+// (whole seconds) and its documentation link. Calls add up.
+func (s *Server) SecondaryLimitNext(method, template string, retryAfter time.Duration, n int) {
+	s.tb.Helper()
+	k := s.key(method, template)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.secondary[k] = append(s.secondary[k], retryAfter)
+	}
+}
+
+// ExhaustRateLimit spends the primary rate limit until reset (whole
+// seconds, as X-RateLimit-Reset says it): every request until then is
+// answered 403 with X-RateLimit-Remaining 0.
+func (s *Server) ExhaustRateLimit(reset time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limitedUntil = reset.Truncate(time.Second)
 }
 
 // Calls returns how many requests for method and template the Server has
@@ -554,6 +597,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.Status = rec.status
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if req.Status != http.StatusNotModified {
+			s.used++
+		}
 		s.requests = append(s.requests, req)
 		if violation {
 			s.violations = append(s.violations, req)
@@ -579,6 +625,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	req.Template, req.OperationID, req.Params = m.Template, m.OperationID, m.Params
 	k := m.Method + " " + m.Template
 	s.calls[k]++
+	if round, delay := s.wait(req); round != nil || delay > 0 {
+		s.mu.Unlock()
+		if !waitFor(r.Context(), round, delay) {
+			return
+		}
+		s.mu.Lock()
+	}
 	docURL := "https://docs.github.com/rest/" + m.OperationID
 	if s.token != "" {
 		auth := r.Header.Get("Authorization")
@@ -587,6 +640,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			writeError(rec, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
 			return
 		}
+	}
+	if time.Now().Before(s.limitedUntil) {
+		until := s.limitedUntil
+		s.mu.Unlock()
+		rec.Header().Set("X-RateLimit-Remaining", "0")
+		rec.Header().Set("X-RateLimit-Reset", strconv.FormatInt(until.Unix(), 10))
+		writeError(rec, http.StatusForbidden, "API rate limit exceeded for installation ID 1.", "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit")
+		return
+	}
+	if q := s.secondary[k]; len(q) > 0 {
+		wait := q[0]
+		s.secondary[k] = q[1:]
+		s.mu.Unlock()
+		rec.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+		writeError(rec, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+			"https://docs.github.com/free-pro-team@latest/rest/overview/resources-in-the-rest-api#secondary-rate-limits")
+		return
 	}
 	if q := s.failures[k]; len(q) > 0 {
 		status := q[0]
@@ -611,7 +681,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if b := builtins[k]; b != nil {
 		func() {
 			defer s.mu.Unlock()
-			b(s, &call{w: rec, r: r, p: m.Params, body: body, docURL: docURL})
+			if r.Method != http.MethodGet {
+				b(s, &call{w: rec, r: r, p: m.Params, body: body, docURL: docURL})
+				return
+			}
+			answer := httptest.NewRecorder()
+			b(s, &call{w: answer, r: r, p: m.Params, body: body, docURL: docURL})
+			s.answerConditionally(rec, r, answer)
 		}()
 		return
 	}
@@ -622,12 +698,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 // setCommonHeaders sets the headers GitHub sends with every API response.
 func (s *Server) setCommonHeaders(w http.ResponseWriter) {
-	used := len(s.requests) + 1
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
 	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
-	h.Set("X-GitHub-Request-Id", fmt.Sprintf("C0DE:%X:%X:%X:%08X", used, used*7, used*13, time.Now().Unix()))
+	n := len(s.requests) + 1
+	h.Set("X-GitHub-Request-Id", fmt.Sprintf("C0DE:%X:%X:%X:%08X", n, n*7, n*13, time.Now().Unix()))
+	setRateLimit(h, s.used+1)
+}
+
+// setRateLimit sets the rate-limit headers once used requests have
+// counted.
+func setRateLimit(h http.Header, used int) {
 	h.Set("X-RateLimit-Limit", "5000")
 	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(5000-used, 0)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
@@ -1263,4 +1345,137 @@ func dedupe(names []string) []string {
 		}
 	}
 	return out
+}
+
+// answerConditionally writes a GET's answer, given its ETag, or 304 Not
+// Modified when the request's If-None-Match names that ETag.
+func (s *Server) answerConditionally(w http.ResponseWriter, r *http.Request, answer *httptest.ResponseRecorder) {
+	for k, v := range answer.Header() {
+		w.Header()[k] = v
+	}
+	if answer.Code != http.StatusOK {
+		w.WriteHeader(answer.Code)
+		w.Write(answer.Body.Bytes())
+		return
+	}
+	sum := sha256.Sum256(answer.Body.Bytes())
+	etag := `W/"` + hex.EncodeToString(sum[:]) + `"`
+	w.Header().Set("ETag", etag)
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		setRateLimit(w.Header(), s.used) // a 304 does not count
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	w.Write(answer.Body.Bytes())
+}
+
+// etagMatches compares weakly, as If-None-Match does (RFC 9110 13.1.2).
+func etagMatches(ifNoneMatch, etag string) bool {
+	if strings.TrimSpace(ifNoneMatch) == "*" {
+		return true
+	}
+	for t := range strings.SplitSeq(ifNoneMatch, ",") {
+		if strings.TrimPrefix(strings.TrimSpace(t), "W/") == strings.TrimPrefix(etag, "W/") {
+			return true
+		}
+	}
+	return false
+}
+
+// NotModified returns how many requests the Server answered 304 Not
+// Modified: requests made that did not count against the rate limit.
+func (s *Server) NotModified() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if r.Status == http.StatusNotModified {
+			n++
+		}
+	}
+	return n
+}
+
+// SetDelay makes every later answer wait d, as GitHub's answers take time
+// to arrive; the request is received (and counted) at once.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// Hold holds every request from now on unanswered, until Release answers
+// the ones held then: a test plays GitHub's round trips one round at a
+// time, and sees what the code under test does before an answer arrives.
+// Open answers them all and ends Hold; the test's end does too.
+func (s *Server) Hold() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holding {
+		return
+	}
+	s.holding, s.round = true, make(chan struct{})
+	s.tb.Cleanup(s.Open)
+}
+
+// Held returns the requests held now, in the order they arrived.
+func (s *Server) Held() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.held...)
+}
+
+// Release answers the requests held now; those that arrive later are held
+// until the next Release.
+func (s *Server) Release() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holding {
+		close(s.round)
+		s.round, s.held = make(chan struct{}), nil
+	}
+}
+
+// Open answers the requests held and holds no more.
+func (s *Server) Open() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.holding {
+		close(s.round)
+		s.holding, s.round, s.held = false, nil, nil
+	}
+}
+
+// wait says what req waits for before its answer: the round it is held in
+// (nil when not holding) and the delay. s.mu is held.
+func (s *Server) wait(req Request) (<-chan struct{}, time.Duration) {
+	if !s.holding {
+		return nil, s.delay
+	}
+	s.held = append(s.held, req)
+	return s.round, s.delay
+}
+
+// waitFor waits for round (if any), then delay; false if the client went
+// away first.
+func waitFor(ctx context.Context, round <-chan struct{}, delay time.Duration) bool {
+	if round != nil {
+		select {
+		case <-round:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	if delay <= 0 {
+		return true
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"tekbot/test/poll"
 )
 
 // newClient returns a go-github client for s whose responses are checked
@@ -385,4 +389,108 @@ func TestServerConcurrent(t *testing.T) {
 	if len(s.Comments(owner, repo, 1)) != 8 || len(s.Labels(owner, repo, 1)) != 8 || len(s.Reactions(1)) != 1 || len(s.Requests()) != 24 {
 		t.Errorf("comments %d labels %d reactions %d requests %d", len(s.Comments(owner, repo, 1)), len(s.Labels(owner, repo, 1)), len(s.Reactions(1)), len(s.Requests()))
 	}
+}
+
+// TestServerETags: a GET's answer carries an ETag; the same GET with it in
+// If-None-Match is answered 304 with no body and leaves the rate limit
+// where it was; after a change, the old ETag gets the new answer.
+func TestServerETags(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t)
+	s.SetPullRequest(owner, repo, PullRequest{Number: 7, HeadSHA: "1111111111111111111111111111111111111111"})
+	get := func(etag string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, s.URL()+"repos/"+owner+"/"+repo+"/pulls/7", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp, string(body)
+	}
+	first, _ := get("")
+	etag := first.Header.Get("ETag")
+	if first.StatusCode != http.StatusOK || !strings.HasPrefix(etag, `W/"`) {
+		t.Fatalf("first read: %d, ETag %q", first.StatusCode, etag)
+	}
+	tests := []struct {
+		name, ifNoneMatch string
+		change            bool
+		want              int
+	}{
+		{"its ETag", etag, false, http.StatusNotModified},
+		{"its ETag, strong", strings.TrimPrefix(etag, "W/"), false, http.StatusNotModified},
+		{"one of several", `"other", ` + etag, false, http.StatusNotModified},
+		{"another ETag", `W/"other"`, false, http.StatusOK},
+		{"its ETag after a push", etag, true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		if tt.change {
+			s.SetPullRequest(owner, repo, PullRequest{Number: 7, HeadSHA: "2222222222222222222222222222222222222222"})
+		}
+		before := s.NotModified()
+		resp, body := get(tt.ifNoneMatch)
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
+		if tt.want != http.StatusNotModified {
+			continue
+		}
+		if body != "" || s.NotModified() != before+1 {
+			t.Errorf("%s: a 304 with body %q, counted %d", tt.name, body, s.NotModified()-before)
+		}
+		if got, want := resp.Header.Get("X-RateLimit-Remaining"), first.Header.Get("X-RateLimit-Remaining"); got != want {
+			t.Errorf("%s: a 304 moved the rate limit from %s to %s", tt.name, want, got)
+		}
+	}
+}
+
+// TestServerHoldsAnswersRoundByRound: held requests are answered at
+// Release, and requests made after it wait for the next one.
+func TestServerHoldsAnswersRoundByRound(t *testing.T) {
+	t.Parallel()
+	s := NewServer(t)
+	s.SetPermission(owner, repo, "vdemeest", "write")
+	gh := newClient(t, s)
+	s.Hold()
+	answered := make(chan string, 2)
+	ask := func(login string) {
+		_, _, err := gh.Repositories.GetPermissionLevel(context.Background(), owner, repo, login)
+		if err != nil {
+			t.Error(err)
+		}
+		answered <- login
+	}
+	go ask("vdemeest")
+	waitHeld(t, s, 1)
+	select {
+	case who := <-answered:
+		t.Fatalf("%s answered while held", who)
+	default:
+	}
+	s.Release()
+	if who := <-answered; who != "vdemeest" {
+		t.Fatalf("answered %s", who)
+	}
+	go ask("octocat")
+	waitHeld(t, s, 1) // the next round holds it again
+	if held := s.Held(); held[0].Params["username"] != "octocat" {
+		t.Fatalf("held %v", held)
+	}
+	s.Open()
+	if who := <-answered; who != "octocat" {
+		t.Fatalf("answered %s", who)
+	}
+}
+
+func waitHeld(t *testing.T, s *Server, n int) {
+	t.Helper()
+	poll.Until(t, fmt.Sprintf("%d requests held", n), 10*time.Second, func() bool { return len(s.Held()) >= n })
 }

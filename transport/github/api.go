@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,11 +31,15 @@ type API struct {
 
 	cacheTTL time.Duration
 	mu       sync.Mutex
-	cache    map[string]cached // permission and team look-ups
+	cache    map[string]cached // pull requests, permissions and team look-ups
 }
 
+// cached is an answer GitHub gave, kept to ask again cheaply: not at all
+// until it expires, then with its ETag in If-None-Match, which GitHub
+// answers 304 Not Modified without counting it against the rate limit.
 type cached struct {
-	ok      bool
+	value   any // bool for permissions and teams, bot.PullRequest for PRs
+	etag    string
 	expires time.Time
 }
 
@@ -41,7 +47,7 @@ type cached struct {
 // question; a revoked permission takes effect within a minute.
 const permissionCacheTTL = time.Minute
 
-// maxCachedChecks bounds the permission cache.
+// maxCachedChecks bounds the cache.
 const maxCachedChecks = 4096
 
 // Transport is how tekbot reaches GitHub. A GitHub that speaks HTTP/1.1
@@ -132,9 +138,13 @@ func NewAPIWithClient(c *gh.Client) *API {
 	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
 }
 
-// counted records a failed call's status before returning its error,
-// which carries the status for bot.Explain.
+// counted records what GitHub says is left of its rate limit, and a failed
+// call's status before returning its error, which carries the status for
+// bot.Explain.
 func (a *API) counted(resp *gh.Response, err error) error {
+	if resp != nil && resp.Rate.Limit > 0 {
+		a.Metrics.GitHubRateRemaining(resp.Rate.Remaining)
+	}
 	if err == nil {
 		return nil
 	}
@@ -142,15 +152,25 @@ func (a *API) counted(resp *gh.Response, err error) error {
 	if resp != nil {
 		status = resp.StatusCode
 	}
+	var until time.Time
+	if wait, limited := rateLimitWait(resp, err, time.Now()); limited {
+		// GitHub refuses a rate-limited call with 403, which would read
+		// as refused credentials.
+		status, until = http.StatusTooManyRequests, time.Now().Add(wait)
+	}
 	a.Metrics.APIError("github", status)
-	return &apiError{status: status, err: err}
+	return &apiError{status: status, until: until, err: err}
 }
 
 // apiError is a failed GitHub call and its HTTP status (0 without one).
 type apiError struct {
 	status int
+	until  time.Time // when a rate limit lifts; zero for other failures
 	err    error
 }
+
+// LimitedUntil tells bot.Explain when GitHub's rate limit lifts.
+func (e *apiError) LimitedUntil() time.Time { return e.until }
 
 func (e *apiError) Error() string { return e.err.Error() }
 func (e *apiError) Unwrap() error { return e.err }
@@ -163,12 +183,60 @@ func splitRepo(repo string) (string, string) {
 	return owner, name
 }
 
+// maxRateWait is the longest a call waits for GitHub's rate limit to lift
+// before it fails: a command runs late rather than not at all, but a
+// worker is not held for an hour by a primary limit's reset.
+const maxRateWait = time.Minute
+
+// patiently makes a call and, when GitHub refuses it for a rate limit
+// (primary: 403 with X-RateLimit-Remaining 0, until X-RateLimit-Reset;
+// secondary: 403 or 429 with Retry-After), waits until the limit lifts
+// and makes it again, once. A refused call did nothing, so a write made
+// again is made once.
+func patiently[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
+	v, resp, err := call()
+	wait, limited := rateLimitWait(resp, err, time.Now())
+	if !limited || wait > maxRateWait {
+		return v, resp, err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return v, resp, err
+	case <-t.C:
+	}
+	return call()
+}
+
+// rateLimitWait says how long GitHub asks to wait after refusing a call
+// for a rate limit, and whether it did.
+func rateLimitWait(resp *gh.Response, err error, now time.Time) (time.Duration, bool) {
+	var primary *gh.RateLimitError
+	var secondary *gh.AbuseRateLimitError
+	switch {
+	case errors.As(err, &primary):
+		return max(primary.Rate.Reset.Sub(now), 0) + time.Second, true // the reset is in whole seconds
+	case errors.As(err, &secondary) && secondary.RetryAfter != nil:
+		return max(*secondary.RetryAfter, 0), true
+	case errors.As(err, &secondary):
+		return time.Minute, true // GitHub's advice without a Retry-After
+	case resp != nil && resp.StatusCode == http.StatusTooManyRequests:
+		secs, perr := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if perr != nil {
+			return time.Minute, true
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	return 0, false
+}
+
 // retryGet retries a read on GitHub 5xx and transport errors with backoff:
 // reads are safe to repeat; writes are not retried blindly.
 func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
 	delay := 200 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		v, resp, err := call()
+		v, resp, err := patiently(ctx, call)
 		if err == nil || attempt == 3 || (resp != nil && resp.StatusCode < 500) || ctx.Err() != nil {
 			return v, resp, err
 		}
@@ -181,16 +249,28 @@ func retryGet[T any](ctx context.Context, call func() (T, *gh.Response, error)) 
 	}
 }
 
-// Get reads a PR; it implements handlers.PullRequests.
+// Get reads a PR; it implements handlers.PullRequests. A PR read before
+// is read again with its ETag: the head may have moved, so it is never
+// taken from the cache unasked, but an unchanged PR costs no rate limit.
 func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error) {
 	owner, name := splitRepo(repo)
-	pr, resp, err := retryGet(ctx, func() (*gh.PullRequest, *gh.Response, error) {
-		return a.client.PullRequests.Get(ctx, owner, name, number)
+	v, err := a.read(ctx, fmt.Sprintf("pr/%s/%d", repo, number), 0, func(etag string) (any, *gh.Response, error) {
+		pr, resp, err := getWithETag[gh.PullRequest](ctx, a.client, fmt.Sprintf("repos/%v/%v/pulls/%d", owner, name, number), etag)
+		if err != nil {
+			return nil, resp, err
+		}
+		return pullRequest(repo, number, pr), resp, nil
 	})
-	if err := a.counted(resp, err); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("reading %s#%d: %w", repo, number, err)
 	}
-	out := &bot.PullRequest{
+	out := v.(bot.PullRequest)
+	out.Labels = slices.Clone(out.Labels) // the cached value stays as GitHub gave it
+	return &out, nil
+}
+
+func pullRequest(repo string, number int, pr *gh.PullRequest) bot.PullRequest {
+	out := bot.PullRequest{
 		Repository: repo,
 		Number:     number,
 		HeadSHA:    pr.GetHead().GetSHA(),
@@ -205,13 +285,33 @@ func (a *API) Get(ctx context.Context, repo string, number int) (*bot.PullReques
 	for _, l := range pr.Labels {
 		out.Labels = append(out.Labels, l.GetName())
 	}
-	return out, nil
+	return out
+}
+
+// getWithETag is a GET that sends If-None-Match when etag is set; GitHub's
+// 304 then comes back as an error whose response says 304.
+func getWithETag[T any](ctx context.Context, c *gh.Client, path, etag string) (*T, *gh.Response, error) {
+	req, err := c.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	v := new(T)
+	resp, err := c.Do(ctx, req, v)
+	if err != nil {
+		return nil, resp, err
+	}
+	return v, resp, nil
 }
 
 // AddLabel labels a PR; it implements handlers.PullRequests.
 func (a *API) AddLabel(ctx context.Context, repo string, number int, label string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	_, resp, err := patiently(ctx, func() ([]*gh.Label, *gh.Response, error) {
+		return a.client.Issues.AddLabelsToIssue(ctx, owner, name, number, []string{label})
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("labelling %s#%d: %w", repo, number, err)
 	}
@@ -221,7 +321,9 @@ func (a *API) AddLabel(ctx context.Context, repo string, number int, label strin
 // React adds a reaction (e.g. "eyes") to an issue comment.
 func (a *API) React(ctx context.Context, repo string, commentID int64, content string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	_, resp, err := patiently(ctx, func() (*gh.Reaction, *gh.Response, error) {
+		return a.client.Reactions.CreateIssueCommentReaction(ctx, owner, name, commentID, content)
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("reacting to comment %d: %w", commentID, err)
 	}
@@ -231,7 +333,9 @@ func (a *API) React(ctx context.Context, repo string, commentID int64, content s
 // Comment posts a comment on an issue or PR.
 func (a *API) Comment(ctx context.Context, repo string, number int, body string) error {
 	owner, name := splitRepo(repo)
-	_, resp, err := a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)})
+	_, resp, err := patiently(ctx, func() (*gh.IssueComment, *gh.Response, error) {
+		return a.client.Issues.CreateComment(ctx, owner, name, number, &gh.IssueComment{Body: gh.String(body)})
+	})
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("commenting on %s#%d: %w", repo, number, err)
 	}
@@ -241,54 +345,74 @@ func (a *API) Comment(ctx context.Context, repo string, number int, body string)
 // CanWrite reports whether login has write, maintain or admin permission on
 // repo.
 func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
-	return a.cachedCheck(ctx, "perm/"+repo+"/"+login, func() (bool, error) {
-		owner, name := splitRepo(repo)
-		perm, resp, err := retryGet(ctx, func() (*gh.RepositoryPermissionLevel, *gh.Response, error) {
-			return a.client.Repositories.GetPermissionLevel(ctx, owner, name, login)
-		})
-		if err := a.counted(resp, err); err != nil {
-			return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
+	owner, name := splitRepo(repo)
+	v, err := a.read(ctx, "perm/"+repo+"/"+login, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
+		perm, resp, err := getWithETag[gh.RepositoryPermissionLevel](ctx, a.client, fmt.Sprintf("repos/%v/%v/collaborators/%v/permission", owner, name, login), etag)
+		if err != nil {
+			return nil, resp, err
 		}
 		// GitHub reports maintain as "write" here (and custom roles by
 		// their base permission), so write covers all three.
 		switch perm.GetPermission() {
 		case "admin", "maintain", "write":
-			return true, nil
+			return true, resp, nil
 		}
-		return false, nil
+		return false, resp, nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("reading %s's permission on %s: %w", login, repo, err)
+	}
+	return v.(bool), nil
 }
 
 // InTeam reports whether login is an active member of org/team.
 func (a *API) InTeam(ctx context.Context, orgTeam, login string) (bool, error) {
-	return a.cachedCheck(ctx, "team/"+orgTeam+"/"+login, func() (bool, error) {
-		org, team := splitRepo(orgTeam)
-		m, resp, err := retryGet(ctx, func() (*gh.Membership, *gh.Response, error) {
-			return a.client.Teams.GetTeamMembershipBySlug(ctx, org, team, login)
-		})
+	org, team := splitRepo(orgTeam)
+	v, err := a.read(ctx, "team/"+orgTeam+"/"+login, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
+		m, resp, err := getWithETag[gh.Membership](ctx, a.client, fmt.Sprintf("orgs/%v/teams/%v/memberships/%v", org, team, login), etag)
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return false, nil
+			return false, resp, nil
 		}
-		if err := a.counted(resp, err); err != nil {
-			return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
+		if err != nil {
+			return nil, resp, err
 		}
-		return m.GetState() == "active", nil
+		return m.GetState() == "active", resp, nil
 	})
+	if err != nil {
+		return false, fmt.Errorf("reading %s's membership of %s: %w", login, orgTeam, err)
+	}
+	return v.(bool), nil
 }
 
-func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, error)) (bool, error) {
+// read answers key from the cache until ttl has passed since GitHub last
+// answered it, then asks again: fetch makes the GET, with If-None-Match
+// when etag is set, retried on 5xx. A 304 renews the cached answer.
+func (a *API) read(ctx context.Context, key string, ttl time.Duration, fetch func(etag string) (any, *gh.Response, error)) (any, error) {
 	now := time.Now()
 	a.mu.Lock()
 	c, hit := a.cache[key]
 	a.mu.Unlock()
 	if hit && now.Before(c.expires) {
-		return c.ok, nil
+		return c.value, nil
 	}
-	ok, err := check()
-	if err != nil {
-		return false, err
+	v, resp, err := retryGet(ctx, func() (any, *gh.Response, error) { return fetch(c.etag) })
+	if hit && resp != nil && resp.StatusCode == http.StatusNotModified {
+		v, err = c.value, nil
 	}
+	if err := a.counted(resp, err); err != nil {
+		return nil, err
+	}
+	etag := c.etag
+	if resp != nil && resp.Header.Get("ETag") != "" {
+		etag = resp.Header.Get("ETag")
+	}
+	a.store(key, cached{value: v, etag: etag, expires: now.Add(ttl)}, now)
+	return v, nil
+}
+
+func (a *API) store(key string, c cached, now time.Time) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if len(a.cache) >= maxCachedChecks {
 		// Strangers' logins must not grow the cache without bound.
 		for k, c := range a.cache {
@@ -300,7 +424,5 @@ func (a *API) cachedCheck(ctx context.Context, key string, check func() (bool, e
 			clear(a.cache)
 		}
 	}
-	a.cache[key] = cached{ok: ok, expires: now.Add(a.cacheTTL)}
-	a.mu.Unlock()
-	return ok, nil
+	a.cache[key] = c
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/test/githubtest"
 	"tekbot/transport/github"
@@ -169,5 +173,130 @@ func TestAStalledResponseEndCostsItsConnection(t *testing.T) {
 	}
 	if ctx.Err() != nil {
 		t.Fatal("Get returned only when its context ended: closing the response waited for the rest of a stalled body")
+	}
+}
+
+// TestRepeatReadsAskWithTheirETag: a PR read again, and a permission read
+// again after its minute in the cache, are sent with If-None-Match; GitHub's
+// 304 gives the answer already known, and a change gives the new one. A
+// 304 is not an error, and is not counted as one.
+func TestRepeatReadsAskWithTheirETag(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	s.SetPermission("tektoncd", "pipeline", "vdemeest", "write")
+	s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7, HeadSHA: strings.Repeat("a", 40), Labels: []string{"kind/bug"}})
+	api := tokenAPI(t, s)
+	reg := prometheus.NewRegistry()
+	api.Metrics = bot.NewMetrics(reg)
+	ctx := context.Background()
+	type read struct {
+		name   string
+		change func()
+		expire bool
+		status int // GitHub's answer
+		head   string
+		write  bool
+	}
+	for _, tt := range []read{
+		{name: "first", status: http.StatusOK, head: "aaaaaaa", write: true},
+		{name: "again", status: http.StatusNotModified, head: "aaaaaaa", write: true},
+		{name: "after a minute", expire: true, status: http.StatusNotModified, head: "aaaaaaa", write: true},
+		{name: "after a push and a demotion", expire: true, change: func() {
+			s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7, HeadSHA: strings.Repeat("b", 40)})
+			s.SetPermission("tektoncd", "pipeline", "vdemeest", "read")
+		}, status: http.StatusOK, head: "bbbbbbb", write: false},
+	} {
+		if tt.change != nil {
+			tt.change()
+		}
+		if tt.expire {
+			api.ExpireCache()
+		}
+		from := len(s.Requests())
+		pr, err := api.Get(ctx, "tektoncd/pipeline", 7)
+		if err != nil || !strings.HasPrefix(pr.HeadSHA, tt.head) {
+			t.Fatalf("%s: PR read: %+v %v, want head %s", tt.name, pr, err, tt.head)
+		}
+		pr.Labels = append(pr.Labels[:0], "scribbled") // a caller's change stays its own
+		ok, err := api.CanWrite(ctx, "tektoncd/pipeline", "vdemeest")
+		if err != nil || ok != tt.write {
+			t.Fatalf("%s: CanWrite = %v %v, want %v", tt.name, ok, err, tt.write)
+		}
+		// Every 200 counts against the rate limit, a 304 does not.
+		used := 0
+		for _, r := range s.Requests() {
+			if r.Status != http.StatusNotModified {
+				used++
+			}
+		}
+		if got := gaugeValue(t, reg, "tekbot_github_rate_remaining"); got != float64(5000-used) {
+			t.Errorf("%s: tekbot_github_rate_remaining = %v, want %d", tt.name, got, 5000-used)
+		}
+		for _, r := range s.Requests()[from:] {
+			if r.Status != tt.status {
+				t.Errorf("%s: %s answered %d, want %d", tt.name, r, r.Status, tt.status)
+			}
+			if (r.Header.Get("If-None-Match") != "") != (tt.name != "first") {
+				t.Errorf("%s: %s sent If-None-Match %q", tt.name, r, r.Header.Get("If-None-Match"))
+			}
+		}
+	}
+	if pr, _ := api.Get(ctx, "tektoncd/pipeline", 7); strings.Join(pr.Labels, ",") == "scribbled" {
+		t.Errorf("a caller's change to a PR reached the cache: labels %v", pr.Labels)
+	}
+}
+
+// gaugeValue reads a registered gauge by name.
+func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name && len(f.GetMetric()) == 1 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no gauge %s", name)
+	return 0
+}
+
+// TestALongRateLimitIsNamedByWhen: a rate limit that lifts later than a
+// call waits fails it at once, and the error reads, in a reply (Slack's
+// `/tekton rerun <PR URL>`), as GitHub rate-limiting tekbot until when:
+// not as refused credentials, which GitHub's 403 would say. On a PR no
+// reply can say so: GitHub refuses the reply too until the limit lifts.
+func TestALongRateLimitIsNamedByWhen(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name  string
+		limit func(*githubtest.Server, time.Time)
+	}{
+		{"secondary", func(s *githubtest.Server, lifts time.Time) {
+			s.SecondaryLimitNext("GET", "/repos/{owner}/{repo}/pulls/{pull_number}", time.Until(lifts).Round(time.Second), 1)
+		}},
+		{"primary", func(s *githubtest.Server, lifts time.Time) { s.ExhaustRateLimit(lifts) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := githubtest.NewServer(t)
+			s.SetPullRequest("tektoncd", "pipeline", githubtest.PullRequest{Number: 7})
+			lifts := time.Now().Add(3 * time.Minute)
+			tt.limit(s, lifts)
+			start := time.Now()
+			_, err := tokenAPI(t, s).Get(context.Background(), "tektoncd/pipeline", 7)
+			if err == nil || time.Since(start) > 30*time.Second {
+				t.Fatalf("Get = %v after %s, want a failure at once", err, time.Since(start))
+			}
+			got := bot.Explain("GitHub", err)
+			var want []string
+			for _, at := range []time.Time{lifts.Add(-2 * time.Second), lifts, lifts.Add(2 * time.Second)} {
+				want = append(want, "GitHub is rate-limiting tekbot until "+at.UTC().Format("15:04 MST"))
+			}
+			if !slices.Contains(want, got) {
+				t.Errorf("Explain = %q, want one of %q", got, want)
+			}
+		})
 	}
 }

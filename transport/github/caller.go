@@ -29,6 +29,9 @@ type Vouch struct {
 	Repo        *config.Repository
 	Login       string
 	PR          *bot.PullRequest
+	// early, when set, is Login's standing on Repo, looked up beside the
+	// PR read (lookUpTrust).
+	early *trust
 }
 
 // HasRole implements bot.RoleChecker.
@@ -65,14 +68,48 @@ func (v *Vouch) approved(ctx context.Context) (bool, error) {
 
 // trusted: write access to the repository, or a member of a trusted team.
 func (v *Vouch) trusted(ctx context.Context, login string) (bool, error) {
-	ok, err := v.Permissions.CanWrite(ctx, v.Repo.Name, login)
+	if v.early != nil && login == v.Login {
+		return v.early.wait(ctx)
+	}
+	return trusted(ctx, v.Permissions, v.Repo, login)
+}
+
+func trusted(ctx context.Context, p Permissions, repo *config.Repository, login string) (bool, error) {
+	ok, err := p.CanWrite(ctx, repo.Name, login)
 	if ok || err != nil {
 		return ok, err
 	}
-	for _, team := range v.Repo.TrustedTeams {
-		if ok, err := v.Permissions.InTeam(ctx, team, login); ok || err != nil {
+	for _, team := range repo.TrustedTeams {
+		if ok, err := p.InTeam(ctx, team, login); ok || err != nil {
 			return ok, err
 		}
 	}
 	return false, nil
+}
+
+// trust is a commenter's standing on a repository, looked up while the PR
+// is read: a command then waits on GitHub once before it acts, not for
+// the PR and then for the permission.
+type trust struct {
+	done chan struct{}
+	ok   bool
+	err  error
+}
+
+func lookUpTrust(ctx context.Context, p Permissions, repo *config.Repository, login string) *trust {
+	t := &trust{done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		t.ok, t.err = trusted(ctx, p, repo, login)
+	}()
+	return t
+}
+
+func (t *trust) wait(ctx context.Context) (bool, error) {
+	select {
+	case <-t.done:
+		return t.ok, t.err
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
 }

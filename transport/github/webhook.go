@@ -250,6 +250,24 @@ func (r *Receiver) idempotent(d *delivery) bool {
 	return true
 }
 
+// needsTrust reports whether a command of d may ask whether its sender
+// has write access or is in a trusted team, so that the question is asked
+// beside the PR read.
+func (r *Receiver) needsTrust(d *delivery) bool {
+	for _, c := range d.commands {
+		s := r.Registry.Lookup(c.Verb)
+		if s == nil || s.ReadOnly {
+			continue
+		}
+		for _, role := range r.Bot.Policy.Roles(s) {
+			if role == config.RoleRepoWriters || role == config.RoleTrustedAuthors {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // process runs a delivery's commands and posts one reply once across
 // replicas, redeliveries and replays: the intake has claimed what the
 // delivery acts on, or, when claim is not nil, decides that beside the
@@ -273,6 +291,11 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 			}
 		})
 	}
+	repo := r.Config.Repository(d.repo)
+	var early *trust
+	if r.needsTrust(d) {
+		early = lookUpTrust(ctx, r.API, repo, d.login)
+	}
 	if d.number == 0 && !r.findPullRequest(ctx, log, d) {
 		return false
 	}
@@ -294,7 +317,7 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 		Transport: bot.GitHub,
 		ID:        d.login,
 		Person:    person,
-		Vouch:     &Vouch{Permissions: r.API, Approvals: r.Approvals, Repo: r.Config.Repository(d.repo), Login: d.login, PR: pr},
+		Vouch:     &Vouch{Permissions: r.API, Approvals: r.Approvals, Repo: repo, Login: d.login, PR: pr, early: early},
 	}
 	var parts []string
 	allFailed, allDenied := true, true

@@ -8,14 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	gh "github.com/google/go-github/v62/github"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,17 +86,23 @@ type replica = testenv.Replica
 
 func (e *env) replica() *replica {
 	e.t.Helper()
-	return testenv.NewReplica(e.t, e.options())
+	return e.replicaWith(e.apiClient())
 }
 
-// options make a replica of e's world.
+// replicaWith is a replica whose GitHub client is api, and so whose
+// caches are api's: a later replica with it has seen what it saw.
+func (e *env) replicaWith(api *github.API) *replica {
+	e.t.Helper()
+	o := e.options()
+	o.GitHub = api
+	return testenv.NewReplica(e.t, o)
+}
+
+// options make a replica of e's world, with a GitHub client of its own.
 func (e *env) options() testenv.Options {
-	client := gh.NewClient(nil)
-	u, _ := url.Parse(e.gh.URL())
-	client.BaseURL = u
 	return testenv.Options{
 		Config: e.cfg, Clusters: e.clusters, State: e.cluster.Kube, StateNamespace: e.ns,
-		GitHub: github.NewAPIWithClient(client), WebhookSecret: secret, Audit: e.audit,
+		GitHub: e.apiClient(), WebhookSecret: secret, Audit: e.audit,
 	}
 }
 
