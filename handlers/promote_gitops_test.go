@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,32 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 	}
 	if p := w.promotion("g1"); p.State != promotion.Verified || p.Result != "merged" || p.History() != "promoted → verified" {
 		t.Errorf("record: %s %q %q", p.State, p.Result, p.History())
+	}
+}
+
+// TestPromoteGitOpsOfThePinnedVersionSaysSo: promoting the version the
+// file pins already changes nothing. The promotion fails with that reason
+// in words, in the reply and in its record, not as an error of a cluster
+// that a gitops environment does not have; no PR is opened.
+func TestPromoteGitOpsOfThePinnedVersionSaysSo(t *testing.T) {
+	t.Parallel()
+	srv, _, api := plumbing(t, plumbingFile, strings.Replace(plumbingPin, "v20261101-0000000", good, 1))
+	w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+	w.release("pipeline", good, kube.Succeeded)
+	ctx := context.Background()
+	r := promotion.Request{ID: "g1", Project: "pipeline", Version: good, By: "andrea"}
+	if _, err := w.engine.Ask(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	_, started, err := w.engine.Confirm(ctx, r)
+	var no *promotion.Refusal
+	if started || !errors.As(err, &no) || !strings.Contains(no.Msg, "pins `"+good+"` already") {
+		t.Fatalf("confirm: started %v, %v; want a refusal saying the file pins it already", started, err)
+	}
+	if p := w.promotion("g1"); p.State != promotion.Failed || p.Result != "could not start: "+no.Msg {
+		t.Errorf("record: %s %q", p.State, p.Result)
+	}
+	if n := srv.Calls("POST", "/repos/{owner}/{repo}/pulls"); n != 0 {
+		t.Errorf("opened %d pull requests", n)
 	}
 }

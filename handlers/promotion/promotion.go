@@ -465,7 +465,7 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 	}
 	if err != nil {
 		e.log().ErrorContext(ctx, "promotion: starting the deploy", "promotion", p.ID, "err", err)
-		why := "could not start: " + bot.Explain("the "+env.Cluster+" cluster", err)
+		why := "could not start: " + startFailure(env, err)
 		if _, _, ferr := e.transition(ctx, p.ID, []State{Running}, Failed, func(q *Promotion, _ *Book) {
 			q.Finished, q.Result = e.now(), why
 		}); ferr != nil {
@@ -483,6 +483,19 @@ func (e *Engine) start(ctx context.Context, env *config.Environment, id string, 
 		}
 	}
 	return p, created, nil
+}
+
+// startFailure says in words why env's deploy could not start: a
+// refusal as it is, else what failed where (a gitops deploy is a branch,
+// a commit and a PR on GitHub, not a run on a cluster).
+func startFailure(env *config.Environment, err error) string {
+	if no := (*Refusal)(nil); errors.As(err, &no) {
+		return no.Msg
+	}
+	if env.Strategy == config.StrategyGitOps {
+		return bot.Explain("GitHub", err)
+	}
+	return bot.Explain("the "+env.Cluster+" cluster", err)
 }
 
 // disown ends running promotion id, which met something under its names
