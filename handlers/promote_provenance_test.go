@@ -244,6 +244,8 @@ func TestPromoteForeignVerificationRunIsNoEvidence(t *testing.T) {
 	if n := w.runsOf(good); n != 1 {
 		t.Errorf("%d deploys of %s: tekbot rolled back by itself", n, good)
 	}
+	// The page follows the post.
+	waitFor(t, "the page", func() bool { return len(w.pages.list()) >= 1 })
 	if got := w.pages.list(); len(got) != 1 {
 		t.Errorf("pages = %q, want one", got)
 	}

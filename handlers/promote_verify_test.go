@@ -243,6 +243,8 @@ func TestPromoteVerifiedThenFailedVerificationRollsBackOnce(t *testing.T) {
 	if !strings.Contains(again.reply.Text, "does not roll back again") || again.reply.Confirm != nil {
 		t.Errorf("second failure post: %q", again.reply.Text)
 	}
+	// The page follows the post.
+	waitFor(t, "the second page", func() bool { return len(w.pages.list()) >= 2 })
 	if got := w.pages.list(); len(got) != 2 || !strings.Contains(got[1], "failed verification") {
 		t.Errorf("pages = %q", got)
 	}
