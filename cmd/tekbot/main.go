@@ -21,7 +21,8 @@ Usage:
                                          a local sandbox: real apiservers, sample data, a stand-in
                                          Tekton controller; drive the bot from the terminal
                                          (no credentials; 'tekbot dev -h' for more)
-  tekbot serve -f tekbot.yaml            run the bot (webhooks, the status page at /, /healthz, /readyz)
+  tekbot serve -f tekbot.yaml            run the bot (webhooks, /healthz, /readyz, and the status page at /:
+                                         closed unless server.statusToken or server.statusPublic is set)
   tekbot config check -f tekbot.yaml     validate a config and print what it says
   tekbot parse [--source github|slack]   print, as JSON, the commands in text on stdin
   tekbot schedule -f tekbot.yaml [--from YYYY-MM-DD] [--days N] [--csv]
