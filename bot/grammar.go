@@ -44,6 +44,19 @@ var verbRE = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
 // are skipped. Each distinct command counts once, in order, up to
 // MaxCommentCommands; ignored counts the distinct commands beyond them.
 func (r *Registry) ParseComment(body string) (cmds []Command, ignored int) {
+	return r.parseComment(body, nil)
+}
+
+// ParseClosedComment is ParseComment for a closed PR, where only the
+// commands that run on merged PRs are read: they alone count towards
+// MaxCommentCommands, so ten others cannot crowd them out.
+func (r *Registry) ParseClosedComment(body string) (cmds []Command, ignored int) {
+	return r.parseComment(body, func(s *Spec) bool { return s.OnMerged })
+}
+
+// parseComment reads the commands of body whose Spec keep accepts (all,
+// if keep is nil).
+func (r *Registry) parseComment(body string, keep func(*Spec) bool) (cmds []Command, ignored int) {
 	cmds = []Command{}
 	beyond := map[string]struct{}{}
 	var fence string
@@ -76,7 +89,7 @@ func (r *Registry) ParseComment(body string) (cmds []Command, ignored int) {
 			}
 		}
 		spec := r.Lookup(cmd.Verb)
-		if spec == nil || !spec.Offered(GitHub) || (spec.Prefixed && !prefixed) {
+		if spec == nil || !spec.Offered(GitHub) || (spec.Prefixed && !prefixed) || (keep != nil && !keep(spec)) {
 			continue
 		}
 		cmd.Verb = spec.Verb

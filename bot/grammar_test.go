@@ -145,6 +145,14 @@ func TestParseCommentRunsAtMostTen(t *testing.T) {
 			}
 		})
 	}
+	// On a closed PR only the commands that run on merged PRs count: ten
+	// others before a /cherry-pick do not crowd it out.
+	closed := NewRegistry(&Spec{Verb: "retest", Usage: "retest", Transports: []Transport{GitHub}, ListArgs: true},
+		&Spec{Verb: "cherry-pick", Usage: "cherry-pick", Transports: []Transport{GitHub}, OnMerged: true})
+	cmds, ignored := closed.ParseClosedComment(lines(10, "/retest x%d") + "/cherry-pick release-v1.2.x\n")
+	if want := []Command{cmd("cherry-pick", "release-v1.2.x")}; !slices.EqualFunc(cmds, want, Command.equal) || ignored != 0 {
+		t.Errorf("ParseClosedComment = %v, %d ignored; want %v, 0", cmds, ignored, want)
+	}
 }
 
 func TestParseSlack(t *testing.T) {

@@ -24,7 +24,7 @@ type Queue interface {
 // just now; the record keeps who they are for the run's audit record.
 func (h *commands) queue(ctx context.Context, req *bot.Request, c *config.Command, values []string) bot.Reply {
 	p := req.PullRequest
-	what := "`/" + strings.Join(append([]string{c.Verb}, values...), " ") + "`"
+	what := bot.Code("/" + strings.Join(append([]string{c.Verb}, values...), " "))
 	if h.Queue == nil {
 		return refused("%s runs once this pull request merges, and this tekbot keeps no queue: comment it again after the merge. Nothing was started.", what)
 	}
@@ -103,7 +103,7 @@ func (h *commands) runQueued(ctx context.Context, q state.Queued, pr *bot.PullRe
 		ID: q.RequestID, Command: bot.Command{Verb: q.Verb, Args: q.Args}, PullRequest: pr,
 		Caller: h.requester(q),
 	}
-	what := "`/" + req.Command.String() + "`"
+	what := bot.Code("/" + req.Command.String())
 	c := h.declaredCommand(q.Verb)
 	switch {
 	case c == nil || !c.OnMerged():

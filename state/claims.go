@@ -89,9 +89,9 @@ func (c *Claims) Release(ctx context.Context, key string) error {
 	return nil
 }
 
-// Expire deletes claims older than maxAge. GitHub redelivers only by hand
-// and Slack retries within minutes, so a day of memory is plenty.
-func (c *Claims) Expire(ctx context.Context, maxAge time.Duration, now time.Time) (int, error) {
+// Expire deletes each claim older than maxAge says for its key: what it
+// guards may be replayed for as long as it would still be acted on.
+func (c *Claims) Expire(ctx context.Context, maxAge func(key string) time.Duration, now time.Time) (int, error) {
 	list, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelClaim + "=true"})
 	if err != nil {
 		return 0, fmt.Errorf("listing claims: %w", err)
@@ -99,7 +99,7 @@ func (c *Claims) Expire(ctx context.Context, maxAge time.Duration, now time.Time
 	n := 0
 	for _, cm := range list.Items {
 		at, err := time.Parse(time.RFC3339, cm.Annotations[annotationAt])
-		if err == nil && now.Sub(at) < maxAge {
+		if err == nil && now.Sub(at) < maxAge(cm.Annotations[annotationKey]) {
 			continue
 		}
 		if err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {

@@ -48,12 +48,26 @@ func TestClaimsAreTakenOnceAndCanBeReleased(t *testing.T) {
 	if ok, err := claims.Claim(ctx, "github-delivery/abc"); !ok || err != nil {
 		t.Fatalf("after release: %v %v", ok, err)
 	}
-	n, err := claims.Expire(ctx, time.Hour, time.Now().Add(2*time.Hour))
+	// Each claim is kept as long as its key needs: two hours from now,
+	// an hour's claim has expired and a day's has not.
+	if ok, err := claims.Claim(ctx, "kept-a-day"); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	retention := func(key string) time.Duration {
+		if key == "kept-a-day" {
+			return 24 * time.Hour
+		}
+		return time.Hour
+	}
+	n, err := claims.Expire(ctx, retention, time.Now().Add(2*time.Hour))
 	if err != nil || n != 1 {
 		t.Fatalf("Expire = %d, %v; want 1", n, err)
 	}
 	if ok, _ := claims.Claim(ctx, "github-delivery/abc"); !ok {
 		t.Fatal("an expired claim should be free")
+	}
+	if ok, _ := claims.Claim(ctx, "kept-a-day"); ok {
+		t.Fatal("a claim kept a day expired after two hours")
 	}
 }
 

@@ -231,7 +231,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
-	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) { expireClaims(ctx, a.claims, claimRetention(cfg.GitHub), log) }})
+	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) {
+		expireClaims(ctx, a.claims, func(key string) time.Duration { return github.ClaimRetention(key, cfg.GitHub) }, log)
+	}})
 	if len(cfg.Promotion.Environments) > 0 {
 		// Deploys that were running when the last process stopped are
 		// watched again, so their result is still reported.
@@ -358,9 +360,9 @@ func (n slackNotifier) DirectMessage(ctx context.Context, to *config.Person, tex
 	return err
 }
 
-// expireClaims forgets request claims after claimRetention: redeliveries
-// come within minutes (Slack) or by hand soon after (GitHub).
-func expireClaims(ctx context.Context, claims *state.Claims, retention time.Duration, log *slog.Logger) {
+// expireClaims forgets each request claim after its retention: beyond
+// the window in which a replay of what it guards would be acted on.
+func expireClaims(ctx context.Context, claims *state.Claims, retention func(key string) time.Duration, log *slog.Logger) {
 	every(ctx, time.Hour, func() {
 		n, err := claims.Expire(ctx, retention, time.Now())
 		logErr(log, "expiring claims", err)
@@ -368,15 +370,6 @@ func expireClaims(ctx context.Context, claims *state.Claims, retention time.Dura
 			log.Info("expired claims", "count", n)
 		}
 	})
-}
-
-// claimRetention keeps a claim for a day, and always for longer than the
-// comment window it guards (doubled, with the hourly expiry's lag): a
-// comment or re-run press is claimed for as long as its delivery could be
-// replayed and still be in the window, so a replay is never acted on
-// again.
-func claimRetention(g config.GitHub) time.Duration {
-	return max(24*time.Hour, 2*g.MaxCommentAge()+time.Hour)
 }
 
 // every runs fn now and then every d until ctx ends.

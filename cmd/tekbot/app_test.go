@@ -16,6 +16,7 @@ import (
 	"tekbot/config"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 // testApp assembles tekbot as serve does, on the sandbox's config pointed
@@ -171,14 +172,22 @@ func TestCalendarToken(t *testing.T) {
 }
 
 // TestClaimsOutliveTheCommentWindow: a claim is kept longer than the
-// window in which its comment or press would still be acted on, however
-// long the window, so a replay inside it finds the claim.
+// window in which its comment, press or close would still be acted on,
+// however long the window, so a replay inside it finds the claim.
 func TestClaimsOutliveTheCommentWindow(t *testing.T) {
 	t.Parallel()
 	for _, window := range []time.Duration{0, 10 * time.Minute, 20 * time.Hour, 72 * time.Hour} {
 		g := config.GitHub{CommentWindow: config.Duration{Duration: window}}
-		if got := claimRetention(g); got < 24*time.Hour || got <= g.MaxCommentAge()+time.Hour {
-			t.Errorf("window %v: claims kept %v, want a day at least and beyond the window and the hourly expiry's lag", window, got)
+		for key, acted := range map[string]time.Duration{
+			"github-comment/o/r/1/created":                         g.MaxCommentAge(),
+			"github-check-suite/o/r/2/rerequested/20261207T101010": github.ChangeWindow,
+			"github-check-run/o/r/3/rerequested/20261207T101010":   github.ChangeWindow,
+			"github-pull-request/o/r/4/closed/20261207T101010":     github.ChangeWindow,
+			"slack-interaction/T0/a/1700000000.000100":             0,
+		} {
+			if got := github.ClaimRetention(key, g); got < 24*time.Hour || got <= acted+time.Hour {
+				t.Errorf("window %v, %s: claims kept %v, want a day at least and beyond %v and the hourly expiry's lag", window, key, got, acted)
+			}
 		}
 	}
 }

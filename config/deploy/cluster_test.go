@@ -487,7 +487,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 			}, true},
 			{"expire, claim", func() (bool, error) {
 				// Two hours from now, the claim is older than an hour.
-				if n, err := claims.Expire(ctx, time.Hour, time.Now().Add(2*time.Hour)); err != nil || n == 0 {
+				if n, err := claims.Expire(ctx, func(string) time.Duration { return time.Hour }, time.Now().Add(2*time.Hour)); err != nil || n == 0 {
 					return false, fmt.Errorf("expired %d claims: %v", n, err)
 				}
 				return claims.Claim(ctx, key)

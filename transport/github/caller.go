@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"slices"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -52,15 +51,14 @@ func (v *Vouch) HasRole(ctx context.Context, role string) (bool, error) {
 }
 
 // approved: a maintainer approved the PR's head commit or, where the
-// repository trusts whole PRs (Prow's sticky ok-to-test), the PR.
+// repository trusts whole PRs (Prow's sticky ok-to-test), the PR. The
+// approval is the one kept in tekbot's state: the ok-to-test label only
+// shows it, and anyone with triage rights can add a label.
 func (v *Vouch) approved(ctx context.Context) (bool, error) {
 	if v.Approvals == nil {
 		return false, nil
 	}
 	if v.Repo.TrustMode() == config.TrustPR {
-		if slices.Contains(v.PR.Labels, bot.OkToTestLabel) {
-			return true, nil
-		}
 		return v.Approvals.AnyApproved(ctx, v.PR.Repository, v.PR.Number)
 	}
 	return v.Approvals.Approved(ctx, v.PR.Repository, v.PR.Number, v.PR.HeadSHA)

@@ -13,6 +13,7 @@ import (
 
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/transport/github"
 )
 
 const (
@@ -170,7 +171,7 @@ func TestCheckSuiteRerunsItsOwnCommit(t *testing.T) {
 // a call to GitHub or a run; the same press within the window is acted on.
 func TestOldCheckDeliveriesAreIgnored(t *testing.T) {
 	t.Parallel()
-	dayAgo := time.Now().Add(-24 * time.Hour)
+	dayAgo := time.Now().Add(-github.ChangeWindow - 24*time.Hour) // a suite untouched for a month and a day
 	tests := []struct {
 		name, event string
 		body        func(t *testing.T) []byte
@@ -195,15 +196,15 @@ func TestOldCheckDeliveriesAreIgnored(t *testing.T) {
 			e := newEnv(t)
 			e.seed("unit-tests", kube.Failed, false)
 			r := e.replica()
-			if code, msg := r.Deliver(t, tt.event, "replayed-a-day-later", tt.body(t)); code != http.StatusOK || !strings.Contains(msg, "ignored") || !strings.Contains(msg, "older than") {
-				t.Fatalf("a day-old %s: %d %q, want 200 ignored as older than the window", tt.event, code, msg)
+			if code, msg := r.Deliver(t, tt.event, "replayed-a-month-later", tt.body(t)); code != http.StatusOK || !strings.Contains(msg, "ignored") || !strings.Contains(msg, "older than") {
+				t.Fatalf("a month-old %s: %d %q, want 200 ignored as older than the window", tt.event, code, msg)
 			}
 			r.Drain(t)
 			if got := reruns(e.runs()); len(got) != 0 {
-				t.Errorf("a day-old press reran %v", keys(got))
+				t.Errorf("a month-old press reran %v", keys(got))
 			}
 			if reqs := e.gh.Requests(); len(reqs) != 0 {
-				t.Errorf("a day-old press called GitHub %d times, first %s", len(reqs), reqs[0])
+				t.Errorf("a month-old press called GitHub %d times, first %s", len(reqs), reqs[0])
 			}
 		})
 	}
@@ -257,5 +258,52 @@ func TestForkPRFoundThroughGitHub(t *testing.T) {
 	}
 	if n := e.gh.Calls("GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"); n != 1 {
 		t.Errorf("GitHub's commit → pulls endpoint called %d times, want 1", n)
+	}
+}
+
+// TestPressesOnSuitesThatFailedHoursAgoAreActedOn: a check event carries
+// the suite as it was before the press, dated when it last changed (its
+// failure, hours ago), so "Re-run failed checks" and a run's "Re-run" on
+// yesterday's failure are acted on; the same delivery replayed under a new
+// delivery ID meets the press's claim and does nothing more.
+func TestPressesOnSuitesThatFailedHoursAgoAreActedOn(t *testing.T) {
+	t.Parallel()
+	yesterday := time.Now().Add(-20 * time.Hour)
+	tests := []struct {
+		name, event string
+		body        func(t *testing.T) []byte
+		rerun       int
+	}{
+		{"Re-run failed checks", "check_suite", func(t *testing.T) []byte {
+			return githubtest.CheckSuiteRerequested(t, githubtest.CheckSuiteOptions{
+				ID: 88, HeadSHA: headSHA, Sender: maintainer, SenderType: "User", UpdatedAt: yesterday.UTC().Format(time.RFC3339),
+				Owner: owner, Repo: repoName, PullRequests: []int{prNumber},
+			})
+		}, 2},
+		{"a check run's Re-run", "check_run", func(t *testing.T) []byte {
+			return renameSender(t, githubtest.CheckRunRerequested(t, githubtest.CheckRunOptions{
+				ID: 77, Name: "pipeline / unit-tests", HeadSHA: headSHA, Owner: owner, Repo: repoName,
+				PullRequests: []int{prNumber}, UpdatedAt: yesterday.UTC().Format(time.RFC3339),
+			}), maintainer)
+		}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.seed("unit-tests", kube.Failed, false)
+			e.seed("e2e-tests", kube.TimedOut, false)
+			body := tt.body(t)
+			for _, id := range []string{"pressed", "replayed-under-a-new-id"} {
+				r := e.replica()
+				if code, msg := r.Deliver(t, tt.event, id, body); code != http.StatusAccepted {
+					t.Fatalf("%s: %d %q, want 202", id, code, msg)
+				}
+				r.Drain(t)
+				if got := reruns(e.runs()); len(got) != tt.rerun {
+					t.Fatalf("after %s: reruns %v, want %d", id, keys(got), tt.rerun)
+				}
+			}
+		})
 	}
 }

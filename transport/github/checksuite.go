@@ -11,6 +11,7 @@ import (
 	gh "github.com/google/go-github/v62/github"
 
 	"tekbot/bot"
+	"tekbot/config"
 )
 
 // CommitPulls finds the pull requests a commit belongs to. GitHub sends
@@ -35,13 +36,11 @@ func (r *Receiver) decodeCheckSuite(e *gh.CheckSuiteEvent) (*delivery, string, e
 	if why := r.notAPress("check suite", e.GetAction(), repo, e.GetSender()); why != "" {
 		return nil, why, nil
 	}
-	// Each press updates the suite: the signed updated_at dates the press.
-	if why := r.stale("check suite", repo, suite.GetID(), suite.GetUpdatedAt().Time); why != "" {
+	if why := r.stale("check suite", repo, suite.GetID(), suite.GetUpdatedAt().Time, ChangeWindow); why != "" {
 		return nil, why, nil
 	}
 	return &delivery{
-		// A later press is a new request.
-		key:  fmt.Sprintf("github-check-suite/%s/%d/rerequested/%s", repo, suite.GetID(), suite.GetUpdatedAt().UTC().Format("20060102T150405")),
+		key:  pressKey("suite", repo, suite.GetID(), suite.GetUpdatedAt().Time),
 		repo: repo, number: firstNumber(suite.PullRequests), login: e.GetSender().GetLogin(),
 		sha:      suite.GetHeadSHA(),
 		commands: []bot.Command{{Verb: "retest", Args: []string{}}},
@@ -57,9 +56,8 @@ func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error
 	if why := r.notAPress("check run", e.GetAction(), repo, e.GetSender()); why != "" {
 		return nil, why, nil
 	}
-	// A check run carries no time of the press; its suite's updated_at is
-	// the latest time GitHub signs in it.
-	if why := r.stale("check run", repo, run.GetID(), run.GetCheckSuite().GetUpdatedAt().Time); why != "" {
+	updated := run.GetCheckSuite().GetUpdatedAt().Time
+	if why := r.stale("check run", repo, run.GetID(), updated, ChangeWindow); why != "" {
 		return nil, why, nil
 	}
 	name := run.GetName()
@@ -67,11 +65,46 @@ func (r *Receiver) decodeCheckRun(e *gh.CheckRunEvent) (*delivery, string, error
 		name = name[i+3:]
 	}
 	return &delivery{
-		key:  fmt.Sprintf("github-check-run/%s/%d/rerequested", repo, run.GetID()),
+		key:  pressKey("run", repo, run.GetID(), updated),
 		repo: repo, number: firstNumber(run.PullRequests), login: e.GetSender().GetLogin(),
 		sha:      run.GetHeadSHA(),
 		commands: []bot.Command{{Verb: "test", Args: []string{name}}},
 	}, "", nil
+}
+
+// ChangeWindow is how long after GitHub last changed a check suite, or
+// closed a PR, a delivery about it is acted on. A check event carries no
+// time of the press: GitHub's example deliveries show the suite as it was
+// before the press (completed, updated_at when it completed), so
+// updated_at dates the suite's last change, not the press, and pressing
+// "Re-run" on checks that failed hours or days ago is ordinary; a close is
+// redelivered by hand, maybe after an outage. A month without change means
+// a replay. Replays within the window meet the claim, kept beyond it
+// (ClaimRetention).
+const ChangeWindow = 30 * 24 * time.Hour
+
+// Claim keys of what ChangeWindow dates begin with these.
+const (
+	pressKeyPrefix  = "github-check-"
+	closedKeyPrefix = "github-pull-request/"
+)
+
+// pressKey names a press of a suite's or a run's button by the suite's
+// last change: a rerun changes the suite (its new check runs), so a later
+// press is a new request, while the same press delivered again is not.
+func pressKey(kind, repo string, id int64, updated time.Time) string {
+	return fmt.Sprintf("%s%s/%s/%d/rerequested/%s", pressKeyPrefix, kind, repo, id, updated.UTC().Format("20060102T150405"))
+}
+
+// ClaimRetention is how long the claim on key is kept: a day at least,
+// and beyond the window in which what it guards is still acted on (a
+// press's or a close's ChangeWindow; a comment's comment window, doubled,
+// with the hourly expiry's lag), so a replay inside the window meets it.
+func ClaimRetention(key string, g config.GitHub) time.Duration {
+	if strings.HasPrefix(key, pressKeyPrefix) || strings.HasPrefix(key, closedKeyPrefix) {
+		return ChangeWindow + 24*time.Hour
+	}
+	return max(24*time.Hour, 2*g.MaxCommentAge()+time.Hour)
 }
 
 // notAPress says why a check event is not a re-run button pressed by a
@@ -98,16 +131,14 @@ func firstNumber(prs []*gh.PullRequest) int {
 }
 
 // stale says why something GitHub dated at t is ignored, or "" if it is
-// within the comment window: an older delivery is a replay, or a
-// redelivery of something long past, and is not acted on again. Claims
-// outlive the window (see cmd/tekbot's claim expiry), so nothing inside
-// it is acted on twice.
-func (r *Receiver) stale(what, repo string, id int64, t time.Time) string {
-	window := r.Config.GitHub.MaxCommentAge()
+// within window: an older delivery is a replay, or a redelivery of
+// something long past, and is not acted on again. Claims outlive the
+// window (ClaimRetention), so nothing inside it is acted on twice.
+func (r *Receiver) stale(what, repo string, id int64, t time.Time, window time.Duration) string {
 	if r.now().Sub(t) <= window {
 		return ""
 	}
-	r.Log.Info("github "+what+" ignored: older than the comment window", "repository", repo, "id", id, "dated", t, "window", window)
+	r.Log.Info("github "+what+" ignored: older than its window", "repository", repo, "id", id, "dated", t, "window", window)
 	return fmt.Sprintf("%s is older than %s", what, window)
 }
 

@@ -44,10 +44,15 @@ func (r *Receiver) decodeClosed(e *gh.PullRequestEvent) (*delivery, string, erro
 	if pr.Merged {
 		pr.MergeCommitSHA = p.GetMergeCommitSHA()
 	}
+	// An old close replayed after the PR was reopened would drop what was
+	// queued since.
+	if why := r.stale("pull request close", repo, p.GetID(), p.GetClosedAt().Time, ChangeWindow); why != "" {
+		return nil, why, nil
+	}
 	return &delivery{
 		// A PR closed without merging may be reopened and closed again: a
 		// later close is a new event.
-		key:  fmt.Sprintf("github-pull-request/%s/%d/closed/%s", repo, pr.Number, p.GetClosedAt().UTC().Format("20060102T150405")),
+		key:  fmt.Sprintf("%s%s/%d/closed/%s", closedKeyPrefix, repo, pr.Number, p.GetClosedAt().UTC().Format("20060102T150405")),
 		repo: repo, number: pr.Number, login: e.GetSender().GetLogin(),
 		closed: pr,
 	}, "", nil

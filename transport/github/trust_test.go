@@ -118,6 +118,24 @@ func TestTrustPRIsStickyWhenConfigured(t *testing.T) {
 	}
 }
 
+// TestTrustPRIsNotALabel: with trust: pr, the ok-to-test label that
+// someone with triage rights added, with no /ok-to-test by a maintainer,
+// does not let the author run anything.
+func TestTrustPRIsNotALabel(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.GitHub.Repositories[0].Trust = config.TrustPR
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: prNumber, User: contributor, HeadSHA: headSHA, Labels: []string{"ok-to-test"}})
+	failed := e.seed("unit-tests", kube.Failed, false)
+	e.say(e.replica(), contributor, "/retest", 5201)
+	if _, ok := reruns(e.runs())[failed.Name]; ok {
+		t.Fatalf("the author's /retest ran on the strength of a label: %s", e.lastComment())
+	}
+	if !strings.Contains(e.lastComment(), "ok-to-test") {
+		t.Errorf("denial %q does not say what is needed", e.lastComment())
+	}
+}
+
 // TestDeployRunsAreNotRerunFromAPR: a run of the PR that runs a promotion
 // environment's deploy pipeline, or binds its secret, is not rerun by
 // /test or /retest, even for a maintainer; the reply points to promote.

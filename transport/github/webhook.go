@@ -196,24 +196,22 @@ func (r *Receiver) decodeComment(e *gh.IssueCommentEvent) (*delivery, string, er
 	case r.Config.Repository(repo) == nil:
 		return nil, "repository " + repo + " is not configured", nil
 	}
-	cmds, ignored := r.Registry.ParseComment(e.GetComment().GetBody())
+	// On a closed PR only the commands that run on merged PRs are read:
+	// they run now, or say that the PR did not merge.
+	parse := r.Registry.ParseComment
 	if state := e.GetIssue().GetState(); state != "open" {
-		// On a closed PR only the commands that run on merged PRs are
-		// read: they run now, or say that the PR did not merge.
-		cmds = slices.DeleteFunc(cmds, func(c bot.Command) bool {
-			s := r.Registry.Lookup(c.Verb)
-			return s == nil || !s.OnMerged
-		})
-		if len(cmds) == 0 {
-			return nil, "pull request is " + state, nil
-		}
+		parse = r.Registry.ParseClosedComment
+	}
+	cmds, ignored := parse(e.GetComment().GetBody())
+	if state := e.GetIssue().GetState(); state != "open" && len(cmds) == 0 {
+		return nil, "pull request is " + state, nil
 	}
 	if len(cmds) == 0 {
 		return nil, "no tekbot command", nil
 	}
 	// The signed created_at dates the comment: an old one is a replay, or
 	// a redelivery of something long past, and is not acted on again.
-	if why := r.stale("comment", repo, e.GetComment().GetID(), e.GetComment().GetCreatedAt().Time); why != "" {
+	if why := r.stale("comment", repo, e.GetComment().GetID(), e.GetComment().GetCreatedAt().Time, r.Config.GitHub.MaxCommentAge()); why != "" {
 		return nil, why, nil
 	}
 	return &delivery{

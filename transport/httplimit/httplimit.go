@@ -184,7 +184,9 @@ func (b *body) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.e.read.Add(int64(n))
 	if err != nil && !b.e.done.Swap(true) && b.l.MinRate > 0 && errors.Is(err, io.EOF) {
-		// Read whole in time: the server's own deadlines apply again.
+		// Read whole in time: nothing more is read, so the deadline the
+		// rate moved is lifted rather than left to cut the connection
+		// while the handler works.
 		_ = b.e.rc.SetReadDeadline(time.Time{})
 	}
 	return n, err
