@@ -191,22 +191,28 @@ const maxRateWait = time.Minute
 // patiently makes a call and, when GitHub refuses it for a rate limit
 // (primary: 403 with X-RateLimit-Remaining 0, until X-RateLimit-Reset;
 // secondary: 403 or 429 with Retry-After), waits until the limit lifts
-// and makes it again, once. A refused call did nothing, so a write made
+// and makes it again, for as long as the waits add up to at most
+// maxRateWait. It asks again after each wait because another call may
+// meet a secondary limit meanwhile, and go-github then refuses every call
+// until that one's Retry-After: a burst of commands would otherwise lose
+// the calls refused twice. A refused call did nothing, so a write made
 // again is made once.
 func patiently[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
-	v, resp, err := call()
-	wait, limited := rateLimitWait(resp, err, time.Now())
-	if !limited || wait > maxRateWait {
-		return v, resp, err
+	deadline := time.Now().Add(maxRateWait)
+	for {
+		v, resp, err := call()
+		wait, limited := rateLimitWait(resp, err, time.Now())
+		if !limited || time.Now().Add(wait).After(deadline) {
+			return v, resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, resp, err
+		case <-t.C:
+		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return v, resp, err
-	case <-t.C:
-	}
-	return call()
 }
 
 // rateLimitWait says how long GitHub asks to wait after refusing a call
