@@ -1,13 +1,16 @@
 package robust_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"tekbot/test/githubtest"
+	"tekbot/transport/slack"
 )
 
 // TestGitHubRateLimitsQueueCommands meets GitHub's rate limits in the
@@ -80,4 +83,81 @@ func TestGitHubRateLimitsQueueCommands(t *testing.T) {
 			summarize(t, tt.name, commands, done, 0)
 		})
 	}
+}
+
+// TestSlackRateLimitBurst posts a burst of 100 messages to the build-cop
+// channel at once, half of them failure alerts (chat.postMessage, as the
+// alerter posts them) and half replies to slash commands (through their
+// response_urls); after the first 20, Slack answers every message 429
+// with Retry-After for a while. All 100 are delivered, none twice, and in the order tekbot
+// first tried them: a message refused for the limit keeps its place
+// instead of arriving after messages sent later.
+//
+// sent counts messages, done those delivered exactly once.
+func TestSlackRateLimitBurst(t *testing.T) {
+	t.Parallel()
+	const messages, channel = 100, "C0BUILDCOP"
+	w := newWorld(t)
+	r := w.replica(replicaOptions{})
+	w.slack.limitAfter(20, 2500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	for i := range messages {
+		wg.Go(func() {
+			m := slack.Message{Text: fmt.Sprintf("message %03d", i), Public: true}
+			var err error
+			if i%2 == 0 {
+				m.Text = "alert: " + m.Text
+				err = r.Slack.Poster.PostMessage(ctx, channel, "", m)
+			} else {
+				m.Text = "reply: " + m.Text
+				err = r.Slack.Poster.Respond(ctx, slack.ResponseURL{
+					URL: fmt.Sprintf("%s/respond/burst-%d", w.slack.srv.URL, i), Issued: time.Now(), Channel: channel, User: slackUser,
+				}, m)
+			}
+			if err != nil {
+				t.Errorf("%q: %v", m.Text, err)
+			}
+		})
+	}
+	wg.Wait()
+
+	var firstTried []string
+	seen := map[string]bool{}
+	refused := 0
+	for _, m := range w.slack.tried() {
+		if seen[m.Text] {
+			refused++
+			continue
+		}
+		seen[m.Text] = true
+		firstTried = append(firstTried, m.Text)
+	}
+	if refused == 0 {
+		t.Fatal("Slack refused no message: the limit was never met and the test tested nothing")
+	}
+	var delivered []string
+	times := map[string]int{}
+	for _, m := range w.slack.messages() {
+		delivered = append(delivered, m.Text)
+		times[m.Text]++
+	}
+	done := 0
+	for _, n := range times {
+		if n == 1 {
+			done++
+		}
+	}
+	for i := range min(len(delivered), len(firstTried)) {
+		if delivered[i] != firstTried[i] {
+			t.Errorf("message %d delivered is %q, but %q was tried before it", i, delivered[i], firstTried[i])
+			break
+		}
+	}
+	if n := r.Slack.Poster.Failures(); n != 0 {
+		t.Errorf("the poster counted %d messages it could not deliver", n)
+	}
+	t.Logf("Slack answered 429 to %d tries", refused)
+	summarize(t, "slack 429 burst", messages, done, 0)
 }
