@@ -188,6 +188,11 @@ func splitRepo(repo string) (string, string) {
 // worker is not held for an hour by a primary limit's reset.
 const maxRateWait = time.Minute
 
+// resetMargin is waited beyond a primary limit's reset, which GitHub gives
+// in whole seconds; a limit that lifts within maxRateWait is waited for,
+// its margin included.
+const resetMargin = time.Second
+
 // patiently makes a call and, when GitHub refuses it for a rate limit
 // (primary: 403 with X-RateLimit-Remaining 0, until X-RateLimit-Reset;
 // secondary: 403 or 429 with Retry-After), waits until the limit lifts
@@ -198,7 +203,7 @@ const maxRateWait = time.Minute
 // the calls refused twice. A refused call did nothing, so a write made
 // again is made once.
 func patiently[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
-	deadline := time.Now().Add(maxRateWait)
+	deadline := time.Now().Add(maxRateWait + resetMargin)
 	for {
 		v, resp, err := call()
 		wait, limited := rateLimitWait(resp, err, time.Now())
@@ -222,7 +227,7 @@ func rateLimitWait(resp *gh.Response, err error, now time.Time) (time.Duration, 
 	var secondary *gh.AbuseRateLimitError
 	switch {
 	case errors.As(err, &primary):
-		return max(primary.Rate.Reset.Sub(now), 0) + time.Second, true // the reset is in whole seconds
+		return max(primary.Rate.Reset.Sub(now), 0) + resetMargin, true
 	case errors.As(err, &secondary) && secondary.RetryAfter != nil:
 		return max(*secondary.RetryAfter, 0), true
 	case errors.As(err, &secondary):
