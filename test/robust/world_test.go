@@ -152,6 +152,23 @@ func (w *world) reruns() map[int]int {
 	return out
 }
 
+// rerunOnceEach counts the PRs whose /retest made one rerun and one reply
+// saying so, and fails the test for each of the others.
+func (w *world) rerunOnceEach(prs []int) int {
+	w.t.Helper()
+	reruns := w.reruns()
+	done := 0
+	for _, pr := range prs {
+		replies := w.replies(pr)
+		if reruns[pr] != 1 || len(replies) != 1 || !strings.Contains(replies[0].Body, "Rerunning") {
+			w.t.Errorf("PR #%d: %d new runs and replies %+v; want one run and one reply saying it reruns", pr, reruns[pr], replies)
+			continue
+		}
+		done++
+	}
+	return done
+}
+
 // replies returns tekbot's comments on PR pr.
 func (w *world) replies(pr int) []githubtest.Comment {
 	return w.gh.Comments(owner, repoName, pr)
