@@ -7,8 +7,11 @@ import (
 
 // Defaults that make a small config file enough.
 const (
-	DefaultListen          = ":8080"
-	DefaultShutdownTimeout = 25 * time.Second
+	DefaultListen = ":8080"
+	// DefaultShutdownTimeout outlasts the minute a GitHub call waits for a
+	// rate limit to lift: a command accepted with 202 and waiting on the
+	// limit when SIGTERM comes is still run, as GitHub will not redeliver it.
+	DefaultShutdownTimeout = 75 * time.Second
 	// DefaultMaxBodyBytes fits GitHub's largest issue_comment payloads (a
 	// 65,536-character comment is ~260 KB escaped) with room to spare.
 	DefaultMaxBodyBytes = 1 << 20

@@ -55,7 +55,7 @@ go test -count=1 -timeout 20m $(go list ./... | grep -v '/test/robust$')
 step "alert rules: promtool check rules, promtool test rules"
 bash config/deploy/monitoring/promtool.sh "$PROMTOOL"
 
-step "robustness suite (bad input, duplicate storm, faults, SIGTERM)"
+step "robustness suite (bad input, duplicate storm, faults, SIGTERM, rate limits)"
 # Run apart and verbose so each part's closing summary line is shown.
 robust_log=$(mktemp)
 robust_status=0

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gh "github.com/google/go-github/v62/github"
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,6 +152,23 @@ func (w *world) reruns() map[int]int {
 	return out
 }
 
+// rerunOnceEach counts the PRs whose /retest made one rerun and one reply
+// saying so, and fails the test for each of the others.
+func (w *world) rerunOnceEach(prs []int) int {
+	w.t.Helper()
+	reruns := w.reruns()
+	done := 0
+	for _, pr := range prs {
+		replies := w.replies(pr)
+		if reruns[pr] != 1 || len(replies) != 1 || !strings.Contains(replies[0].Body, "Rerunning") {
+			w.t.Errorf("PR #%d: %d new runs and replies %+v; want one run and one reply saying it reruns", pr, reruns[pr], replies)
+			continue
+		}
+		done++
+	}
+	return done
+}
+
 // replies returns tekbot's comments on PR pr.
 func (w *world) replies(pr int) []githubtest.Comment {
 	return w.gh.Comments(owner, repoName, pr)
@@ -219,11 +237,17 @@ type slackMessage struct {
 }
 
 // slackAPI stands in for Slack's Web API and response_urls: it takes
-// every message, as Slack does, and records it.
+// every message, as Slack does, and records it. Once it has taken
+// tripAfter messages, it refuses every message for tripFor as Slack's rate
+// limit does, telling tekbot to retry after a second.
 type slackAPI struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	msgs []slackMessage
+	srv          *httptest.Server
+	mu           sync.Mutex
+	msgs         []slackMessage
+	tries        []slackMessage // every message that arrived, refused or not
+	tripAfter    int            // 0: no limit to meet
+	tripFor      time.Duration
+	limitedUntil time.Time
 }
 
 func newSlackAPI(t *testing.T) *slackAPI {
@@ -247,6 +271,18 @@ func newSlackAPI(t *testing.T) *slackAPI {
 			m.Text = r.PostForm.Get("text")
 		}
 		s.mu.Lock()
+		s.tries = append(s.tries, m)
+		if s.tripAfter > 0 && len(s.msgs) == s.tripAfter {
+			s.limitedUntil, s.tripAfter = time.Now().Add(s.tripFor), 0
+		}
+		if time.Now().Before(s.limitedUntil) {
+			s.mu.Unlock()
+			// Slack's wire format for its rate limit: a 429 with the
+			// whole seconds to wait.
+			rw.Header().Set("Retry-After", "1")
+			rw.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
 		s.msgs = append(s.msgs, m)
 		s.mu.Unlock()
 		rw.Header().Set("Content-Type", "application/json")
@@ -254,6 +290,20 @@ func newSlackAPI(t *testing.T) *slackAPI {
 	}))
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// limitAfter makes Slack refuse every message for d once it has taken n.
+func (s *slackAPI) limitAfter(n int, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tripAfter, s.tripFor = n, d
+}
+
+// tried returns every message that arrived, in order, refused or not.
+func (s *slackAPI) tried() []slackMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]slackMessage(nil), s.tries...)
 }
 
 func (s *slackAPI) messages() []slackMessage {

@@ -188,25 +188,36 @@ func splitRepo(repo string) (string, string) {
 // worker is not held for an hour by a primary limit's reset.
 const maxRateWait = time.Minute
 
+// resetMargin is waited beyond a primary limit's reset, which GitHub gives
+// in whole seconds; a limit that lifts within maxRateWait is waited for,
+// its margin included.
+const resetMargin = time.Second
+
 // patiently makes a call and, when GitHub refuses it for a rate limit
 // (primary: 403 with X-RateLimit-Remaining 0, until X-RateLimit-Reset;
 // secondary: 403 or 429 with Retry-After), waits until the limit lifts
-// and makes it again, once. A refused call did nothing, so a write made
+// and makes it again, for as long as the waits add up to at most
+// maxRateWait. It asks again after each wait because another call may
+// meet a secondary limit meanwhile, and go-github then refuses every call
+// until that one's Retry-After: a burst of commands would otherwise lose
+// the calls refused twice. A refused call did nothing, so a write made
 // again is made once.
 func patiently[T any](ctx context.Context, call func() (T, *gh.Response, error)) (T, *gh.Response, error) {
-	v, resp, err := call()
-	wait, limited := rateLimitWait(resp, err, time.Now())
-	if !limited || wait > maxRateWait {
-		return v, resp, err
+	deadline := time.Now().Add(maxRateWait + resetMargin)
+	for {
+		v, resp, err := call()
+		wait, limited := rateLimitWait(resp, err, time.Now())
+		if !limited || time.Now().Add(wait).After(deadline) {
+			return v, resp, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return v, resp, err
+		case <-t.C:
+		}
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return v, resp, err
-	case <-t.C:
-	}
-	return call()
 }
 
 // rateLimitWait says how long GitHub asks to wait after refusing a call
@@ -216,7 +227,7 @@ func rateLimitWait(resp *gh.Response, err error, now time.Time) (time.Duration, 
 	var secondary *gh.AbuseRateLimitError
 	switch {
 	case errors.As(err, &primary):
-		return max(primary.Rate.Reset.Sub(now), 0) + time.Second, true // the reset is in whole seconds
+		return max(primary.Rate.Reset.Sub(now), 0) + resetMargin, true
 	case errors.As(err, &secondary) && secondary.RetryAfter != nil:
 		return max(*secondary.RetryAfter, 0), true
 	case errors.As(err, &secondary):

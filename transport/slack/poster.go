@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,15 +68,17 @@ type Poster struct {
 	// Interval spaces messages to one channel: Slack allows about one a
 	// second per channel and answers bursts with 429.
 	Interval time.Duration
-	// Attempts bounds the tries of one message on 429, 5xx and network
-	// errors.
+	// Attempts bounds the tries of one message on 5xx and network
+	// errors. A 429 is not a failure but Slack's "not yet": a message
+	// waits out Retry-After as often as it is told to, for at most
+	// maxRateWait in all.
 	Attempts int
 	// Backoff is the first wait after a 5xx or network error; it doubles
 	// on each try.
 	Backoff time.Duration
 
 	mu        sync.Mutex
-	next      map[string]time.Time // channel → when it may get a message
+	lanes     map[string]*lane // by channel
 	responses map[string]*responseUses
 	failures  atomic.Int64
 }
@@ -90,7 +93,7 @@ func NewPoster(api *slackapi.Client, log *slog.Logger) *Poster {
 	return &Poster{
 		api: api, log: log,
 		Interval: time.Second, Attempts: 5, Backoff: 500 * time.Millisecond,
-		next: map[string]time.Time{}, responses: map[string]*responseUses{},
+		lanes: map[string]*lane{}, responses: map[string]*responseUses{},
 	}
 }
 
@@ -229,13 +232,34 @@ func (p *Poster) use(r ResponseURL) bool {
 	return true
 }
 
-// send makes one Slack call with pacing and retries: a 429 holds the whole
-// channel for its Retry-After, a 5xx or network error backs off; anything
-// else (a Slack error such as channel_not_found) would fail again.
+// maxRateWait bounds how long one message waits out Slack's 429s: a
+// burst is delivered late rather than not at all, but a Slack that keeps
+// refusing does not hold a worker for ever.
+const maxRateWait = time.Minute
+
+// lane is one channel's queue. Messages to a channel go out one at a time,
+// in the order they were sent: a message that Slack answers 429 keeps its
+// place, so a burst of alerts or replies arrives complete and in order,
+// rather than with the refused ones after those that were paced later.
+type lane struct {
+	next    time.Time       // when the channel may get its next message
+	busy    bool            // a message holds the channel's turn
+	waiting []chan struct{} // the messages after it, in order
+}
+
+// send makes one Slack call in the channel's turn, with pacing and
+// retries: a 429 holds the channel for its Retry-After, a 5xx or network
+// error backs off; anything else (a Slack error such as
+// channel_not_found) would fail again.
 func (p *Poster) send(ctx context.Context, channel string, call func(context.Context) error) error {
+	if err := p.acquire(ctx, channel); err != nil {
+		return err
+	}
+	defer p.release(channel)
 	backoff := p.Backoff
+	deadline := time.Now().Add(maxRateWait)
 	var err error
-	for attempt := 1; attempt <= p.Attempts; attempt++ {
+	for attempt := 0; attempt < p.Attempts; {
 		if err := p.pace(ctx, channel); err != nil {
 			return err
 		}
@@ -247,8 +271,12 @@ func (p *Poster) send(ctx context.Context, channel string, call func(context.Con
 		case ctx.Err() != nil:
 			return err
 		case errors.As(err, &limited):
+			if time.Now().Add(limited.RetryAfter).After(deadline) {
+				return fmt.Errorf("rate-limited for more than %s: %w", maxRateWait, err)
+			}
 			p.hold(channel, limited.RetryAfter)
 		case retryable(err):
+			attempt++
 			if err := sleep(ctx, backoff); err != nil {
 				return err
 			}
@@ -269,20 +297,71 @@ func retryable(err error) bool {
 	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-// pace waits for the channel's turn and books the next one.
+// acquire waits for the channel's turn, after every message sent to it
+// before.
+func (p *Poster) acquire(ctx context.Context, channel string) error {
+	p.mu.Lock()
+	l := p.lanes[channel]
+	if l == nil {
+		l = &lane{}
+		p.lanes[channel] = l
+	}
+	if !l.busy {
+		l.busy = true
+		p.mu.Unlock()
+		return nil
+	}
+	turn := make(chan struct{})
+	l.waiting = append(l.waiting, turn)
+	p.mu.Unlock()
+	select {
+	case <-turn:
+		return nil
+	case <-ctx.Done():
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if i := slices.Index(l.waiting, turn); i >= 0 {
+			l.waiting = slices.Delete(l.waiting, i, i+1)
+		} else {
+			p.passOn(channel, l) // the turn came as ctx ended
+		}
+		return ctx.Err()
+	}
+}
+
+// release ends a message's turn.
+func (p *Poster) release(channel string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.passOn(channel, p.lanes[channel])
+}
+
+// passOn gives the turn to the next message waiting, or frees the lane
+// (forgotten once its pacing is over, so that channels posted to once do
+// not add up); p.mu is held.
+func (p *Poster) passOn(channel string, l *lane) {
+	if len(l.waiting) > 0 {
+		close(l.waiting[0])
+		l.waiting = l.waiting[1:]
+		return
+	}
+	l.busy = false
+	if !l.next.After(time.Now()) {
+		delete(p.lanes, channel)
+	}
+}
+
+// pace waits, in the channel's turn, until it may get a message, and
+// books the one after.
 func (p *Poster) pace(ctx context.Context, channel string) error {
 	p.mu.Lock()
+	l := p.lanes[channel]
 	now := time.Now()
 	at := now
-	if next := p.next[channel]; next.After(now) {
-		at = next
+	if l.next.After(now) {
+		at = l.next
 	}
-	for ch, next := range p.next {
-		if next.Before(now) {
-			delete(p.next, ch)
-		}
-	}
-	p.next[channel] = at.Add(p.Interval)
+	l.next = at.Add(p.Interval)
 	p.mu.Unlock()
 	return sleep(ctx, at.Sub(now))
 }
@@ -291,8 +370,9 @@ func (p *Poster) pace(ctx context.Context, channel string) error {
 func (p *Poster) hold(channel string, d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if until := time.Now().Add(d); until.After(p.next[channel]) {
-		p.next[channel] = until
+	l := p.lanes[channel]
+	if until := time.Now().Add(d); until.After(l.next) {
+		l.next = until
 	}
 }
 

@@ -2,14 +2,17 @@ package slack_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
 
+	"tekbot/test/poll"
 	"tekbot/transport/slack"
 )
 
@@ -50,6 +53,14 @@ func TestPosterRetriesFallsBackAndCountsFailures(t *testing.T) {
 			name: "429 waits for Retry-After, then delivers once",
 			fail: map[string][]failure{"chat.postMessage": {{status: http.StatusTooManyRequests, retryAfter: 1}}},
 			send: post, delivered: map[string]int{"chat.postMessage": 1}, tries: 2,
+		},
+		{
+			name: "429s are waited out beyond the attempts, which count failures",
+			fail: map[string][]failure{"chat.postMessage": {
+				{status: http.StatusTooManyRequests}, {status: http.StatusTooManyRequests},
+				{status: http.StatusTooManyRequests}, {status: http.StatusTooManyRequests},
+			}},
+			send: post, delivered: map[string]int{"chat.postMessage": 1}, tries: 5,
 		},
 		{
 			name: "5xx is retried",
@@ -136,5 +147,38 @@ func TestPosterPacesMessagesToOneChannel(t *testing.T) {
 	}
 	if n := len(f.messages("chat.postMessage")); n != 3 {
 		t.Errorf("delivered %d, want 3", n)
+	}
+}
+
+// TestPosterKeepsAChannelsOrder: a message Slack refuses for its rate
+// limit keeps its place, so one sent after it waits; one whose context
+// ends while it waits for its turn is not sent and holds nobody up.
+func TestPosterKeepsAChannelsOrder(t *testing.T) {
+	t.Parallel()
+	f := newFakeSlack(t)
+	f.failNext("chat.postMessage", failure{status: http.StatusTooManyRequests, retryAfter: 1})
+	p := newPoster(t, f)
+	ctx := context.Background()
+	first := make(chan error, 1)
+	go func() { first <- p.PostMessage(ctx, channel, "", slack.Message{Text: "first"}) }()
+	poll.Until(t, "the first message is refused", 10*time.Second, func() bool { return len(f.tries("chat.postMessage")) == 1 })
+
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := p.PostMessage(gone, channel, "", slack.Message{Text: "abandoned"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("a message whose context ended while it waited: err = %v, want context.Canceled", err)
+	}
+	if err := p.PostMessage(ctx, channel, "", slack.Message{Text: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range f.messages("chat.postMessage") {
+		got = append(got, d.Text)
+	}
+	if want := []string{"first", "second"}; !slices.Equal(got, want) {
+		t.Errorf("delivered %q, want %q", got, want)
 	}
 }
