@@ -118,6 +118,11 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 			askRefused: "Provenance: no attestation of the image tagged `" + version + "` is signed with the configured key."},
 		{name: "built by another pipeline", chains: true, change: func(n *localregistry.Nightly) { n.Pipeline = "pipeline-pr-build" },
 			askRefused: "Provenance: `" + version + "` was built by pipeline \"pipeline-pr-build\", not the release pipeline `pipeline-release`."},
+		// A PR's .tekton/ run with an embedded spec, named as the release
+		// pipeline: Tekton labels it with its own name, Chains signs it.
+		{name: "built by a pull request's run named as the release pipeline", chains: true, change: func(n *localregistry.Nightly) {
+			n.Labels = map[string]string{"pipelinesascode.tekton.dev/pull-request": "1234", "pipelinesascode.tekton.dev/event-type": "pull_request"}
+		}, askRefused: "Provenance: `" + version + "` was built by a run Pipelines-as-Code started for a pull request"},
 		{name: "built from another commit", chains: true, change: func(n *localregistry.Nightly) { n.Commit = "0badc0de" + commit[8:] },
 			askRefused: "Provenance: `" + version + "` was not built from a commit starting 4f2b9c1"},
 		{name: "no attestation", chains: true, change: func(n *localregistry.Nightly) { n.Key = nil },

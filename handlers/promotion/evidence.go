@@ -73,8 +73,11 @@ const pullRequestLabels = "pipelinesascode.tekton.dev/"
 
 // fromPullRequest: a run Pipelines-as-Code started is a PR author's, even
 // when its labels and params say "release".
-func fromPullRequest(pr *pipelinev1.PipelineRun) bool {
-	for k := range pr.Labels {
+func fromPullRequest(pr *pipelinev1.PipelineRun) bool { return pullRequestLabelled(pr.Labels) }
+
+// pullRequestLabelled: labels has one of Pipelines-as-Code's.
+func pullRequestLabelled(labels map[string]string) bool {
+	for k := range labels {
 		if strings.HasPrefix(k, pullRequestLabels) {
 			return true
 		}
