@@ -206,7 +206,11 @@ func (e *Engine) releaseEvidence(ctx context.Context, env *config.Environment, p
 	}
 	done := finishedAt(ok.run)
 	out := []string{fmt.Sprintf("release run %s succeeded on %s at %s", ok.link(), ok.cluster.Name, done.UTC().Format("2006-01-02 15:04 MST"))}
-	more, err := e.soakAndCanaries(ctx, env, version, done, []site{{ok.cluster, ok.run.Namespace}})
+	sites, err := e.canarySites(env)
+	if err != nil {
+		return nil, err
+	}
+	more, err := e.soakAndCanaries(ctx, env, version, done, sites)
 	return append(out, more...), err
 }
 
@@ -214,6 +218,24 @@ func (e *Engine) releaseEvidence(ctx context.Context, env *config.Environment, p
 type site struct {
 	cluster   *tekton.Cluster
 	namespace string
+}
+
+// canarySites are where env's canary pipelines run: the nightly
+// clusters' namespaces, wherever its releases run (releases.namespace
+// moves only those).
+func (e *Engine) canarySites(env *config.Environment) ([]site, error) {
+	if len(env.CanaryPipelines) == 0 {
+		return nil, nil
+	}
+	clusters, err := e.nightlyClusters()
+	if err != nil {
+		return nil, err
+	}
+	var sites []site
+	for _, c := range clusters {
+		sites = append(sites, site{c, c.Namespace})
+	}
+	return sites, nil
 }
 
 // soakAndCanaries is the rest of gate 3 for a version released at done:

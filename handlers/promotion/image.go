@@ -165,15 +165,9 @@ func (e *Engine) imageEvidence(ctx context.Context, env *config.Environment, pro
 		}
 		out = append(out, fmt.Sprintf("built at %s, as the image says (no signed provenance is required here)", built.UTC().Format("2006-01-02 15:04 MST")))
 	}
-	var sites []site
-	if len(env.CanaryPipelines) > 0 {
-		clusters, err := e.nightlyClusters()
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, c := range clusters {
-			sites = append(sites, site{c, c.Namespace})
-		}
+	sites, err := e.canarySites(env)
+	if err != nil {
+		return nil, nil, err
 	}
 	more, err := e.soakAndCanaries(ctx, env, version, built, sites)
 	return append(out, more...), img, err
