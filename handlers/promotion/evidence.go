@@ -288,8 +288,10 @@ func (e *Engine) inFlight(ctx context.Context, env *config.Environment, book *Bo
 	if err != nil {
 		return err
 	}
+	// self's own run is the one its record names (none before the nonce
+	// its name derives from is drawn).
 	for i := range runs {
-		if r := &runs[i]; !tekton.StateOf(r).Done() && r.Name != runName(self) {
+		if r := &runs[i]; !tekton.StateOf(r).Done() && (self.PipelineRun == "" || r.Name != self.PipelineRun) {
 			return refuse("A deploy of %s to %s is still running on %s: %s (`%s`). Wait for it to finish.",
 				self.Project, env.Name, c.Name, runLink(c, r), r.Labels[LabelVersion])
 		}
