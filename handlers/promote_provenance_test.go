@@ -372,3 +372,69 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 		t.Fatalf("merge requests %v, want one of #2 at %s", merges, p.Commit)
 	}
 }
+
+// madeBeforeNonces rewrites promotion id's record as a tekbot from before
+// nonces left it: no nonce, and no commit of its own recorded.
+func madeBeforeNonces(t *testing.T, w *promoWorld, id string) {
+	t.Helper()
+	record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	err := record.Update(context.Background(), time.Now(), func(b *promotion.Book) error {
+		for _, p := range b.Promotions {
+			if p.ID == id {
+				p.Nonce, p.Commit, p.Base = "", "", ""
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPromoteInFlightAtUpgradeCarriesOn: promotions a tekbot from before
+// nonces started carry on after the upgrade as they would have: the
+// verification runs under the name that tekbot derived from the ID alone
+// (so a resumed one finds its run rather than starting a second), and a
+// gitops promotion with no recorded commit is merged at the head GitHub
+// says is ready, not stopped as foreign.
+func TestPromoteInFlightAtUpgradeCarriesOn(t *testing.T) {
+	t.Parallel()
+	t.Run("verification", func(t *testing.T) {
+		t.Parallel()
+		w := newVerifyWorld(t)
+		w.verifiedGood()
+		run := w.promote("p-old", bad)
+		madeBeforeNonces(t, w.promoWorld, "p-old")
+		w.install(bad)
+		w.finish(run, kube.Succeeded)
+		w.notes.next(t, "Verifying it until")
+		vr := w.verification(bad, kube.Succeeded)
+		if want := "verify-pipeline-" + nameDigest("p-old", "dogfooding", "0")[:10]; vr.Name != want {
+			t.Errorf("verification run %s, want %s as named before nonces", vr.Name, want)
+		}
+		w.notes.next(t, "✅ *pipeline* `"+bad+"` is verified on *dogfooding*")
+	})
+	t.Run("gitops", func(t *testing.T) {
+		t.Parallel()
+		srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
+		w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+		w.release("pipeline", good, kube.Succeeded)
+		w.promote("g1", good)
+		waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+		madeBeforeNonces(t, w.promoWorld, "g1")
+		repo.setReady(1, true)
+		w.clock.Step(time.Minute)
+		w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")
+		head := repo.head(w.promotion("g1").Branch)
+		var merges []githubtest.Request
+		for _, req := range srv.Requests() {
+			if req.Method == "PUT" && req.Template == "/repos/{owner}/{repo}/pulls/{pull_number}/merge" {
+				merges = append(merges, req)
+			}
+		}
+		var body map[string]string
+		if len(merges) != 1 || json.Unmarshal(merges[0].Body, &body) != nil || body["sha"] != head {
+			t.Errorf("merge requests %v, want one at the head %s", merges, head)
+		}
+	})
+}

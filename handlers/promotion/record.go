@@ -117,6 +117,12 @@ func (p *Promotion) step(what string, at time.Time, note string) {
 }
 
 // History is the promotion's steps in short: "promoted → verified".
+// madeBeforeNonces: p was started by a tekbot from before nonces, which
+// named its runs and branch from p's ID alone and recorded no commit of
+// its own. Since then a nonce is drawn before anything is created, so a
+// started promotion without one is such an old record.
+func (p *Promotion) madeBeforeNonces() bool { return p.Nonce == "" && !p.Started.IsZero() }
+
 func (p *Promotion) History() string {
 	names := make([]string, len(p.Steps))
 	for i, s := range p.Steps {

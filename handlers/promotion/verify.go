@@ -162,7 +162,13 @@ func reported(v string, err error) string {
 // its nonce, so a retry or a second replica finds the run rather than
 // starting another, and nobody can create it first to verify a version or
 // fail it.
+// A promotion recorded before nonces were (p.madeBeforeNonces) named its
+// runs from its ID alone: a verification resumed after the upgrade finds
+// its run under that name rather than starting a second one.
 func verifyRunName(p *Promotion, i int) string {
+	if p.madeBeforeNonces() {
+		return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, strconv.Itoa(i))[:10]
+	}
 	return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, p.Nonce, strconv.Itoa(i))[:10]
 }
 
