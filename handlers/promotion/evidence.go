@@ -169,14 +169,21 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		if img := book.deployedImage(project, env.Name, version); img != nil {
 			return append(rollback, fmt.Sprintf("image `%s` as deployed then", img.Digest)), img, nil
 		}
-		_, _, img, err := pin(ctx, env, project, version)
-		return rollback, img, err
+		// The tag as it is now is no proof of what ran then, and a
+		// rollback checks nothing else.
+		return nil, nil, noDigestRefusal(project, env.Name, version)
 	}
 	if env.NightlyImage != "" {
 		return e.imageEvidence(ctx, env, project, version)
 	}
 	more, err := e.releaseEvidence(ctx, env, project, version)
 	return more, nil, err
+}
+
+// noDigestRefusal: version ran on env, but the record no longer says as
+// which image, so it cannot be rolled back to.
+func noDigestRefusal(project, env, version string) error {
+	return refuse("No digest is recorded for %s `%s` as it ran on %s before, so tekbot cannot roll back to that very image (a rollback skips the release checks, and the tag may point elsewhere now). Promote a new version instead, which goes through them.", project, version, env)
 }
 
 // releaseEvidence is gate 3 from release runs.

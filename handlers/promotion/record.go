@@ -183,6 +183,11 @@ type Deployed struct {
 	// Verified is the last version that passed the environment's
 	// verification: where an automatic rollback goes.
 	Verified string `json:"verified,omitempty"`
+	// Images are the images, by digest, that Version, Before and
+	// Verified ran as (nightlies from an image repository): a rollback,
+	// which skips the release checks, deploys that very image again. They
+	// are kept here because promotions are pruned long before Before is.
+	Images map[string]Image `json:"images,omitempty"`
 }
 
 // Book is the whole record: what runs where, and recent promotions.
@@ -271,8 +276,23 @@ func (b *Book) deployed(p *Promotion, at time.Time) {
 		d.Verified = old.Verified
 		d.Before = slices.DeleteFunc(append([]string{old.Version}, old.Before...), func(v string) bool { return v == p.Version })
 		d.Before = d.Before[:min(len(d.Before), keepBefore)]
+		for v, img := range old.Images {
+			if v == d.Verified || slices.Contains(d.Before, v) {
+				d.keepImage(v, img)
+			}
+		}
+	}
+	if p.Image != nil {
+		d.keepImage(p.Version, *p.Image)
 	}
 	b.Production[k] = d
+}
+
+func (d *Deployed) keepImage(version string, img Image) {
+	if d.Images == nil {
+		d.Images = map[string]Image{}
+	}
+	d.Images[version] = img
 }
 
 // prune forgets what waited too long and the oldest finished promotions.
