@@ -438,3 +438,32 @@ func TestPromoteInFlightAtUpgradeCarriesOn(t *testing.T) {
 		}
 	})
 }
+
+// TestPromoteGitOpsPushUnderItsCommitIsNotMerged: someone with write
+// access pushes to tekbot's new branch between its creation and tekbot's
+// commit, which the contents API then puts on top of theirs: the head is
+// tekbot's, but the branch carries their change too. tekbot sees that its
+// commit's parent is not where it created the branch, opens no PR and
+// merges nothing; the promotion stops, said in the reply and the thread.
+func TestPromoteGitOpsPushUnderItsCommitIsNotMerged(t *testing.T) {
+	t.Parallel()
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
+	repo.pushOnCreate = map[string]string{"tekton/cd/pipeline/overlays/dogfooding/backdoor.yaml": "kind: ClusterRoleBinding\n"}
+	w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+	w.release("pipeline", good, kube.Succeeded)
+	if r := w.slack("andrea", "promote pipeline "+good, false, "g1"); r.Outcome != bot.Pending {
+		t.Fatalf("ask: %s %q", r.Outcome, r.Text)
+	}
+	r := w.slack("andrea", "promote pipeline "+good, true, "g1")
+	const want = "someone pushed to it first"
+	if r.Outcome != bot.Refused || !strings.Contains(r.Text, want) {
+		t.Fatalf("confirm: %s %q, want a refusal containing %q", r.Outcome, r.Text, want)
+	}
+	w.notes.next(t, "❌ Promoting *pipeline* `"+good+"` to *dogfooding* stopped: ")
+	if n := srv.Calls("POST", "/repos/{owner}/{repo}/pulls") + srv.Calls("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"); n != 0 {
+		t.Errorf("%d pull requests opened or merged", n)
+	}
+	if p := w.promotion("g1"); p.State != promotion.Failed || p.Commit != "" {
+		t.Errorf("promotion %s, commit %q recorded", p.State, p.Commit)
+	}
+}

@@ -533,6 +533,9 @@ type gitRepo struct {
 	pulls    []gh.NewPullRequest
 	ready    map[int]bool // PRs GitHub would merge now
 	commits  int
+	// pushOnCreate is pushed (path → content) onto each branch the
+	// moment it is created, as a writer racing tekbot could.
+	pushOnCreate map[string]string
 }
 
 type putContents struct {
@@ -581,6 +584,9 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 				for p, c := range g.files[from] {
 					g.files[name][p] = c
 				}
+				for p, c := range g.pushOnCreate {
+					g.commitLocked(name, p, c)
+				}
 				writeJSON(w, 201, map[string]any{"ref": body.Ref, "object": map[string]string{"type": "commit", "sha": sha}})
 				return
 			}
@@ -617,8 +623,10 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 			return
 		}
 		g.puts = append(g.puts, body)
+		parent := g.branches[body.Branch]
 		sha := g.commitLocked(body.Branch, body.path, string(raw))
-		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))}, "commit": map[string]string{"sha": sha}})
+		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))},
+			"commit": map[string]any{"sha": sha, "parents": []map[string]string{{"sha": parent}}}})
 	})
 	s.Handle("POST", "/repos/{owner}/{repo}/pulls", func(w http.ResponseWriter, r *http.Request) {
 		var body gh.NewPullRequest
