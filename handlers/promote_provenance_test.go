@@ -275,11 +275,7 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
-			w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
-			w.release("pipeline", good, kube.Succeeded)
-			w.promote("g1", good)
-			waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+			srv, repo, w := openedGitOpsPR(t)
 			tt.change(repo, w.promotion("g1").Branch)
 			repo.setReady(1, true)
 			w.clock.Step(time.Minute)
@@ -298,6 +294,19 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openedGitOpsPR promotes good to dogfooding through tekbot's own PR
+// (#1) to tektoncd/plumbing, which it merges itself once ready, and
+// returns when tekbot waits for its next look at the PR.
+func openedGitOpsPR(t *testing.T) (*githubtest.Server, *gitRepo, *verifyWorld) {
+	t.Helper()
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
+	w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+	w.release("pipeline", good, kube.Succeeded)
+	w.promote("g1", good)
+	waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+	return srv, repo, w
 }
 
 // plumbingFile in tektoncd/plumbing pins pipeline's release for
@@ -416,11 +425,7 @@ func TestPromoteInFlightAtUpgradeCarriesOn(t *testing.T) {
 	})
 	t.Run("gitops", func(t *testing.T) {
 		t.Parallel()
-		srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
-		w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
-		w.release("pipeline", good, kube.Succeeded)
-		w.promote("g1", good)
-		waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+		srv, repo, w := openedGitOpsPR(t)
 		madeBeforeNonces(t, w.promoWorld, "g1")
 		repo.setReady(1, true)
 		w.clock.Step(time.Minute)
