@@ -2,12 +2,14 @@ package handlers_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"tekbot/bot"
 	"tekbot/config"
+	"tekbot/handlers/promotion"
 	"tekbot/localregistry"
 	"tekbot/tekton"
 	"tekbot/test/kube"
@@ -118,6 +120,11 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 			askRefused: "Provenance: no attestation of the image tagged `" + version + "` is signed with the configured key."},
 		{name: "built by another pipeline", chains: true, change: func(n *localregistry.Nightly) { n.Pipeline = "pipeline-pr-build" },
 			askRefused: "Provenance: `" + version + "` was built by pipeline \"pipeline-pr-build\", not the release pipeline `pipeline-release`."},
+		// A PR's .tekton/ run with an embedded spec, named as the release
+		// pipeline: Tekton labels it with its own name, Chains signs it.
+		{name: "built by a pull request's run named as the release pipeline", chains: true, change: func(n *localregistry.Nightly) {
+			n.Labels = map[string]string{"pipelinesascode.tekton.dev/pull-request": "1234", "pipelinesascode.tekton.dev/event-type": "pull_request"}
+		}, askRefused: "Provenance: `" + version + "` was built by a run Pipelines-as-Code started for a pull request"},
 		{name: "built from another commit", chains: true, change: func(n *localregistry.Nightly) { n.Commit = "0badc0de" + commit[8:] },
 			askRefused: "Provenance: `" + version + "` was not built from a commit starting 4f2b9c1"},
 		{name: "no attestation", chains: true, change: func(n *localregistry.Nightly) { n.Key = nil },
@@ -207,50 +214,140 @@ func TestPromoteNightlyImageByProvenanceAndDigest(t *testing.T) {
 
 // TestPromoteRollbackDeploysTheDigestDeployedBefore: a rollback skips the
 // evidence gate, so it must not trust the tag either: with the tag moved
-// to another image since, it deploys the digest the record kept.
+// to another image since, it deploys the digest the record kept, also
+// once the promotions that recorded it have been pruned. A version whose
+// digest is recorded nowhere (deployed before the record kept them) is
+// refused, in words, and nothing is deployed.
 func TestPromoteRollbackDeploysTheDigestDeployedBefore(t *testing.T) {
 	t.Parallel()
 	const old, next = "v20261123-aaaaaaa", "v20261124-bbbbbbb"
+	tests := []struct {
+		name string
+		// forget edits the record before the rollback.
+		forget  func(b *promotion.Book)
+		refused string
+	}{
+		{name: "its promotion kept"},
+		{name: "its promotion pruned since", forget: func(b *promotion.Book) { b.Promotions = nil }},
+		{name: "recorded before digests were kept", forget: func(b *promotion.Book) {
+			b.Promotions = nil
+			for _, d := range b.Production {
+				d.Images = nil
+			}
+		}, refused: "No digest is recorded for pipeline `" + old + "` as it ran on dogfooding before"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			reg, key := registrytest.Start(t), registrytest.Key(t)
+			publish := func(tag string, key *localregistry.Key) string {
+				d, err := reg.Publish(ctx, localregistry.Nightly{Repository: "tektoncd/pipeline/controller", Tag: tag, Created: time.Now(),
+					Key: key, Pipeline: "pipeline-release", Commit: tag[10:] + strings.Repeat("0", 33), Finished: time.Now().Add(-time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return d.String()
+			}
+			deployed := publish(old, key)
+			publish(next, key)
+			env := dogfooding()
+			env.Params["image"] = "{{.ImageRef}}"
+			env.NightlyImage = reg.Host + "/tektoncd/{{.Project}}/controller"
+			env.Chains = &config.Chains{PublicKey: key.PublicPEM()}
+			w := newPromoWorld(t, nil, env)
+			promote := func(id, version string) string {
+				t.Helper()
+				if r := w.slack("andrea", "promote pipeline "+version, false, id); r.Outcome != bot.Pending {
+					t.Fatalf("ask %s: %s %q", version, r.Outcome, r.Text)
+				}
+				if r := w.slack("andrea", "promote pipeline "+version, true, id); r.Outcome != bot.Done {
+					t.Fatalf("confirm %s: %s %q", version, r.Outcome, r.Text)
+				}
+				for _, run := range w.deploys() {
+					if run.Annotations[tekton.AnnotationRequestID] == id {
+						w.finish(run.Name, kube.Succeeded)
+						w.notes.next(t, "🚀")
+						w.notes.next(t, "✅ *pipeline* `"+version+"` is on *dogfooding*")
+						return params(&run)["image"]
+					}
+				}
+				t.Fatalf("no deploy for %s", id)
+				return ""
+			}
+			promote("r1", old)
+			promote("r2", next)
+			publish(old, nil) // the tag moves to an image nobody checked
+			if tt.forget != nil {
+				record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+				if err := record.Update(ctx, time.Now(), func(b *promotion.Book) error { tt.forget(b); return nil }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.refused != "" {
+				r := w.slack("andrea", "promote pipeline "+old, false, "r3")
+				if r.Outcome != bot.Refused || !strings.Contains(r.Text, tt.refused) || strings.Contains(r.Text, reg.Host) {
+					t.Errorf("rollback: %s %q, want refused with %q", r.Outcome, r.Text, tt.refused)
+				}
+				if n := len(w.deploys()); n != 2 {
+					t.Errorf("%d deploys, want the 2 promotions only", n)
+				}
+				return
+			}
+			if got, want := promote("r3", old), reg.Host+"/tektoncd/pipeline/controller:"+old+"@"+deployed; got != want {
+				t.Errorf("the rollback deployed %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestPromoteAutomaticRollbackWithoutARecordedDigestPages: nightlies come
+// from an image, and the record holds no digest for the last verified
+// version (deployed before the record kept them, its promotion pruned).
+// A failed verification does not roll back to whatever the tag points to
+// now: it says why and pages, and deploys nothing.
+func TestPromoteAutomaticRollbackWithoutARecordedDigestPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	reg, key := registrytest.Start(t), registrytest.Key(t)
-	publish := func(tag string, key *localregistry.Key) string {
-		d, err := reg.Publish(ctx, localregistry.Nightly{Repository: "tektoncd/pipeline/controller", Tag: tag, Created: time.Now(),
-			Key: key, Pipeline: "pipeline-release", Commit: tag[10:] + strings.Repeat("0", 33), Finished: time.Now().Add(-time.Hour)})
-		if err != nil {
+	reg := registrytest.Start(t)
+	for _, tag := range []string{good, bad} {
+		if _, err := reg.Publish(ctx, localregistry.Nightly{Repository: "tektoncd/pipeline/controller", Tag: tag, Created: time.Now().Add(-time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
-		return d.String()
 	}
-	deployed := publish(old, key)
-	publish(next, key)
-	env := dogfooding()
-	env.Params["image"] = "{{.ImageRef}}"
-	env.NightlyImage = reg.Host + "/tektoncd/{{.Project}}/controller"
-	env.Chains = &config.Chains{PublicKey: key.PublicPEM()}
-	w := newPromoWorld(t, nil, env)
-	promote := func(id, version string) string {
-		t.Helper()
-		if r := w.slack("andrea", "promote pipeline "+version, false, id); r.Outcome != bot.Pending {
-			t.Fatalf("ask %s: %s %q", version, r.Outcome, r.Text)
+	w := newClockedWorld(t, nil, func(w *promoWorld) config.Environment {
+		env := verifying(w, true)
+		env.NightlyImage = reg.Host + "/tektoncd/{{.Project}}/controller"
+		env.Params["image"] = "{{.ImageRef}}"
+		return env
+	})
+	w.verifiedGood()
+	run := w.promote("p-bad", bad)
+	record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	err := record.Update(ctx, time.Now(), func(b *promotion.Book) error {
+		b.Promotions = slices.DeleteFunc(b.Promotions, func(p *promotion.Promotion) bool { return p.ID == "p-good" })
+		for _, d := range b.Production {
+			d.Images = nil
 		}
-		if r := w.slack("andrea", "promote pipeline "+version, true, id); r.Outcome != bot.Done {
-			t.Fatalf("confirm %s: %s %q", version, r.Outcome, r.Text)
-		}
-		for _, run := range w.deploys() {
-			if run.Annotations[tekton.AnnotationRequestID] == id {
-				w.finish(run.Name, kube.Succeeded)
-				w.notes.next(t, "🚀")
-				w.notes.next(t, "✅ *pipeline* `"+version+"` is on *dogfooding*")
-				return params(&run)["image"]
-			}
-		}
-		t.Fatalf("no deploy for %s", id)
-		return ""
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	promote("r1", old)
-	promote("r2", next)
-	publish(old, nil) // the tag moves to an image nobody checked
-	if got, want := promote("r3", old), reg.Host+"/tektoncd/pipeline/controller:"+old+"@"+deployed; got != want {
-		t.Errorf("the rollback deployed %q, want %q", got, want)
+	w.install(bad)
+	w.finish(run, kube.Succeeded)
+	w.notes.next(t, "Verifying it until")
+	w.verification(bad, kube.Failed)
+	post := w.notes.next(t, "❌ *pipeline* `"+bad+"` failed verification on *dogfooding*")
+	if !strings.Contains(post.reply.Text, "No digest is recorded for `"+good+"`, the last verified version") || post.reply.Confirm != nil {
+		t.Errorf("failure post: %q (confirm %+v)", post.reply.Text, post.reply.Confirm)
+	}
+	// The page follows the post.
+	waitFor(t, "the page", func() bool { return len(w.pages.list()) >= 1 })
+	if got := w.pages.list(); len(got) != 1 {
+		t.Errorf("pages = %q, want one", got)
+	}
+	if n := w.runsOf(good); n != 1 {
+		t.Errorf("%d deploys of %s: tekbot rolled back without a digest", n, good)
 	}
 }

@@ -80,7 +80,8 @@ func TestPromoteGitOpsToTheEnd(t *testing.T) {
 // TestPromoteGitOpsOfThePinnedVersionSaysSo: promoting the version the
 // file pins already changes nothing. The promotion fails with that reason
 // in words, in the reply and in its record, not as an error of a cluster
-// that a gitops environment does not have; no PR is opened.
+// that a gitops environment does not have; no branch is left behind and
+// no PR is opened.
 func TestPromoteGitOpsOfThePinnedVersionSaysSo(t *testing.T) {
 	t.Parallel()
 	srv, _, api := plumbing(t, plumbingFile, strings.Replace(plumbingPin, "v20261101-0000000", good, 1))
@@ -101,5 +102,8 @@ func TestPromoteGitOpsOfThePinnedVersionSaysSo(t *testing.T) {
 	}
 	if n := srv.Calls("POST", "/repos/{owner}/{repo}/pulls"); n != 0 {
 		t.Errorf("opened %d pull requests", n)
+	}
+	if n := srv.Calls("POST", "/repos/{owner}/{repo}/git/refs"); n != 0 {
+		t.Errorf("created %d branches", n)
 	}
 }

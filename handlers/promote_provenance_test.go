@@ -275,11 +275,7 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
-			w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
-			w.release("pipeline", good, kube.Succeeded)
-			w.promote("g1", good)
-			waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+			srv, repo, w := openedGitOpsPR(t)
 			tt.change(repo, w.promotion("g1").Branch)
 			repo.setReady(1, true)
 			w.clock.Step(time.Minute)
@@ -298,6 +294,19 @@ func TestPromoteGitOpsForeignChangeIsNotMerged(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openedGitOpsPR promotes good to dogfooding through tekbot's own PR
+// (#1) to tektoncd/plumbing, which it merges itself once ready, and
+// returns when tekbot waits for its next look at the PR.
+func openedGitOpsPR(t *testing.T) (*githubtest.Server, *gitRepo, *verifyWorld) {
+	t.Helper()
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
+	w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+	w.release("pipeline", good, kube.Succeeded)
+	w.promote("g1", good)
+	waitFor(t, "tekbot to wait for the next poll", w.clock.HasWaiters)
+	return srv, repo, w
 }
 
 // plumbingFile in tektoncd/plumbing pins pipeline's release for
@@ -370,5 +379,96 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 	var body map[string]string
 	if len(merges) != 1 || merges[0].Params["pull_number"] != "2" || json.Unmarshal(merges[0].Body, &body) != nil || body["sha"] != p.Commit {
 		t.Fatalf("merge requests %v, want one of #2 at %s", merges, p.Commit)
+	}
+}
+
+// madeBeforeNonces rewrites promotion id's record as a tekbot from before
+// nonces left it: no nonce, and no commit of its own recorded.
+func madeBeforeNonces(t *testing.T, w *promoWorld, id string) {
+	t.Helper()
+	record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	err := record.Update(context.Background(), time.Now(), func(b *promotion.Book) error {
+		for _, p := range b.Promotions {
+			if p.ID == id {
+				p.Nonce, p.Commit, p.Base = "", "", ""
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPromoteInFlightAtUpgradeCarriesOn: promotions a tekbot from before
+// nonces started carry on after the upgrade as they would have: the
+// verification runs under the name that tekbot derived from the ID alone
+// (so a resumed one finds its run rather than starting a second), and a
+// gitops promotion with no recorded commit is merged at the head GitHub
+// says is ready, not stopped as foreign.
+func TestPromoteInFlightAtUpgradeCarriesOn(t *testing.T) {
+	t.Parallel()
+	t.Run("verification", func(t *testing.T) {
+		t.Parallel()
+		w := newVerifyWorld(t)
+		w.verifiedGood()
+		run := w.promote("p-old", bad)
+		madeBeforeNonces(t, w.promoWorld, "p-old")
+		w.install(bad)
+		w.finish(run, kube.Succeeded)
+		w.notes.next(t, "Verifying it until")
+		vr := w.verification(bad, kube.Succeeded)
+		if want := "verify-pipeline-" + nameDigest("p-old", "dogfooding", "0")[:10]; vr.Name != want {
+			t.Errorf("verification run %s, want %s as named before nonces", vr.Name, want)
+		}
+		w.notes.next(t, "✅ *pipeline* `"+bad+"` is verified on *dogfooding*")
+	})
+	t.Run("gitops", func(t *testing.T) {
+		t.Parallel()
+		srv, repo, w := openedGitOpsPR(t)
+		madeBeforeNonces(t, w.promoWorld, "g1")
+		repo.setReady(1, true)
+		w.clock.Step(time.Minute)
+		w.notes.next(t, "✅ *pipeline* `"+good+"` is on *dogfooding*")
+		head := repo.head(w.promotion("g1").Branch)
+		var merges []githubtest.Request
+		for _, req := range srv.Requests() {
+			if req.Method == "PUT" && req.Template == "/repos/{owner}/{repo}/pulls/{pull_number}/merge" {
+				merges = append(merges, req)
+			}
+		}
+		var body map[string]string
+		if len(merges) != 1 || json.Unmarshal(merges[0].Body, &body) != nil || body["sha"] != head {
+			t.Errorf("merge requests %v, want one at the head %s", merges, head)
+		}
+	})
+}
+
+// TestPromoteGitOpsPushUnderItsCommitIsNotMerged: someone with write
+// access pushes to tekbot's new branch between its creation and tekbot's
+// commit, which the contents API then puts on top of theirs: the head is
+// tekbot's, but the branch carries their change too. tekbot sees that its
+// commit's parent is not where it created the branch, opens no PR and
+// merges nothing; the promotion stops, said in the reply and the thread.
+func TestPromoteGitOpsPushUnderItsCommitIsNotMerged(t *testing.T) {
+	t.Parallel()
+	srv, repo, api := plumbing(t, plumbingFile, plumbingPin)
+	repo.pushOnCreate = map[string]string{"tekton/cd/pipeline/overlays/dogfooding/backdoor.yaml": "kind: ClusterRoleBinding\n"}
+	w := newClockedWorld(t, api, func(*promoWorld) config.Environment { return autoMerged() })
+	w.release("pipeline", good, kube.Succeeded)
+	if r := w.slack("andrea", "promote pipeline "+good, false, "g1"); r.Outcome != bot.Pending {
+		t.Fatalf("ask: %s %q", r.Outcome, r.Text)
+	}
+	r := w.slack("andrea", "promote pipeline "+good, true, "g1")
+	const want = "someone pushed to it first"
+	if r.Outcome != bot.Refused || !strings.Contains(r.Text, want) {
+		t.Fatalf("confirm: %s %q, want a refusal containing %q", r.Outcome, r.Text, want)
+	}
+	w.notes.next(t, "❌ Promoting *pipeline* `"+good+"` to *dogfooding* stopped: ")
+	if n := srv.Calls("POST", "/repos/{owner}/{repo}/pulls") + srv.Calls("PUT", "/repos/{owner}/{repo}/pulls/{pull_number}/merge"); n != 0 {
+		t.Errorf("%d pull requests opened or merged", n)
+	}
+	if p := w.promotion("g1"); p.State != promotion.Failed || p.Commit != "" {
+		t.Errorf("promotion %s, commit %q recorded", p.State, p.Commit)
 	}
 }

@@ -320,7 +320,14 @@ func TestPromoteGatesRefuse(t *testing.T) {
 	soaked.Name, soaked.SoakPeriod = "soaked", config.Duration{Duration: 24 * time.Hour}
 	canaried := dogfooding()
 	canaried.Name, canaried.CanaryPipelines = "canaried", []string{"pipeline-e2e"}
-	w := newPromoWorld(t, nil, dogfooding(), leads, soaked, canaried)
+	// Releases run in a namespace of their own; canaries still run in
+	// the nightly cluster's.
+	canariedReleases := dogfooding()
+	canariedReleases.Name, canariedReleases.CanaryPipelines = "canaried-releases", []string{"pipeline-e2e"}
+	w := newPromoWorld(t, nil, dogfooding(), leads, soaked, canaried, canariedReleases)
+	releaseNS := w.nightly.Namespace(t)
+	w.cfg.Promotion.Environments[4].Releases = &config.Releases{Namespace: releaseNS}
+	w.create(w.nightly, releaseNS, w.releaseRun("dashboard", "v20261122-abcdef0"), kube.Succeeded)
 	w.release("pipeline", "v20261122-bbbbbbb", kube.Succeeded)
 	w.release("pipeline", "v20261123-ccccccc", kube.Failed)
 	w.release("triggers", "v20261122-1234567", kube.Succeeded)
@@ -377,6 +384,7 @@ func TestPromoteGatesRefuse(t *testing.T) {
 		{"no nightly succeeded", "andrea", "promote results nightly to dogfooding", bot.Refused, "No nightly release of results has succeeded"},
 		{"soak period", "andrea", "promote pipeline v20261122-bbbbbbb to soaked", bot.Refused, "still soaking: soaked needs 24h0m0s"},
 		{"canary failed since", "andrea", "promote dashboard nightly to canaried", bot.Refused, "Canary `pipeline-e2e` failed since `v20261122-abcdef0`"},
+		{"canary failed since, releases elsewhere", "andrea", "promote dashboard nightly to canaried-releases", bot.Refused, "Canary `pipeline-e2e` failed since `v20261122-abcdef0`"},
 		{"in flight by the record", "vincent", "promote chains v0.20.0 to dogfooding", bot.Refused, "chains is already being promoted to dogfooding"},
 		{"in flight on the cluster", "andrea", "promote triggers nightly to dogfooding", bot.Refused, "A deploy of triggers to dogfooding is still running"},
 		{"a confirmation never asked", "andrea", "promote pipeline nightly to dogfooding", bot.Refused, "expired or does not match"},
@@ -525,6 +533,9 @@ type gitRepo struct {
 	pulls    []gh.NewPullRequest
 	ready    map[int]bool // PRs GitHub would merge now
 	commits  int
+	// pushOnCreate is pushed (path → content) onto each branch the
+	// moment it is created, as a writer racing tekbot could.
+	pushOnCreate map[string]string
 }
 
 type putContents struct {
@@ -573,6 +584,9 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 				for p, c := range g.files[from] {
 					g.files[name][p] = c
 				}
+				for p, c := range g.pushOnCreate {
+					g.commitLocked(name, p, c)
+				}
 				writeJSON(w, 201, map[string]any{"ref": body.Ref, "object": map[string]string{"type": "commit", "sha": sha}})
 				return
 			}
@@ -609,8 +623,10 @@ func (g *gitRepo) serve(s *githubtest.Server, owner, repo string) {
 			return
 		}
 		g.puts = append(g.puts, body)
+		parent := g.branches[body.Branch]
 		sha := g.commitLocked(body.Branch, body.path, string(raw))
-		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))}, "commit": map[string]string{"sha": sha}})
+		writeJSON(w, 200, map[string]any{"content": map[string]string{"sha": blobSHA(string(raw))},
+			"commit": map[string]any{"sha": sha, "parents": []map[string]string{{"sha": parent}}}})
 	})
 	s.Handle("POST", "/repos/{owner}/{repo}/pulls", func(w http.ResponseWriter, r *http.Request) {
 		var body gh.NewPullRequest

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -113,6 +114,9 @@ type Nightly struct {
 	// Commit, a git SHA-1, and finished at Finished.
 	Pipeline, Commit string
 	Finished         time.Time
+	// Labels are more labels of the run that Chains records with
+	// tekton.dev/pipeline (Pipelines-as-Code's, for a PR run).
+	Labels map[string]string
 }
 
 // Publish pushes a new image under n's tag (moving the tag if it was
@@ -142,6 +146,8 @@ func (r *Registry) Publish(ctx context.Context, n Nightly) (v1.Hash, error) {
 // attest attaches n's signed provenance to digest, as Chains' OCI storage
 // does in its "dsse" format.
 func (r *Registry) attest(ctx context.Context, repo name.Repository, digest v1.Hash, n Nightly) error {
+	labels := map[string]string{"tekton.dev/pipeline": n.Pipeline}
+	maps.Copy(labels, n.Labels)
 	statement := map[string]any{
 		"_type":         "https://in-toto.io/Statement/v0.1",
 		"predicateType": "https://slsa.dev/provenance/v0.2",
@@ -151,7 +157,7 @@ func (r *Registry) attest(ctx context.Context, repo name.Repository, digest v1.H
 			"buildType": "tekton.dev/v1/PipelineRun",
 			"invocation": map[string]any{
 				"parameters":  map[string]string{"versionTag": n.Tag, "gitRevision": n.Commit},
-				"environment": map[string]any{"labels": map[string]string{"tekton.dev/pipeline": n.Pipeline}},
+				"environment": map[string]any{"labels": labels},
 			},
 			"metadata": map[string]any{
 				"buildStartedOn":  n.Finished.Add(-20 * time.Minute).UTC(),

@@ -15,7 +15,8 @@ import (
 type Reach struct {
 	// Secrets are the names of the Secrets it binds: workspaces (secret,
 	// projected, a CSI volume's nodePublishSecretRef), pod-template
-	// volumes, and the volumes, env and envFrom of tasks embedded in it.
+	// volumes and env, and the volumes, env and envFrom of tasks
+	// embedded in it or in pipelines embedded in it.
 	Secrets []string
 	// CSI is true when it mounts a CSI volume: a secrets-store driver
 	// mounts whatever its SecretProviderClass names, which tekbot cannot
@@ -39,16 +40,25 @@ func ReachOf(run *pipelinev1.PipelineRun) Reach {
 			for _, v := range p.Volumes {
 				r.volume(v.VolumeSource)
 			}
+			r.env(p.Env, nil)
 		}
 	}
-	if ps := spec.PipelineSpec; ps != nil {
-		for _, pt := range slices.Concat(ps.Tasks, ps.Finally) {
-			if pt.TaskSpec != nil {
-				r.task(&pt.TaskSpec.TaskSpec)
-			}
-		}
-	}
+	r.pipeline(spec.PipelineSpec)
 	return r
+}
+
+// pipeline reads an embedded pipeline's tasks, and the pipelines
+// embedded in those, however deep.
+func (r *Reach) pipeline(ps *pipelinev1.PipelineSpec) {
+	if ps == nil {
+		return
+	}
+	for _, pt := range slices.Concat(ps.Tasks, ps.Finally) {
+		if pt.TaskSpec != nil {
+			r.task(&pt.TaskSpec.TaskSpec)
+		}
+		r.pipeline(pt.PipelineSpec)
+	}
 }
 
 // Binds names the first of secrets the run binds, or "".

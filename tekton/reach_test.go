@@ -46,6 +46,11 @@ func TestReachFindsSecretsWhereverTheRunNamesThem(t *testing.T) {
 			Steps:        []pipelinev1.Step{{Name: "s", EnvFrom: []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: ref("g")}}}}},
 			Sidecars:     []pipelinev1.Sidecar{{Name: "c", Env: envFrom("h")}},
 		})}, []string{"f", "g", "h"}, false},
+		{"pod template env", pipelinev1.PipelineRunSpec{TaskRunTemplate: pipelinev1.PipelineTaskRunTemplate{PodTemplate: &pod.PodTemplate{Env: envFrom("i")}}}, []string{"i"}, false},
+		{"a task's pod template env", pipelinev1.PipelineRunSpec{TaskRunSpecs: []pipelinev1.PipelineTaskRunSpec{{PipelineTaskName: "y", PodTemplate: &pod.PodTemplate{Env: envFrom("j")}}}}, []string{"j"}, false},
+		{"a task of a pipeline embedded in a pipeline task", pipelinev1.PipelineRunSpec{PipelineSpec: &pipelinev1.PipelineSpec{Tasks: []pipelinev1.PipelineTask{
+			{Name: "p", PipelineSpec: embedded(pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "s", Env: envFrom("k")}}})},
+		}}}, []string{"k"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,8 +73,11 @@ const pullRequestLabels = "pipelinesascode.tekton.dev/"
 
 // fromPullRequest: a run Pipelines-as-Code started is a PR author's, even
 // when its labels and params say "release".
-func fromPullRequest(pr *pipelinev1.PipelineRun) bool {
-	for k := range pr.Labels {
+func fromPullRequest(pr *pipelinev1.PipelineRun) bool { return pullRequestLabelled(pr.Labels) }
+
+// pullRequestLabelled: labels has one of Pipelines-as-Code's.
+func pullRequestLabelled(labels map[string]string) bool {
+	for k := range labels {
 		if strings.HasPrefix(k, pullRequestLabels) {
 			return true
 		}
@@ -166,14 +169,21 @@ func (e *Engine) evidence(ctx context.Context, env *config.Environment, book *Bo
 		if img := book.deployedImage(project, env.Name, version); img != nil {
 			return append(rollback, fmt.Sprintf("image `%s` as deployed then", img.Digest)), img, nil
 		}
-		_, _, img, err := pin(ctx, env, project, version)
-		return rollback, img, err
+		// The tag as it is now is no proof of what ran then, and a
+		// rollback checks nothing else.
+		return nil, nil, noDigestRefusal(project, env.Name, version)
 	}
 	if env.NightlyImage != "" {
 		return e.imageEvidence(ctx, env, project, version)
 	}
 	more, err := e.releaseEvidence(ctx, env, project, version)
 	return more, nil, err
+}
+
+// noDigestRefusal: version ran on env, but the record no longer says as
+// which image, so it cannot be rolled back to.
+func noDigestRefusal(project, env, version string) error {
+	return refuse("No digest is recorded for %s `%s` as it ran on %s before, so tekbot cannot roll back to that very image (a rollback skips the release checks, and the tag may point elsewhere now). Promote a new version instead, which goes through them.", project, version, env)
 }
 
 // releaseEvidence is gate 3 from release runs.
@@ -203,7 +213,11 @@ func (e *Engine) releaseEvidence(ctx context.Context, env *config.Environment, p
 	}
 	done := finishedAt(ok.run)
 	out := []string{fmt.Sprintf("release run %s succeeded on %s at %s", ok.link(), ok.cluster.Name, done.UTC().Format("2006-01-02 15:04 MST"))}
-	more, err := e.soakAndCanaries(ctx, env, version, done, []site{{ok.cluster, ok.run.Namespace}})
+	sites, err := e.canarySites(env)
+	if err != nil {
+		return nil, err
+	}
+	more, err := e.soakAndCanaries(ctx, env, version, done, sites)
 	return append(out, more...), err
 }
 
@@ -211,6 +225,24 @@ func (e *Engine) releaseEvidence(ctx context.Context, env *config.Environment, p
 type site struct {
 	cluster   *tekton.Cluster
 	namespace string
+}
+
+// canarySites are where env's canary pipelines run: the nightly
+// clusters' namespaces, wherever its releases run (releases.namespace
+// moves only those).
+func (e *Engine) canarySites(env *config.Environment) ([]site, error) {
+	if len(env.CanaryPipelines) == 0 {
+		return nil, nil
+	}
+	clusters, err := e.nightlyClusters()
+	if err != nil {
+		return nil, err
+	}
+	var sites []site
+	for _, c := range clusters {
+		sites = append(sites, site{c, c.Namespace})
+	}
+	return sites, nil
 }
 
 // soakAndCanaries is the rest of gate 3 for a version released at done:
@@ -263,8 +295,10 @@ func (e *Engine) inFlight(ctx context.Context, env *config.Environment, book *Bo
 	if err != nil {
 		return err
 	}
+	// self's own run is the one its record names (none before the nonce
+	// its name derives from is drawn).
 	for i := range runs {
-		if r := &runs[i]; !tekton.StateOf(r).Done() && r.Name != runName(self) {
+		if r := &runs[i]; !tekton.StateOf(r).Done() && (self.PipelineRun == "" || r.Name != self.PipelineRun) {
 			return refuse("A deploy of %s to %s is still running on %s: %s (`%s`). Wait for it to finish.",
 				self.Project, env.Name, c.Name, runLink(c, r), r.Labels[LabelVersion])
 		}

@@ -49,8 +49,14 @@ func (p *Promotion) Pinned() string {
 
 // deployedImage is the image version was deployed as to env, as the
 // record keeps it: a rollback deploys that digest again, whatever the
-// tag points to now. Nil when no kept promotion recorded one.
+// tag points to now. Nil when none is recorded (a version deployed before
+// Deployed kept images, whose promotion has been pruned since).
 func (b *Book) deployedImage(project, env, version string) *Image {
+	if d := b.Deployed(project, env); d != nil {
+		if img, ok := d.Images[version]; ok {
+			return &img
+		}
+	}
 	for _, p := range b.Promotions {
 		if p.Project == project && p.Environment == env && p.Version == version && p.Image != nil && !p.State.waiting() {
 			return p.Image
@@ -165,15 +171,9 @@ func (e *Engine) imageEvidence(ctx context.Context, env *config.Environment, pro
 		}
 		out = append(out, fmt.Sprintf("built at %s, as the image says (no signed provenance is required here)", built.UTC().Format("2006-01-02 15:04 MST")))
 	}
-	var sites []site
-	if len(env.CanaryPipelines) > 0 {
-		clusters, err := e.nightlyClusters()
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, c := range clusters {
-			sites = append(sites, site{c, c.Namespace})
-		}
+	sites, err := e.canarySites(env)
+	if err != nil {
+		return nil, nil, err
 	}
 	more, err := e.soakAndCanaries(ctx, env, version, built, sites)
 	return append(out, more...), img, err

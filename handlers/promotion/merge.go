@@ -66,14 +66,20 @@ func (e *Engine) mergeIfReady(ctx context.Context, p *Promotion) (done bool, err
 	}
 	// Checked before readiness, so that a foreign push is reported at
 	// once, even while a review is pending.
-	if why := ownPR(p, p.PullRequest, st); why != "" {
+	// A promotion opened before tekbot recorded its commit has nothing
+	// to compare with: it is merged as it was then, at the head checked
+	// ready, rather than stopped at its next poll after the upgrade.
+	head := p.Commit
+	if p.madeBeforeNonces() && p.Commit == "" {
+		head = st.Head
+	} else if why := ownPR(p, p.PullRequest, st); why != "" {
 		return true, e.disown(ctx, p.ID, why)
 	}
 	if !st.Ready {
 		return false, nil
 	}
 	title := fmt.Sprintf("Promote %s %s to %s (#%d)", p.Project, p.Version, p.Environment, p.PullRequest)
-	if err := e.Repos.Merge(ctx, p.Repository, p.PullRequest, p.Commit, title); err != nil {
+	if err := e.Repos.Merge(ctx, p.Repository, p.PullRequest, head, title); err != nil {
 		e.audited(ctx, p.ID+"/merge", "merge", bot.Failed, p)
 		return false, err
 	}

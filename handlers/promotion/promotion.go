@@ -76,8 +76,8 @@ type Repos interface {
 	File(ctx context.Context, repo, ref, path string) (content []byte, blobSHA string, err error)
 	// CommitFile commits new content for path on branch, replacing the
 	// blob blobSHA (GitHub refuses if the file changed meanwhile), and
-	// returns the commit's SHA.
-	CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (commit string, err error)
+	// returns the commit's SHA and its parents'.
+	CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (commit string, parents []string, err error)
 	// OpenPullRequest opens a PR from head to base, or returns the open
 	// one from head.
 	OpenPullRequest(ctx context.Context, repo, head, base, title, body string) (number int, url string, err error)

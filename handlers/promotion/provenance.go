@@ -202,6 +202,12 @@ func checkStatement(payload []byte, digest v1.Hash, pipeline, version string) (p
 		return none, refuse("Provenance: the signed attestation attached to `%s` is about another image, not `%s`.", version, digest)
 	}
 	pred := s.Predicate
+	// Chains signs PR runs too, and Tekton sets tekton.dev/pipeline of a
+	// run with an embedded spec to the run's name, which a PR author
+	// chooses: the pipeline label alone does not prove a release run.
+	if pullRequestLabelled(pred.Invocation.Environment.Labels) {
+		return none, refuse("Provenance: `%s` was built by a run Pipelines-as-Code started for a pull request, not by a release run.", version)
+	}
 	if got := pred.Invocation.Environment.Labels[PipelineLabel]; got != pipeline {
 		return none, refuse("Provenance: `%s` was built by pipeline %+q, not the release pipeline `%s`.", version, got, pipeline)
 	}

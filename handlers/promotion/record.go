@@ -117,6 +117,12 @@ func (p *Promotion) step(what string, at time.Time, note string) {
 }
 
 // History is the promotion's steps in short: "promoted → verified".
+// madeBeforeNonces: p was started by a tekbot from before nonces, which
+// named its runs and branch from p's ID alone and recorded no commit of
+// its own. Since then a nonce is drawn before anything is created, so a
+// started promotion without one is such an old record.
+func (p *Promotion) madeBeforeNonces() bool { return p.Nonce == "" && !p.Started.IsZero() }
+
 func (p *Promotion) History() string {
 	names := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
@@ -177,6 +183,11 @@ type Deployed struct {
 	// Verified is the last version that passed the environment's
 	// verification: where an automatic rollback goes.
 	Verified string `json:"verified,omitempty"`
+	// Images are the images, by digest, that Version, Before and
+	// Verified ran as (nightlies from an image repository): a rollback,
+	// which skips the release checks, deploys that very image again. They
+	// are kept here because promotions are pruned long before Before is.
+	Images map[string]Image `json:"images,omitempty"`
 }
 
 // Book is the whole record: what runs where, and recent promotions.
@@ -265,8 +276,23 @@ func (b *Book) deployed(p *Promotion, at time.Time) {
 		d.Verified = old.Verified
 		d.Before = slices.DeleteFunc(append([]string{old.Version}, old.Before...), func(v string) bool { return v == p.Version })
 		d.Before = d.Before[:min(len(d.Before), keepBefore)]
+		for v, img := range old.Images {
+			if v == d.Verified || slices.Contains(d.Before, v) {
+				d.keepImage(v, img)
+			}
+		}
+	}
+	if p.Image != nil {
+		d.keepImage(p.Version, *p.Image)
 	}
 	b.Production[k] = d
+}
+
+func (d *Deployed) keepImage(version string, img Image) {
+	if d.Images == nil {
+		d.Images = map[string]Image{}
+	}
+	d.Images[version] = img
 }
 
 // prune forgets what waited too long and the oldest finished promotions.

@@ -254,20 +254,16 @@ func (e *Engine) openPR(ctx context.Context, env *config.Environment, p *Promoti
 // commit pins p's version on a new branch and records the commit: the
 // only head tekbot will merge. A branch that exists already is not
 // tekbot's, whatever its name: tekbot records its commit before anything
-// else is built on the branch.
+// else is built on the branch. The file is read and pinned before the
+// branch is created, so that "nothing to change" leaves no branch behind.
 func (e *Engine) commit(ctx context.Context, p *Promotion, repo, path, title string, pattern *regexp.Regexp) error {
 	base, sha, err := e.Repos.DefaultBranch(ctx, repo)
 	if err != nil {
 		return err
 	}
-	created, err := e.Repos.CreateBranch(ctx, repo, p.Branch, sha)
-	switch {
-	case err != nil:
-		return err
-	case !created:
-		return &foreignError{fmt.Sprintf("the branch `%s` of %s exists, but tekbot recorded no commit of its own on it", p.Branch, repo)}
-	}
-	content, blob, err := e.Repos.File(ctx, repo, p.Branch, path)
+	// Read on the base branch: should it have moved on from sha, the
+	// commit below replaces this blob or GitHub refuses it.
+	content, blob, err := e.Repos.File(ctx, repo, base, path)
 	if err != nil {
 		return err
 	}
@@ -278,10 +274,23 @@ func (e *Engine) commit(ctx context.Context, p *Promotion, repo, path, title str
 	if bytes.Equal(pinned, content) {
 		return refuse("`%s` in %s pins `%s` already: there is nothing to change.", path, repo, p.Version)
 	}
+	created, err := e.Repos.CreateBranch(ctx, repo, p.Branch, sha)
+	switch {
+	case err != nil:
+		return err
+	case !created:
+		return &foreignError{fmt.Sprintf("the branch `%s` of %s exists, but tekbot recorded no commit of its own on it", p.Branch, repo)}
+	}
 	msg := fmt.Sprintf("%s\n\nAsked by %s through tekbot (request %s).", title, p.RequestedBy, p.ID)
-	commit, err := e.Repos.CommitFile(ctx, repo, p.Branch, path, msg, pinned, blob)
+	commit, parents, err := e.Repos.CommitFile(ctx, repo, p.Branch, path, msg, pinned, blob)
 	if err != nil {
 		return err
+	}
+	// The contents API commits onto the branch's head: anyone who pushed
+	// to the new branch before it would have their commit under
+	// tekbot's, which the head check alone would pass.
+	if !slices.Equal(parents, []string{sha}) {
+		return &foreignError{fmt.Sprintf("the commit tekbot wrote on `%s` of %s is not on `%.7s`, where tekbot created the branch: someone pushed to it first", p.Branch, repo, sha)}
 	}
 	p.Commit, p.Base = commit, base
 	return e.update(ctx, func(b *Book) error {

@@ -162,7 +162,13 @@ func reported(v string, err error) string {
 // its nonce, so a retry or a second replica finds the run rather than
 // starting another, and nobody can create it first to verify a version or
 // fail it.
+// A promotion recorded before nonces were (p.madeBeforeNonces) named its
+// runs from its ID alone: a verification resumed after the upgrade finds
+// its run under that name rather than starting a second one.
 func verifyRunName(p *Promotion, i int) string {
+	if p.madeBeforeNonces() {
+		return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, strconv.Itoa(i))[:10]
+	}
 	return "verify-" + p.Project + "-" + digest(p.ID, p.Environment, p.Nonce, strconv.Itoa(i))[:10]
 }
 
@@ -237,10 +243,12 @@ func (e *Engine) verified(ctx context.Context, id string, evidence []string) err
 // and unless p is itself a rollback (one automatic rollback per
 // promotion, then people decide), it rolls back to the last verified
 // version through the same strategy and pages the captain; otherwise it
-// offers a Roll back button.
+// offers a Roll back button. For nightlies from an image, a last verified
+// version whose digest the record no longer holds cannot be rolled back
+// to (evidence refuses it): it says so and pages instead.
 func (e *Engine) verificationFailed(ctx context.Context, id, why string, evidence bool) error {
 	var rollback *Promotion
-	auto := false
+	auto, noDigest := false, ""
 	p, moved, err := e.transition(ctx, id, []State{Verifying}, FailedVerification, func(q *Promotion, b *Book) {
 		now := e.now()
 		q.Verification = []string{why}
@@ -250,6 +258,11 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string, evidenc
 			return
 		}
 		env, err := e.Environment(q.Environment)
+		if err == nil && env.NightlyImage != "" && b.deployedImage(q.Project, q.Environment, d.Verified) == nil {
+			// A rollback would be refused: people decide.
+			noDigest = d.Verified
+			return
+		}
 		auto = err == nil && env.AutoRollback && evidence
 		rollback = &Promotion{
 			ID: rollbackID(q.ID), Project: q.Project, Environment: q.Environment, Version: d.Verified, From: q.Version,
@@ -278,11 +291,13 @@ func (e *Engine) verificationFailed(ctx context.Context, id, why string, evidenc
 		offer = e.offerRollback(&reply, p, rollback)
 	case p.Rollback:
 		reply.Text += "\nThis was a rollback, so tekbot does not roll back again: people decide. The captain is paged."
+	case noDigest != "":
+		reply.Text += fmt.Sprintf("\nNo digest is recorded for `%s`, the last verified version, as it ran here, so tekbot cannot roll back to that very image: people decide. The captain is paged.", noDigest)
 	default:
 		reply.Text += fmt.Sprintf("\nNo other verified version is recorded for %s, so there is nothing to roll back to.", p.Environment)
 	}
 	e.notify(ctx, p, reply, offer)
-	if auto || p.Rollback || !evidence {
+	if auto || p.Rollback || !evidence || noDigest != "" {
 		e.page(ctx, p.ID+"/verification", fmt.Sprintf("%s %s failed verification on %s (%s)", p.Project, p.Version, p.Environment, why), p.URL)
 	}
 	if !auto {

@@ -74,19 +74,24 @@ func (a *API) File(ctx context.Context, repo, ref, path string) (content []byte,
 }
 
 // CommitFile commits content as path on branch, replacing blob blobSHA,
-// and returns the commit's SHA.
-func (a *API) CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (string, error) {
+// and returns the commit's SHA and its parents' (the contents API's
+// answer carries them).
+func (a *API) CommitFile(ctx context.Context, repo, branch, path, message string, content []byte, blobSHA string) (string, []string, error) {
 	owner, name := splitRepo(repo)
 	res, resp, err := a.client.Repositories.UpdateFile(ctx, owner, name, path, &gh.RepositoryContentFileOptions{
 		Message: gh.String(message), Content: content, SHA: gh.String(blobSHA), Branch: gh.String(branch),
 	})
 	if err := a.counted(resp, err); err != nil {
-		return "", fmt.Errorf("committing %s to %s@%s: %w", path, repo, branch, err)
+		return "", nil, fmt.Errorf("committing %s to %s@%s: %w", path, repo, branch, err)
 	}
 	if res.Commit.GetSHA() == "" {
-		return "", fmt.Errorf("committing %s to %s@%s: GitHub named no commit", path, repo, branch)
+		return "", nil, fmt.Errorf("committing %s to %s@%s: GitHub named no commit", path, repo, branch)
 	}
-	return res.Commit.GetSHA(), nil
+	var parents []string
+	for _, c := range res.Commit.Parents {
+		parents = append(parents, c.GetSHA())
+	}
+	return res.Commit.GetSHA(), parents, nil
 }
 
 // OpenPullRequest opens a PR from head (a branch of repo) to base, or
