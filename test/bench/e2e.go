@@ -361,10 +361,12 @@ func figureEndToEnd(ctx context.Context, e *env) ([]row, error) {
 	med := row{
 		Figure: "3 end-to-end /retest, delivery sent → rerun in the apiserver (median)", Unit: "ms",
 		Tekbot: median(tek), Baseline: median(dir), BaselineIs: "Create with the clientset",
-		Target: "ratio ≤ 1.5", Note: fmt.Sprintf("%d pairs", pairs), Detail: breakdown,
+		Target: "ratio ≤ 2.0", Note: fmt.Sprintf("%d pairs", pairs), Detail: breakdown,
 	}
+	// 1.5 was this machine's floor with no GitHub read at all (issue 13);
+	// issue 26 set the target to 2.0.
 	med.Ratio = med.Tekbot / med.Baseline
-	med.Met = med.Ratio <= 1.5
+	med.Met = med.Ratio <= 2.0
 	p95 := row{
 		Figure: "3 end-to-end /retest (p95)", Unit: "ms",
 		Tekbot: percentileOf(tek, 95), Baseline: percentileOf(dir, 95), BaselineIs: "Create with the clientset",
