@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strconv"
@@ -93,7 +92,7 @@ func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 
 // currentRotation is the configured rotation with the changes made from chat.
 func (h *commands) currentRotation(ctx context.Context) (schedule.Rotation, error) {
-	rot, err := RotationFromConfig(h.Config.Rotation)
+	rot, err := h.Config.Rotation.Schedule()
 	if err != nil || h.Rotation == nil {
 		return rot, err
 	}
@@ -313,40 +312,4 @@ func (h *commands) mention(name string) string {
 		return fmt.Sprintf("%s (<@%s>)", name, p.Slack)
 	}
 	return name
-}
-
-// RotationFromConfig turns the validated config into the rotation maths'
-// input.
-func RotationFromConfig(c config.Rotation) (schedule.Rotation, error) {
-	if len(c.Roster) == 0 {
-		return schedule.Rotation{}, errors.New("rotation.roster is empty")
-	}
-	loc, err := time.LoadLocation(c.TimeZone)
-	if err != nil {
-		return schedule.Rotation{}, err
-	}
-	handoff, err := schedule.ParseTimeOfDay(c.Handoff)
-	if err != nil {
-		return schedule.Rotation{}, err
-	}
-	start, err := schedule.ParseDate(c.Start)
-	if err != nil {
-		return schedule.Rotation{}, err
-	}
-	rot := schedule.Rotation{
-		Roster: c.Roster, Location: loc, Handoff: handoff, Start: start,
-		StartPerson: c.StartPerson, Holidays: map[schedule.Date]string{},
-	}
-	for _, d := range c.WorkingDays {
-		wd, _ := config.ParseWeekday(d)
-		rot.WorkingDays = append(rot.WorkingDays, wd)
-	}
-	for _, s := range c.Holidays {
-		d, err := schedule.ParseDate(s)
-		if err != nil {
-			return schedule.Rotation{}, err
-		}
-		rot.Holidays[d] = "holiday"
-	}
-	return rot, rot.Validate()
 }

@@ -12,7 +12,7 @@ import (
 	"tekbot/bot"
 	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/tekton"
 )

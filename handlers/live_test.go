@@ -11,7 +11,7 @@ import (
 
 	"tekbot/captain/handoff"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 // TestPromotionsShowsWhatTheClusterRuns: /tekton promotions puts what

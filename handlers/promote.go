@@ -9,7 +9,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/captain/paging"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 // promoteRoles may promote when policy.allow does not name the verb.

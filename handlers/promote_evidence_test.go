@@ -9,8 +9,8 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
 	"tekbot/localregistry"
+	"tekbot/promotion"
 	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/registrytest"

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
 )

@@ -18,7 +18,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"

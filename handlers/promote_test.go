@@ -24,7 +24,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"

@@ -9,7 +9,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/test/kube"
 )

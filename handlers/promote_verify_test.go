@@ -14,7 +14,7 @@ import (
 	testclock "k8s.io/utils/clock/testing"
 
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/poll"

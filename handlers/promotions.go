@@ -8,7 +8,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/captain/alerts"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 func (h *commands) promotionsSpec() *bot.Spec {

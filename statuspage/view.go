@@ -10,7 +10,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/captain/paging"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
 )

@@ -15,7 +15,7 @@ import (
 )
 
 // Promoted reads what tekbot last promoted: "project/environment" →
-// version (the promotion record, handlers/promotion).
+// version (the promotion record, promotion).
 type Promoted interface {
 	Promoted(ctx context.Context) (map[string]string, error)
 }

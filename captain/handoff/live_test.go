@@ -14,7 +14,7 @@ import (
 	"tekbot/captain/handoff"
 	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/test/slackfake"

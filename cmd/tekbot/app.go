@@ -26,8 +26,8 @@ import (
 	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/handlers/promotion"
 	"tekbot/lifecycle"
+	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -283,7 +283,7 @@ func (a *app) slackAdapter(cfg *config.Config, log *slog.Logger) (*slack.Adapter
 // captainDuties sets up the daily handoff and paging, which run on the
 // leader, and gives the page command its pager.
 func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifier, rotation *state.RotationState, deps *handlers.Deps) error {
-	rot, err := handlers.RotationFromConfig(cfg.Rotation)
+	rot, err := cfg.Rotation.Schedule()
 	if err != nil {
 		return fmt.Errorf("rotation: %w", err)
 	}

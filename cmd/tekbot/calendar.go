@@ -20,7 +20,7 @@ type calendar struct {
 }
 
 func newCalendar(cfg config.Rotation, changes handlers.RotationStore) (*calendar, error) {
-	rot, err := handlers.RotationFromConfig(cfg)
+	rot, err := cfg.Schedule()
 	if err != nil {
 		return nil, fmt.Errorf("rotation: %w", err)
 	}

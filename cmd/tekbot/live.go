@@ -9,8 +9,8 @@ import (
 	"tekbot/captain/handoff"
 	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
 	"tekbot/lifecycle"
+	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/transport/slack"
 )

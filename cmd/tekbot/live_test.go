@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/config"
-	"tekbot/handlers"
 	"tekbot/test/kube"
 	"tekbot/test/poll"
 	"tekbot/test/slackfake"
@@ -60,7 +59,7 @@ func TestLiveDutiesAreWired(t *testing.T) {
 		a.runnables.Wait()
 	})
 
-	rot, err := handlers.RotationFromConfig(cfg.Rotation)
+	rot, err := cfg.Rotation.Schedule()
 	if err != nil {
 		t.Fatal(err)
 	}

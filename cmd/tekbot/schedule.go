@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"tekbot/handlers"
 	"tekbot/schedule"
 )
 
@@ -41,7 +40,7 @@ func scheduleCommand(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rot, err := handlers.RotationFromConfig(cfg.Rotation)
+	rot, err := cfg.Rotation.Schedule()
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,7 @@ import (
 	"tekbot/audit"
 	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/handlers"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/statuspage"
 )
@@ -34,7 +33,7 @@ func newStatusPage(cfg *config.Config, a *app, rotation *state.RotationState, ri
 		p.Actions = ring
 	}
 	if len(cfg.Rotation.Roster) > 0 {
-		rot, err := handlers.RotationFromConfig(cfg.Rotation)
+		rot, err := cfg.Rotation.Schedule()
 		if err != nil {
 			return nil, fmt.Errorf("rotation: %w", err)
 		}

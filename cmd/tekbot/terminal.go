@@ -13,7 +13,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 // terminal is the sandbox's Slack: it prints what tekbot would post,

@@ -15,7 +15,7 @@ import (
 	"tekbot/bot"
 	"tekbot/captain/paging"
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/statuspage"

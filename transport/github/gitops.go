@@ -10,7 +10,7 @@ import (
 
 	gh "github.com/google/go-github/v62/github"
 
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 // The GitOps path of a promotion: branch, commit one file, open a PR.

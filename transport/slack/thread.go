@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"tekbot/bot"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 )
 
 // PostReply posts a reply into a channel thread (a new thread when ts is

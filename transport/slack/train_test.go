@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/config"
-	"tekbot/handlers/promotion"
+	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/test/kube"
 )
