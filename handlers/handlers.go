@@ -47,7 +47,12 @@ type Pager interface {
 
 // Deps are what the commands act on.
 type Deps struct {
-	Config       *config.Config
+	Config *config.Config
+	// Runs are the commands' PipelineRuns on every cluster; nil means
+	// Clusters.
+	Runs Runs
+	// Clusters are the clients promote, promotions and the captain's group
+	// report still hand whole to promotion, alerts and handoff.
 	Clusters     *tekton.Clusters
 	Policy       *bot.Policy
 	PullRequests PullRequests
@@ -95,6 +100,14 @@ func NewRegistry(d *Deps) *bot.Registry {
 	h.registry = reg
 	h.registerDeclared(reg)
 	return reg
+}
+
+// runs is Runs, or Clusters when no port was given.
+func (d *Deps) runs() Runs {
+	if d.Runs != nil {
+		return d.Runs
+	}
+	return d.Clusters
 }
 
 // commands carries the dependencies every handler closes over.
