@@ -275,8 +275,11 @@ func (h *commands) onDutyNow(rot schedule.Rotation, now time.Time) string {
 // captainGroup says whether @build-captain follows the rotation, when
 // tekbot keeps one (slack.captainGroup).
 func (h *commands) captainGroup(ctx context.Context, loc *time.Location) string {
+	if h.Config.Slack.CaptainGroup == "" || h.Clusters == nil {
+		return ""
+	}
 	c := h.Clusters.Get(h.Config.State.Cluster)
-	if h.Config.Slack.CaptainGroup == "" || c == nil {
+	if c == nil {
 		return ""
 	}
 	st, err := (&handoff.GroupStatus{Kube: c.Kube, Namespace: h.Config.State.Namespace}).Get(ctx)

@@ -61,7 +61,7 @@ func TestPromotionsShowsWhatTheClusterRuns(t *testing.T) {
 // without Slack's error.
 func TestCaptainReportsTheGroup(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, monday)
+	w := newLiveWorld(t, monday)
 	w.cfg.Slack.CaptainGroup = "S0CAPTAINS"
 	w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
 	status := &handoff.GroupStatus{Kube: w.prod.Kube, Namespace: w.pNS}

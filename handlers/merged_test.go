@@ -52,7 +52,7 @@ func TestCherryPickQueuedAsThePRMergesRunsOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			w := newWorld(t, monday)
+			w := newLiveWorld(t, monday)
 			open := &bot.PullRequest{Repository: "tektoncd/pipeline", Number: 42, HeadSHA: "4f2b9c1e", Open: true, BaseBranch: "main", MergeCommitSHA: "7e57e57e"}
 			merged := *open
 			merged.Open, merged.Merged, merged.MergeCommitSHA = false, true, mergeSHA
