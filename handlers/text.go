@@ -5,16 +5,15 @@ import (
 	"strings"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"tekbot/bot"
 )
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // runLink renders a run as a Markdown link to the dashboard, or its name.
 func (h *commands) runLink(cluster string, pr *pipelinev1.PipelineRun) string {
-	if u := h.runs().URL(cluster, pr.Namespace, pr.Name); u != "" {
-		return fmt.Sprintf("[%s](%s)", pr.Name, u)
-	}
-	return "`" + pr.Name + "`"
+	return bot.Link(pr.Name, h.runs().URL(cluster, pr.Namespace, pr.Name))
 }
 
 func shortSHA(sha string) string {
