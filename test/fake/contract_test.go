@@ -378,6 +378,17 @@ func rerun(t *testing.T, b backend, ns, _ string) {
 	}
 }
 
+// mustWatch starts a watch that stops with the test.
+func mustWatch(ctx context.Context, t *testing.T, b backend, ns string, opts metav1.ListOptions) watch.Interface {
+	t.Helper()
+	w, err := b.Watch(ctx, clusterName, ns, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return w
+}
+
 // next reads the next event, or fails at a deadline.
 func next(t *testing.T, w watch.Interface) watch.Event {
 	t.Helper()
@@ -423,11 +434,7 @@ func watchOrder(t *testing.T, b backend, ns, _ string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	a := mustCreate(t, b, run(ns, "a", nil))
-	w, err := b.Watch(ctx, clusterName, ns, metav1.ListOptions{ResourceVersion: a.ResourceVersion})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w := mustWatch(ctx, t, b, ns, metav1.ListOptions{ResourceVersion: a.ResourceVersion})
 	mustCreate(t, b, run(ns, "b", nil))
 	if _, err := b.SetState(ctx, clusterName, ns, "a", kube.Running); err != nil {
 		t.Fatal(err)
@@ -459,11 +466,7 @@ func watchFilters(t *testing.T, b backend, ns, other string) {
 	mustCreate(t, b, run(ns, "old-unit", map[string]string{"p": "unit"}))
 	mustCreate(t, b, run(ns, "old-lint", map[string]string{"p": "lint"}))
 	// Without a resourceVersion, a watch starts with what is there.
-	w, err := b.Watch(ctx, clusterName, ns, metav1.ListOptions{LabelSelector: "p=unit"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Stop()
+	w := mustWatch(ctx, t, b, ns, metav1.ListOptions{LabelSelector: "p=unit"})
 	if got := seen(next(t, w)); got != "ADDED old-unit running" {
 		t.Errorf("first event %q, want the existing unit run", got)
 	}
@@ -473,11 +476,7 @@ func watchFilters(t *testing.T, b backend, ns, other string) {
 	if got := seen(next(t, w)); got != "ADDED new-unit running" {
 		t.Errorf("next event %q, want only the new unit run of this namespace", got)
 	}
-	byName, err := b.Watch(ctx, clusterName, ns, metav1.ListOptions{FieldSelector: "metadata.name=old-lint"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer byName.Stop()
+	byName := mustWatch(ctx, t, b, ns, metav1.ListOptions{FieldSelector: "metadata.name=old-lint"})
 	if got := seen(next(t, byName)); got != "ADDED old-lint running" {
 		t.Errorf("field-selected watch began with %q", got)
 	}
