@@ -219,9 +219,10 @@ In the sandbox:
 const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
   /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
                          /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5,
-                         /tekton promote pipeline nightly to dogfooding (or to images)
+                         /tekton promote pipeline nightly to dogfooding (or to images),
+                         /tekton nightly triggers
   @tekbot <command>      a Slack message mentioning the bot
-  /retest, /test all, /cancel, /ok-to-test, /tekbot help
+  /retest, /test all, /cancel, /ok-to-test, /cherry-pick release-v1.2.x, /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)
   press <n>              press button n of a post (a promotion's Roll back, Approve)
   as <name>              act as another person (andrea, vincent, jerop, dibyo, sam)

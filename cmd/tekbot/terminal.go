@@ -33,7 +33,9 @@ type terminal struct {
 
 	mu      sync.Mutex
 	buttons []*button
-	thread  int
+	// threads counts the threads started in each channel, to name them
+	// thread-1, thread-2… there.
+	threads map[string]int
 }
 
 // button is a confirm button on a posted message: pressing it runs req
@@ -176,8 +178,7 @@ func (t *terminal) print(header, text string) {
 func (t *terminal) Post(_ context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
 	t.mu.Lock()
 	if thread.TS == "" {
-		t.thread++
-		thread.TS = fmt.Sprintf("thread-%d", t.thread)
+		thread.TS = t.newThread(thread.Channel)
 	}
 	var offered string
 	if reply.Confirm != nil && offer != nil {
@@ -191,6 +192,15 @@ func (t *terminal) Post(_ context.Context, thread promotion.Thread, reply bot.Re
 	t.mu.Unlock()
 	t.print(fmt.Sprintf("slack %s, %s", t.channel(thread.Channel), thread.TS), reply.Text+offered)
 	return thread, nil
+}
+
+// newThread names the next thread of a channel; t.mu is held.
+func (t *terminal) newThread(channel string) string {
+	if t.threads == nil {
+		t.threads = map[string]int{}
+	}
+	t.threads[channel]++
+	return fmt.Sprintf("thread-%d", t.threads[channel])
 }
 
 // press takes button n (1-based) for person, who must be allowed to
@@ -228,8 +238,7 @@ func (c captain) DirectMessage(_ context.Context, to *config.Person, text, ackPa
 // PostThread prints a failure alert, in the day's thread when there is one.
 func (c captain) PostThread(_ context.Context, channel, threadTS, text string) (string, error) {
 	c.mu.Lock()
-	c.thread++
-	ts := fmt.Sprintf("thread-%d", c.thread)
+	ts := c.newThread(channel)
 	c.mu.Unlock()
 	where := "slack " + c.channel(channel) + ", " + ts
 	if threadTS != "" {
