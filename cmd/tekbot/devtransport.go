@@ -35,7 +35,9 @@ func (d *driver) requestID() string {
 
 // take hands work to the intake and waits until it has run. It reports
 // false, having said why, when the intake did not take it: the key was
-// taken already, or the pool is full.
+// taken already, or the pool is full. (Work whose claim another process
+// holds does not run, and take would wait for ctx; the sandbox's keys are
+// its own, and Seen turns a second press away before any claim.)
 func (d *driver) take(ctx context.Context, key string, work bot.Work) bool {
 	done := make(chan struct{})
 	err := d.app.intake.Take(key, nil, func(ctx context.Context) bool {
