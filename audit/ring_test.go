@@ -13,6 +13,8 @@ import (
 
 	"tekbot/audit"
 	"tekbot/bot"
+	"tekbot/state"
+	"tekbot/test/fake"
 	"tekbot/test/kube"
 )
 
@@ -38,10 +40,11 @@ func ids(rs []bot.Record) []string {
 }
 
 // The ring keeps the newest records in its segments, whatever was written
-// before, and reads them newest first.
+// before, and reads them newest first. (The ring's ConfigMaps are the
+// in-memory fake, held to the apiserver's behaviour by state's contract
+// suite.)
 func TestRingKeepsTheNewest(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name    string
@@ -58,7 +61,8 @@ func TestRingKeepsTheNewest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ring := &audit.Ring{Kube: c.Kube, Namespace: c.Namespace(t), Log: quiet, Segments: 3, PerSegment: 4}
+			cms := fake.NewConfigMaps("tekbot")
+			ring := &audit.Ring{ConfigMaps: cms, Log: quiet, Segments: 3, PerSegment: 4}
 			ctx := context.Background()
 			// Written in uneven batches, as Run would.
 			rs := records("r", tc.written, base)
@@ -76,12 +80,12 @@ func TestRingKeepsTheNewest(t *testing.T) {
 			if fmt.Sprint(ids(got)) != fmt.Sprint(tc.want) {
 				t.Errorf("Last(%d) = %v, want %v", tc.ask, ids(got), tc.want)
 			}
-			cms, err := c.Kube.CoreV1().ConfigMaps(ring.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "tekbot.dev/audit-ring=true"})
+			used, err := cms.List(ctx, "tekbot.dev/audit-ring=true")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cms.Items) > 1+3 {
-				t.Errorf("the ring uses %d ConfigMaps, want at most a head and 3 segments", len(cms.Items))
+			if len(used) > 1+3 {
+				t.Errorf("the ring uses %d ConfigMaps, want at most a head and 3 segments", len(used))
 			}
 		})
 	}
@@ -90,13 +94,12 @@ func TestRingKeepsTheNewest(t *testing.T) {
 // Two replicas writing at once both land, and nothing is lost or doubled.
 func TestRingConcurrentWriters(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
+	cms := fake.NewConfigMaps("tekbot")
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for w := range 2 {
-		ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet, Segments: 4, PerSegment: 10}
+		ring := &audit.Ring{ConfigMaps: cms, Log: quiet, Segments: 4, PerSegment: 10}
 		wg.Go(func() {
 			for _, r := range records(fmt.Sprintf("w%d-", w), 12, base.Add(time.Duration(w)*time.Millisecond)) {
 				if err := ring.Append(context.Background(), []bot.Record{r}); err != nil {
@@ -112,7 +115,7 @@ func TestRingConcurrentWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := (&audit.Ring{Kube: c.Kube, Namespace: ns}).Last(context.Background(), 100)
+	got, err := (&audit.Ring{ConfigMaps: cms}).Last(context.Background(), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,7 @@ func TestAuditorFeedsTheRing(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "audit")
 	ns := c.Namespace(t)
-	ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet, FlushEvery: 50 * time.Millisecond}
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(c.Kube, ns), Log: quiet, FlushEvery: 50 * time.Millisecond}
 	a := &audit.EventAuditor{State: c.Kube, Namespace: ns, Log: quiet, Ring: ring}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -161,7 +164,7 @@ func TestRecentMergesEventsAndRing(t *testing.T) {
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	rs := records("m", 4, base)
-	ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet}
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(c.Kube, ns), Log: quiet}
 	// m0..m2 are in both; m3 has not reached the ring yet.
 	if err := ring.Append(ctx, rs[:3]); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 func TestClaimsAreTakenOnceAndCanBeReleased(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "state")
-	claims := &state.Claims{Kube: c.Kube, Namespace: c.Namespace(t)}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(c.Kube, c.Namespace(t))}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -120,7 +120,7 @@ func waitFor(t *testing.T, ch <-chan string) string {
 func TestRotationChangesFromManyReplicas(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "state")
-	s := &state.RotationState{Kube: c.Kube, Namespace: c.Namespace(t)}
+	s := &state.RotationState{ConfigMaps: state.ConfigMapsIn(c.Kube, c.Namespace(t))}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 10 {

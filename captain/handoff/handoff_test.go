@@ -102,8 +102,8 @@ func (f *fixture) replica(t *testing.T) *handoff.Job {
 		Mention:  func(p string) string { return "@" + p },
 		Poster:   slackPoster{slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.URL+"/"))},
 		Failures: f.clusters,
-		Claims:   &state.Claims{Kube: f.cluster.Kube, Namespace: f.ns},
-		Changes:  &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns},
+		Claims:   &state.Claims{ConfigMaps: state.ConfigMapsIn(f.cluster.Kube, f.ns)},
+		Changes:  &state.RotationState{ConfigMaps: state.ConfigMapsIn(f.cluster.Kube, f.ns)},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -235,7 +235,7 @@ func TestExpiryWarning(t *testing.T) {
 func TestHandoffSeesChatChanges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	changes := &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
+	changes := &state.RotationState{ConfigMaps: state.ConfigMapsIn(f.cluster.Kube, f.ns)}
 	err := changes.Change(context.Background(), func(c *state.RotationChanges) error {
 		c.Overrides[schedule.NewDate(2026, 11, 24)] = schedule.Override{Person: "jerop", Comment: "covers for vincent"}
 		return nil

@@ -34,8 +34,8 @@ func TestCaptainGroupFollowsTheRotation(t *testing.T) {
 	t.Cleanup(api.Stop)
 	poster := slack.NewPoster(slackapi.New("xoxb-test", slackapi.OptionAPIURL(api.APIURL())), f.replica(t).Log)
 	poster.Interval = time.Millisecond
-	changes := &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
-	status := &handoff.GroupStatus{Kube: f.cluster.Kube, Namespace: f.ns}
+	changes := &state.RotationState{ConfigMaps: state.ConfigMapsIn(f.cluster.Kube, f.ns)}
+	status := &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(f.cluster.Kube, f.ns)}
 	g := &handoff.Group{
 		ID: "S0CAPTAINS", Slack: poster, Status: status, Log: f.replica(t).Log,
 		Rotation: func(ctx context.Context) (schedule.Rotation, error) {
@@ -117,7 +117,7 @@ func TestHandoffCompletesThePicture(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	record := &promotion.Record{Kube: kube, Namespace: ns}
+	record := &promotion.Record{ConfigMaps: state.ConfigMapsIn(kube, ns)}
 	err := record.Update(ctx, time.Now(), func(b *promotion.Book) error {
 		b.Production["pipeline/dogfooding"] = &promotion.Deployed{Version: "v1.15.0", By: "andrea", At: at(20, 15, 0)}
 		b.Production["triggers/dogfooding"] = &promotion.Deployed{Version: "v0.33.0", By: "andrea", At: at(20, 15, 0)}
@@ -126,13 +126,13 @@ func TestHandoffCompletesThePicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	days := &alerts.Days{Kube: kube, Namespace: ns}
+	days := &alerts.Days{ConfigMaps: state.ConfigMapsIn(kube, ns)}
 	if _, err := days.Update(ctx, schedule.NewDate(2026, 11, 23), func(d *alerts.Day) {
 		d.Lines["nightly/pipeline-release"] = &alerts.Line{Cluster: "nightly", Pipeline: "pipeline-release", Failures: 3, LastRun: "pipeline-release-x", Green: true}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	pages := &paging.Store{Kube: kube, Namespace: ns}
+	pages := &paging.Store{ConfigMaps: state.ConfigMapsIn(kube, ns)}
 	if _, err := pages.Create(ctx, &paging.Page{ID: "p1", Requester: "vincent", Reason: "dogfooding is down", Created: at(23, 22, 0)}); err != nil {
 		t.Fatal(err)
 	}

@@ -470,7 +470,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("claims", func(t *testing.T) {
 		t.Parallel()
-		claims := &state.Claims{Kube: kc, Namespace: nsState}
+		claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(kc, nsState)}
 		key := "deploy-test/" + rand.Text()
 		for _, step := range []struct {
 			name string

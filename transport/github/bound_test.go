@@ -11,6 +11,7 @@ import (
 
 	"tekbot/audit"
 	"tekbot/bot"
+	"tekbot/state"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
 	"tekbot/test/testenv"
@@ -45,7 +46,7 @@ func TestOneCommentDoesBoundedWork(t *testing.T) {
 			e.seed("unit-tests", kube.Failed, false)
 			e.gh.SetPermission(owner, repoName, tt.login, tt.permission)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ring := &audit.Ring{Kube: e.cluster.Kube, Namespace: e.ns, Log: log}
+			ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(e.cluster.Kube, e.ns), Log: log}
 			ctx, stop := context.WithCancel(context.Background())
 			ringDone := make(chan struct{})
 			go func() { ring.Run(ctx); close(ringDone) }()
