@@ -12,15 +12,18 @@ import (
 
 	"tekbot/schedule"
 	"tekbot/state"
+	"tekbot/test/fake"
 	"tekbot/test/kube"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 
+// The stores' tests run on the in-memory ConfigMaps; the contract suite
+// (contract_test.go) holds it to the apiserver's behaviour.
+
 func TestClaimsAreTakenOnceAndCanBeReleased(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "state")
-	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(c.Kube, c.Namespace(t))}
+	claims := &state.Claims{ConfigMaps: fake.NewConfigMaps("tekbot")}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -119,8 +122,7 @@ func waitFor(t *testing.T, ch <-chan string) string {
 // optimistic concurrency keeps every one.
 func TestRotationChangesFromManyReplicas(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "state")
-	s := &state.RotationState{ConfigMaps: state.ConfigMapsIn(c.Kube, c.Namespace(t))}
+	s := &state.RotationState{ConfigMaps: fake.NewConfigMaps("tekbot")}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 10 {
