@@ -15,19 +15,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"tekbot/bot"
 	"tekbot/state"
 )
-
-// Kube is what this package uses of Kubernetes: Events and ConfigMaps, in
-// core/v1. It is narrower than client-go's full clientset, whose every API
-// group's client tekbot would otherwise link; tekton.Kube and the full
-// clientset (tests) satisfy it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
 
 // Ring keeps the last few thousand audit records in ConfigMaps in the state
 // namespace, so that recent actions outlive the apiserver's --event-ttl.
@@ -368,8 +359,8 @@ func newestFirst(records []bot.Record, n int) []bot.Record {
 // the state namespace: the events add what the ring has not written yet,
 // the ring what the apiserver has already forgotten. One unreadable source
 // leaves the other's records, with the error.
-func Recent(ctx context.Context, kube Kube, namespace string, n int) ([]bot.Record, error) {
-	fromRing, ringErr := (&Ring{ConfigMaps: state.ConfigMapsIn(kube, namespace)}).Last(ctx, n)
-	fromEvents, eventsErr := LastRecords(ctx, kube, namespace, n)
+func Recent(ctx context.Context, ring *Ring, events Events, namespace string, n int) ([]bot.Record, error) {
+	fromRing, ringErr := ring.Last(ctx, n)
+	fromEvents, eventsErr := LastRecords(ctx, events, namespace, n)
 	return newestFirst(append(fromRing, fromEvents...), n), errors.Join(ringErr, eventsErr)
 }

@@ -9,13 +9,9 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"tekbot/audit"
 	"tekbot/bot"
-	"tekbot/state"
 	"tekbot/test/fake"
-	"tekbot/test/kube"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -129,10 +125,9 @@ func TestRingConcurrentWriters(t *testing.T) {
 // audit` (Recent) sees records from the ring after their events are gone.
 func TestAuditorFeedsTheRing(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
-	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(c.Kube, ns), Log: quiet, FlushEvery: 50 * time.Millisecond}
-	a := &audit.EventAuditor{State: c.Kube, Namespace: ns, Log: quiet, Ring: ring}
+	ns := "tekbot"
+	ring := &audit.Ring{ConfigMaps: fake.NewConfigMaps(ns), Log: quiet, FlushEvery: 50 * time.Millisecond}
+	a := &audit.EventAuditor{State: fake.NewEvents(), Namespace: ns, Log: quiet, Ring: ring}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { ring.Run(ctx); close(done) }()
@@ -146,11 +141,8 @@ func TestAuditorFeedsTheRing(t *testing.T) {
 	if err != nil || fmt.Sprint(ids(got)) != "[a2 a1 a0]" {
 		t.Fatalf("ring after shutdown = %v, %v", ids(got), err)
 	}
-	// The apiserver forgets the events (--event-ttl): the ring remains.
-	if err := c.Kube.CoreV1().Events(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	got, err = audit.Recent(context.Background(), c.Kube, ns, 2)
+	// The apiserver forgot the events (--event-ttl): the ring remains.
+	got, err = audit.Recent(context.Background(), ring, fake.NewEvents(), ns, 2)
 	if err != nil || fmt.Sprint(ids(got)) != "[a2 a1]" {
 		t.Fatalf("Recent after the events expired = %v, %v", ids(got), err)
 	}
@@ -159,21 +151,20 @@ func TestAuditorFeedsTheRing(t *testing.T) {
 // Recent merges the two sources without doubling a record both hold.
 func TestRecentMergesEventsAndRing(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
+	ns, events := "tekbot", fake.NewEvents()
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	rs := records("m", 4, base)
-	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(c.Kube, ns), Log: quiet}
+	ring := &audit.Ring{ConfigMaps: fake.NewConfigMaps(ns), Log: quiet}
 	// m0..m2 are in both; m3 has not reached the ring yet.
 	if err := ring.Append(ctx, rs[:3]); err != nil {
 		t.Fatal(err)
 	}
-	ev := &audit.EventAuditor{State: c.Kube, Namespace: ns, Log: quiet}
+	ev := &audit.EventAuditor{State: events, Namespace: ns, Log: quiet}
 	for _, r := range rs {
 		ev.Record(ctx, r)
 	}
-	got, err := audit.Recent(ctx, c.Kube, ns, 10)
+	got, err := audit.Recent(ctx, ring, events, ns, 10)
 	if err != nil || fmt.Sprint(ids(got)) != "[m3 m2 m1 m0]" {
 		t.Fatalf("Recent = %v, %v", ids(got), err)
 	}

@@ -167,10 +167,10 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace), Log: log.With("component", "audit")}
 	a.runnables.Add(lifecycle.Runnable{Name: "audit ring", Run: ring.Run})
 	auditor := &audit.EventAuditor{
-		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
-		Clusters: func(name string) audit.Kube {
+		State: audit.EventsIn(stateCluster.Kube), Namespace: cfg.State.Namespace, Log: log, Ring: ring,
+		Clusters: func(name string) audit.Events {
 			if c := clusters.Get(name); c != nil {
-				return c.Kube
+				return audit.EventsIn(c.Kube)
 			}
 			return nil
 		},

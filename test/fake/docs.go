@@ -7,12 +7,14 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -190,4 +192,93 @@ func (f *ConfigMaps) valid(cm *corev1.ConfigMap) error {
 		return apierrors.NewInvalid(configMap, cm.Name, field.ErrorList{field.TooLong(field.NewPath("data"), "", maxData)})
 	}
 	return nil
+}
+
+// Events is audit's Events port in memory, for every namespace: names are
+// taken once (AlreadyExists), and List filters by label and by the field
+// selectors the apiserver supports for Events, refusing the others as it
+// does. audit's contract test runs the same tests on it and on the real
+// adapter.
+type Events struct {
+	mu      sync.Mutex
+	version int
+	events  map[types.NamespacedName]*corev1.Event
+}
+
+// NewEvents returns a cluster without events.
+func NewEvents() *Events {
+	return &Events{events: map[types.NamespacedName]*corev1.Event{}}
+}
+
+var events = corev1.Resource("events")
+
+// Create implements audit.Events.
+func (f *Events) Create(ctx context.Context, ev *corev1.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if ev.Name == "" || ev.Namespace == "" {
+		return apierrors.NewInvalid(schema.GroupKind{Kind: "Event"}, ev.Name, field.ErrorList{field.Required(field.NewPath("metadata"), "name and namespace are required")})
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	key := types.NamespacedName{Namespace: ev.Namespace, Name: ev.Name}
+	if _, ok := f.events[key]; ok {
+		return apierrors.NewAlreadyExists(events, ev.Name)
+	}
+	stored := ev.DeepCopy()
+	f.version++
+	stored.ResourceVersion = strconv.Itoa(f.version)
+	stored.UID = types.UID(uuid.NewUUID())
+	f.events[key] = stored
+	return nil
+}
+
+// List implements audit.Events.
+func (f *Events) List(ctx context.Context, namespace, labelSelector, fieldSelector string) ([]corev1.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lsel, err := labels.Parse(labelSelector)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+	}
+	fsel, err := fields.ParseSelector(fieldSelector)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(err.Error())
+	}
+	for _, r := range fsel.Requirements() {
+		if _, ok := eventFields(&corev1.Event{})[r.Field]; !ok {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", r.Field))
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []corev1.Event
+	for _, key := range slices.SortedFunc(maps.Keys(f.events), func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) }) {
+		ev := f.events[key]
+		if key.Namespace == namespace && lsel.Matches(labels.Set(ev.Labels)) && fsel.Matches(eventFields(ev)) {
+			out = append(out, *ev.DeepCopy())
+		}
+	}
+	return out, nil
+}
+
+// eventFields are the fields the apiserver lets Events be selected by.
+func eventFields(ev *corev1.Event) fields.Set {
+	return fields.Set{
+		"metadata.name":                  ev.Name,
+		"metadata.namespace":             ev.Namespace,
+		"involvedObject.kind":            ev.InvolvedObject.Kind,
+		"involvedObject.namespace":       ev.InvolvedObject.Namespace,
+		"involvedObject.name":            ev.InvolvedObject.Name,
+		"involvedObject.uid":             string(ev.InvolvedObject.UID),
+		"involvedObject.apiVersion":      ev.InvolvedObject.APIVersion,
+		"involvedObject.resourceVersion": ev.InvolvedObject.ResourceVersion,
+		"involvedObject.fieldPath":       ev.InvolvedObject.FieldPath,
+		"reason":                         ev.Reason,
+		"reportingComponent":             ev.ReportingController,
+		"source":                         ev.Source.Component,
+		"type":                           ev.Type,
+	}
 }

@@ -51,7 +51,7 @@ func TestOneCommentDoesBoundedWork(t *testing.T) {
 			ringDone := make(chan struct{})
 			go func() { ring.Run(ctx); close(ringDone) }()
 			o := e.options()
-			o.Audit = &audit.EventAuditor{State: e.cluster.Kube, Namespace: e.ns, Ring: ring, Log: log}
+			o.Audit = &audit.EventAuditor{State: audit.EventsIn(e.cluster.Kube), Namespace: e.ns, Ring: ring, Log: log}
 			r := testenv.NewReplica(t, o)
 
 			payload := githubtest.PRComment(t, githubtest.PRCommentOptions{
@@ -78,7 +78,7 @@ func TestOneCommentDoesBoundedWork(t *testing.T) {
 					t.Errorf("audit record: %s", rec.Summary())
 				}
 			}
-			events, err := audit.LastRecords(context.Background(), e.cluster.Kube, e.ns, 10_000)
+			events, err := audit.LastRecords(context.Background(), audit.EventsIn(e.cluster.Kube), e.ns, 10_000)
 			if err != nil {
 				t.Fatal(err)
 			}
