@@ -255,6 +255,31 @@ func TestDocContract(t *testing.T) {
 			t.Fatalf("the document's ConfigMap: %+v, %v; want it labelled managed-by tekbot", cm, err)
 		}
 
+		// A writer that loses to another runs its change again on what the
+		// other wrote: both land.
+		calls := 0
+		saved, err := doc.Update(ctx, func(c *counter) error {
+			if calls++; calls == 1 {
+				other, err := doc.Decode(mustGet(t, cms, "tekbot-counter"))
+				if err != nil {
+					return err
+				}
+				other.N, other.Writers = other.N+1, append(other.Writers, "other")
+				cm := mustGet(t, cms, "tekbot-counter")
+				if err := doc.Encode(other, cm); err != nil {
+					return err
+				}
+				if _, err := cms.Update(ctx, cm); err != nil {
+					return err
+				}
+			}
+			c.N, c.Writers = c.N+1, append(c.Writers, "loser")
+			return nil
+		})
+		if err != nil || calls != 2 || saved.N != 12 || !slices.Contains(saved.Writers, "other") || !slices.Contains(saved.Writers, "loser") {
+			t.Fatalf("a writer that lost once: %+v, %v after %d calls; want both writes, 12 writers, after 2 calls", saved, err, calls)
+		}
+
 		// A refusal from change reaches the caller as is, and saves nothing.
 		refused := errors.New("refused")
 		if _, err := doc.Update(ctx, func(c *counter) error { c.N = 99; return refused }); err != refused {
@@ -266,9 +291,9 @@ func TestDocContract(t *testing.T) {
 		if _, err := doc.Update(ctx, func(*counter) error { tries++; return changeConflict }); err != changeConflict || tries != 1 {
 			t.Fatalf("a Conflict from change: %v after %d tries, want it returned after 1", err, tries)
 		}
-		saved, err := doc.Update(ctx, func(c *counter) error { c.Writers = append(c.Writers, "z"); c.N++; return nil })
-		if err != nil || saved.N != 11 {
-			t.Fatalf("Update returned %+v, %v; want the saved document, 11 writers", saved, err)
+		saved, err = doc.Update(ctx, func(c *counter) error { c.Writers = append(c.Writers, "z"); c.N++; return nil })
+		if err != nil || saved.N != 13 {
+			t.Fatalf("Update returned %+v, %v; want the saved document, 13 writers", saved, err)
 		}
 
 		// Create stores once: a retried request finds the first's.
@@ -351,4 +376,13 @@ func TestDocUpdateEndsWithItsContext(t *testing.T) {
 	if c, _ := doc.Get(context.Background()); slices.Contains(c.Writers, "loser") {
 		t.Fatalf("the losing writer's change was saved: %v", c.Writers)
 	}
+}
+
+func mustGet(t *testing.T, cms state.ConfigMaps, name string) *corev1.ConfigMap {
+	t.Helper()
+	cm, err := cms.Get(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cm
 }
