@@ -41,12 +41,12 @@ func NewConfigMaps(namespace string) *ConfigMaps {
 }
 
 var (
-	configMaps = corev1.Resource("configmaps")
-	configMap  = schema.GroupKind{Kind: "ConfigMap"}
+	configMapsResource = corev1.Resource("configmaps")
+	configMapKind      = schema.GroupKind{Kind: "ConfigMap"}
 )
 
-// maxData is the apiserver's limit on a ConfigMap's data.
-const maxData = 1 << 20
+// maxConfigMapData is the apiserver's limit on a ConfigMap's data.
+const maxConfigMapData = 1 << 20
 
 // Get implements state.ConfigMaps.
 func (f *ConfigMaps) Get(ctx context.Context, name string) (*corev1.ConfigMap, error) {
@@ -57,7 +57,7 @@ func (f *ConfigMaps) Get(ctx context.Context, name string) (*corev1.ConfigMap, e
 	defer f.mu.Unlock()
 	cm, ok := f.objects[name]
 	if !ok {
-		return nil, apierrors.NewNotFound(configMaps, name)
+		return nil, apierrors.NewNotFound(configMapsResource, name)
 	}
 	return cm.DeepCopy(), nil
 }
@@ -96,7 +96,7 @@ func (f *ConfigMaps) Create(ctx context.Context, cm *corev1.ConfigMap) (*corev1.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.objects[cm.Name]; ok {
-		return nil, apierrors.NewAlreadyExists(configMaps, cm.Name)
+		return nil, apierrors.NewAlreadyExists(configMapsResource, cm.Name)
 	}
 	stored := cm.DeepCopy()
 	stored.Namespace = f.namespace
@@ -120,16 +120,16 @@ func (f *ConfigMaps) Update(ctx context.Context, cm *corev1.ConfigMap) (*corev1.
 	old, ok := f.objects[cm.Name]
 	switch {
 	case !ok:
-		return nil, apierrors.NewNotFound(configMaps, cm.Name)
+		return nil, apierrors.NewNotFound(configMapsResource, cm.Name)
 	case cm.ResourceVersion != "" && cm.ResourceVersion != old.ResourceVersion:
-		return nil, apierrors.NewConflict(configMaps, cm.Name,
+		return nil, apierrors.NewConflict(configMapsResource, cm.Name,
 			fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 	case cm.UID != "" && cm.UID != old.UID:
-		return nil, apierrors.NewConflict(configMaps, cm.Name, fmt.Errorf("UID in object meta: %s does not match stored %s", cm.UID, old.UID))
+		return nil, apierrors.NewConflict(configMapsResource, cm.Name, fmt.Errorf("UID in object meta: %s does not match stored %s", cm.UID, old.UID))
 	}
 	stored := cm.DeepCopy()
 	stored.Namespace, stored.UID, stored.CreationTimestamp = f.namespace, old.UID, old.CreationTimestamp
-	if unchanged(old, stored) {
+	if configMapUnchanged(old, stored) {
 		// The apiserver does not write an update that changes nothing.
 		return old.DeepCopy(), nil
 	}
@@ -146,21 +146,21 @@ func (f *ConfigMaps) Delete(ctx context.Context, name string, pre *metav1.Precon
 	defer f.mu.Unlock()
 	old, ok := f.objects[name]
 	if !ok {
-		return apierrors.NewNotFound(configMaps, name)
+		return apierrors.NewNotFound(configMapsResource, name)
 	}
 	if pre != nil {
 		if pre.UID != nil && *pre.UID != old.UID {
-			return apierrors.NewConflict(configMaps, name, fmt.Errorf("precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, old.UID))
+			return apierrors.NewConflict(configMapsResource, name, fmt.Errorf("precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, old.UID))
 		}
 		if pre.ResourceVersion != nil && *pre.ResourceVersion != old.ResourceVersion {
-			return apierrors.NewConflict(configMaps, name, fmt.Errorf("precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *pre.ResourceVersion, old.ResourceVersion))
+			return apierrors.NewConflict(configMapsResource, name, fmt.Errorf("precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v", *pre.ResourceVersion, old.ResourceVersion))
 		}
 	}
 	delete(f.objects, name)
 	return nil
 }
 
-func unchanged(old, cm *corev1.ConfigMap) bool {
+func configMapUnchanged(old, cm *corev1.ConfigMap) bool {
 	return maps.Equal(old.Data, cm.Data) && maps.EqualFunc(old.BinaryData, cm.BinaryData, bytes.Equal) &&
 		maps.Equal(old.Labels, cm.Labels) && maps.Equal(old.Annotations, cm.Annotations)
 }
@@ -176,7 +176,7 @@ func (f *ConfigMaps) store(cm *corev1.ConfigMap) {
 // get wrong: no name, another namespace, data over 1 MiB.
 func (f *ConfigMaps) valid(cm *corev1.ConfigMap) error {
 	if cm.Name == "" {
-		return apierrors.NewInvalid(configMap, "", field.ErrorList{field.Required(field.NewPath("metadata", "name"), "name or generateName is required")})
+		return apierrors.NewInvalid(configMapKind, "", field.ErrorList{field.Required(field.NewPath("metadata", "name"), "name or generateName is required")})
 	}
 	if cm.Namespace != "" && cm.Namespace != f.namespace {
 		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
@@ -188,8 +188,8 @@ func (f *ConfigMaps) valid(cm *corev1.ConfigMap) error {
 	for _, v := range cm.BinaryData {
 		size += len(v)
 	}
-	if size > maxData {
-		return apierrors.NewInvalid(configMap, cm.Name, field.ErrorList{field.TooLong(field.NewPath("data"), "", maxData)})
+	if size > maxConfigMapData {
+		return apierrors.NewInvalid(configMapKind, cm.Name, field.ErrorList{field.TooLong(field.NewPath("data"), "", maxConfigMapData)})
 	}
 	return nil
 }
@@ -210,7 +210,7 @@ func NewEvents() *Events {
 	return &Events{events: map[types.NamespacedName]*corev1.Event{}}
 }
 
-var events = corev1.Resource("events")
+var eventsResource = corev1.Resource("events")
 
 // Create implements audit.Events.
 func (f *Events) Create(ctx context.Context, ev *corev1.Event) error {
@@ -224,7 +224,7 @@ func (f *Events) Create(ctx context.Context, ev *corev1.Event) error {
 	defer f.mu.Unlock()
 	key := types.NamespacedName{Namespace: ev.Namespace, Name: ev.Name}
 	if _, ok := f.events[key]; ok {
-		return apierrors.NewAlreadyExists(events, ev.Name)
+		return apierrors.NewAlreadyExists(eventsResource, ev.Name)
 	}
 	stored := ev.DeepCopy()
 	f.version++
