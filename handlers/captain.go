@@ -280,7 +280,7 @@ func (h *commands) captainGroup(ctx context.Context, loc *time.Location) string 
 	if h.Config.Slack.CaptainGroup == "" || c == nil {
 		return ""
 	}
-	st, err := (&handoff.GroupStatus{Kube: c.Kube, Namespace: h.Config.State.Namespace}).Get(ctx)
+	st, err := (&handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(c.Kube, h.Config.State.Namespace)}).Get(ctx)
 	if err != nil {
 		h.Log.Warn("reading the captain group's state", "err", err)
 		return "\nWhether @build-captain is up to date could not be read."
