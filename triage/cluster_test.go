@@ -1,4 +1,4 @@
-package triage_test
+package triage
 
 import (
 	"context"
@@ -20,7 +20,6 @@ import (
 	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/kubelet"
-	"tekbot/triage"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -38,19 +37,6 @@ const (
 	workspaceSecret = "workspace-deploy-key-0123456789"
 )
 
-// lines is n log lines with the given ones replaced.
-func lines(n int, at map[int]string) string {
-	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		if l, ok := at[i]; ok {
-			b.WriteString(l + "\n")
-		} else {
-			fmt.Fprintf(&b, "output line %d\n", i)
-		}
-	}
-	return b.String()
-}
-
 // TestExcerptOnTheAPIServer reads failed runs written as Tekton writes
 // them, with logs through pods/log from a stand-in kubelet, and Secrets
 // through the API, with tekbot's own adapters.
@@ -59,11 +45,7 @@ func TestExcerptOnTheAPIServer(t *testing.T) {
 	c := kube.Shared(t, "triage")
 	ns := c.Namespace(t)
 	ctx := context.Background()
-	k, err := kubelet.Start(ctx, c.Kube.CoreV1(), "node-"+ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(k.Close)
+	k := kubelet.ForTest(t, c.Kube.CoreV1(), "node-"+ns)
 	for name, value := range map[string]string{"creds": stepSecret, "deploy-key": workspaceSecret} {
 		if _, err := c.Kube.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"value": []byte(value)},
@@ -86,16 +68,16 @@ func TestExcerptOnTheAPIServer(t *testing.T) {
 		want []string
 	}{
 		{name: "error at line 20 of 220",
-			steps: []step{{task: "unit", log: lines(220, map[int]string{20: "pkg/x_test.go:20: error: want 1, got 2"})}},
+			steps: []step{{task: "unit", log: numbered(220, map[int]string{20: "pkg/x_test.go:20: error: want 1, got 2"})}},
 			want:  []string{"pkg/x_test.go:20: error: want 1, got 2", "`unit`", "step `run` exited 1"}},
 		{name: "a Secret printed plain, base64 and URL-encoded",
-			steps: []step{{task: "push", log: lines(30, map[int]string{
+			steps: []step{{task: "push", log: numbered(30, map[int]string{
 				10: "Error: plain " + stepSecret,
 				11: "Error: base64 " + base64.StdEncoding.EncodeToString([]byte(stepSecret)),
 				12: "Error: url https://h/?t=" + url.QueryEscape(stepSecret),
 				13: "Error: workspace " + base64.RawURLEncoding.EncodeToString([]byte(workspaceSecret)),
 			})}},
-			want: []string{"Error: plain " + triage.Redacted, "Error: workspace " + triage.Redacted}},
+			want: []string{"Error: plain " + Redacted, "Error: workspace " + Redacted}},
 		{name: "two failed tasks",
 			steps: []step{{task: "unit", log: "--- FAIL: TestUnit\n"}, {task: "e2e", log: "panic: e2e broke\n"}},
 			want:  []string{"`unit`", "--- FAIL: TestUnit", "`e2e`", "panic: e2e broke"}},
@@ -106,14 +88,14 @@ func TestExcerptOnTheAPIServer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			run := failedRun(ctx, t, c, k, ns, tc.steps)
-			ex, err := triage.NewReader(tekton.LogsOf(cl), tekton.SecretsOf(cl)).Read(ctx, ns, run)
+			ex, err := NewReader(tekton.LogsOf(cl), tekton.SecretsOf(cl)).Read(ctx, ns, run)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(ex.Tasks) != len(tc.steps) {
 				t.Errorf("excerpt has %d tasks, want %d: %+v", len(ex.Tasks), len(tc.steps), ex)
 			}
-			for _, out := range []string{ex.Markdown(triage.GitHubLimit), ex.Mrkdwn(triage.SlackBlockLimit)} {
+			for _, out := range []string{ex.Markdown(GitHubLimit), ex.Mrkdwn(SlackBlockLimit)} {
 				for _, w := range tc.want {
 					if !strings.Contains(out, w) {
 						t.Errorf("excerpt does not hold %q:\n%s", w, out)

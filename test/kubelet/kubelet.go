@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,17 @@ func Start(ctx context.Context, core corev1client.CoreV1Interface, node string) 
 		return nil, fmt.Errorf("node %s status: %w", node, err)
 	}
 	return k, nil
+}
+
+// ForTest starts a stand-in kubelet for one test, stopped when it ends.
+func ForTest(tb testing.TB, core corev1client.CoreV1Interface, node string) *Kubelet {
+	tb.Helper()
+	k, err := Start(tb.Context(), core, node)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(k.Close)
+	return k
 }
 
 // Close stops serving. The Node stays: a test's cluster is thrown away.

@@ -23,11 +23,7 @@ func TestLogsThroughTheAPIServer(t *testing.T) {
 	c := kube.Shared(t, "kubelet")
 	ns := c.Namespace(t)
 	ctx := context.Background()
-	k, err := kubelet.Start(ctx, c.Kube.CoreV1(), "node-"+ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(k.Close)
+	k := kubelet.ForTest(t, c.Kube.CoreV1(), "node-"+ns)
 	pod, err := c.Kube.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "p"},
 		Spec:       corev1.PodSpec{NodeName: k.Node, Containers: []corev1.Container{{Name: "step-a", Image: "busybox"}, {Name: "step-b", Image: "busybox"}}},
