@@ -38,6 +38,8 @@ var shapes = []*regexp.Regexp{
 	// Private keys in PEM: the whole block, or from its start to the end of
 	// the text when the log was cut inside it.
 	regexp.MustCompile(`(?s)-----BEGIN[A-Z ]*PRIVATE KEY( BLOCK)?-----.*?(?:-----END[A-Z ]*PRIVATE KEY( BLOCK)?-----|\z)`),
+	// JSON Web Tokens: service-account tokens, OIDC ID tokens.
+	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+`),
 	// Credentials in URLs (https://user:token@host) and bearer headers.
 	regexp.MustCompile(`://[^/\s:@]+:[^/\s@]+@`),
 	regexp.MustCompile(`(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{16,}`),

@@ -42,6 +42,7 @@ func TestRedact(t *testing.T) {
 		{name: "PEM block cut short", in: "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA", gone: []string{"MIIEpAIBAAKCAQEA"}},
 		{name: "credentials in a URL", in: "cloning https://x-access-token:abc123def@github.com/o/r", gone: []string{"abc123def"}, kept: []string{"github.com/o/r"}},
 		{name: "bearer header", in: "Authorization: Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6", gone: []string{"eyJhbGciOiJSUzI1NiIsImtpZCI6"}},
+		{name: "service-account token", in: "token: eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJrdWJlcm5ldGVzIn0.c2lnbmF0dXJl end", gone: []string{"eyJpc3MiOiJrdWJlcm5ldGVzIn0", "c2lnbmF0dXJl"}, kept: []string{"token: ", " end"}},
 		{name: "nothing secret", in: "--- FAIL: TestX (0.01s)", kept: []string{"--- FAIL: TestX (0.01s)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
