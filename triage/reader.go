@@ -44,6 +44,11 @@ func NewReader(logs LogSource, secrets SecretSource) *Reader {
 	return &Reader{logs: logs, secrets: secrets}
 }
 
+// maxTaskRuns bounds the TaskRuns of one run that Read reads (two
+// requests each). Beyond it, logs are withheld: the pods of the TaskRuns
+// not read could read Secrets the redaction would not know.
+const maxTaskRuns = 200
+
 // failed is a failed TaskRun of the run.
 type failed struct {
 	task string
@@ -66,9 +71,15 @@ func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excer
 	}
 	reach := tekton.ReachOf(pr)
 	var fails []failed
+	read := 0
+	complete := true
 	for _, ch := range pr.Status.ChildReferences {
 		if ch.Kind != "TaskRun" {
 			continue
+		}
+		if read++; read > maxTaskRuns {
+			complete = false
+			break
 		}
 		tr, err := r.logs.TaskRun(ctx, namespace, ch.Name)
 		// Only a TaskRun the run controls is its: a name in a status
@@ -89,6 +100,8 @@ func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excer
 		}
 	}
 	red, showLogs := r.redactor(ctx, namespace, reach)
+	// Unread TaskRuns' pods may read Secrets that are then not known.
+	showLogs = showLogs && complete
 	if !showLogs {
 		ex.Truncated = true
 	}

@@ -196,6 +196,17 @@ func TestRead(t *testing.T) {
 			secrets:   true,
 			wantTasks: []string{"unit"},
 			truncated: true},
+		{name: "too many TaskRuns: conditions only, logs withheld",
+			setup: func(w *world) {
+				w.task("unit", true, "Error: x\n")
+				for i := range maxTaskRuns {
+					w.task(fmt.Sprintf("ok-%d", i), false, "")
+				}
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
 		{name: "a run that has not failed: nothing",
 			setup: func(w *world) {
 				w.pr.Status.Status = condition(corev1.ConditionTrue, "Succeeded", "")
