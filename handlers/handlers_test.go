@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +16,6 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
-	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/fake"
@@ -53,7 +50,7 @@ const dashboardURL = "https://dash.example/#/namespaces/{{.Namespace}}/pipeliner
 // newWorld is a world whose clusters are in memory.
 func newWorld(t *testing.T, now time.Time) *world {
 	t.Helper()
-	w := &world{t: t, nightlyNS: "ci", pNS: "dogfooding-ci", now: now, rotation: &rotationStore{}}
+	w := &world{t: t, nightlyNS: "ci", pNS: "dogfooding-ci", now: now, rotation: &state.RotationState{ConfigMaps: fake.NewConfigMaps("tekbot")}}
 	w.configure()
 	w.fake = fake.NewClusters("nightly", "dogfooding")
 	w.fake.URLFor = func(_, namespace, name string) string {
@@ -70,7 +67,7 @@ func newLiveWorld(t *testing.T, now time.Time) *world {
 	t.Helper()
 	w := &world{t: t, nightly: kube.Shared(t, "nightly"), prod: kube.Shared(t, "production"), now: now}
 	w.nightlyNS, w.pNS = w.nightly.Namespace(t), w.prod.Namespace(t)
-	w.rotation = &state.RotationState{Kube: w.prod.Kube, Namespace: w.pNS}
+	w.rotation = &state.RotationState{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	w.configure()
 	dash := &config.Dashboard{PipelineRunURL: dashboardURL}
 	var cs []*tekton.Cluster
@@ -116,42 +113,6 @@ func (w *world) build(with func(*handlers.Deps)) {
 		with(deps)
 	}
 	w.bot = &bot.Bot{Registry: handlers.NewRegistry(deps), Policy: policy, Log: log}
-}
-
-// rotationStore keeps the rotation's changes in memory. Readers and
-// changes get copies, as state.RotationState's get what they decoded: a
-// change that fails leaves nothing behind.
-type rotationStore struct {
-	mu      sync.Mutex
-	changes state.RotationChanges
-}
-
-func (r *rotationStore) copy() state.RotationChanges {
-	c := state.RotationChanges{Overrides: maps.Clone(r.changes.Overrides), Holidays: maps.Clone(r.changes.Holidays)}
-	if c.Overrides == nil {
-		c.Overrides = map[schedule.Date]schedule.Override{}
-	}
-	if c.Holidays == nil {
-		c.Holidays = map[schedule.Date]string{}
-	}
-	return c
-}
-
-func (r *rotationStore) Changes(context.Context) (state.RotationChanges, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.copy(), nil
-}
-
-func (r *rotationStore) Change(_ context.Context, change func(*state.RotationChanges) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	next := r.copy()
-	if err := change(&next); err != nil {
-		return err
-	}
-	r.changes = next
-	return nil
 }
 
 // create adds a run to an in-memory cluster in state, as the controller
