@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tekbot/bot"
+	"tekbot/captain/handoff"
 	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/promotion"
@@ -45,6 +46,12 @@ type Pager interface {
 	Ack(ctx context.Context, now time.Time, id, by string) (*paging.Page, error)
 }
 
+// CaptainGroup reads whether @build-captain follows the rotation
+// (handoff.GroupStatus).
+type CaptainGroup interface {
+	Get(ctx context.Context) (handoff.GroupState, error)
+}
+
 // Deps are what the commands act on.
 type Deps struct {
 	Config *config.Config
@@ -62,6 +69,8 @@ type Deps struct {
 	// the PR merges (state.Queue); nil refuses them on open PRs.
 	Queue    Queue
 	Rotation RotationStore
+	// CaptainGroup is nil to read it from the state cluster in Clusters.
+	CaptainGroup CaptainGroup
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager
 	// Notifier posts promotions' progress, approval requests and Roll
