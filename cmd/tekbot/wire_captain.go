@@ -70,4 +70,3 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 	)
 	return nil
 }
-
