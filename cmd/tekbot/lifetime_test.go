@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,8 +45,11 @@ func TestServeStopsWhenARunnableFails(t *testing.T) {
 		Mode: config.SlackSocket, BotToken: secret("bot", "xoxb-test"), AppToken: secret("app", "xapp-test"),
 		APIURL: slackAPI.GetAPIURL(),
 	}
-	var logs lockedBuffer
-	a, err := newApp(&cfg, slog.New(slog.NewTextHandler(&logs, nil)), appOptions{})
+	// Locked: client-go logs through klog, which is global, so other
+	// tests' apps may log here too.
+	var logged strings.Builder
+	logs := &lockedWriter{w: &logged}
+	a, err := newApp(&cfg, slog.New(slog.NewTextHandler(logs, nil)), appOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,29 +67,13 @@ func TestServeStopsWhenARunnableFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "slack socket mode: token_revoked") {
 		t.Errorf("serve returned %v, want Socket Mode's error", err)
 	}
-	logged := false
-	for line := range strings.Lines(logs.String()) {
-		logged = logged || strings.Contains(line, "level=ERROR") && strings.Contains(line, `runnable="slack socket mode"`) && strings.Contains(line, "token_revoked")
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	found := false
+	for line := range strings.Lines(logged.String()) {
+		found = found || strings.Contains(line, "level=ERROR") && strings.Contains(line, `runnable="slack socket mode"`) && strings.Contains(line, "token_revoked")
 	}
-	if !logged {
-		t.Errorf("the failure is not logged under the runnable's name:\n%s", logs.String())
+	if !found {
+		t.Errorf("the failure is not logged under the runnable's name:\n%s", logged.String())
 	}
-}
-
-// lockedBuffer is a log destination written from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
