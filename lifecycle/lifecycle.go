@@ -76,7 +76,8 @@ type Group struct {
 
 // Add registers runnables; after Start it starts them at once (a leader
 // runnable at once if this replica leads, else when it next does). Once
-// shutdown began it refuses them with ErrStopped.
+// shutdown began it refuses them with ErrStopped; before Start it never
+// fails, so wiring need not look.
 func (g *Group) Add(rs ...Runnable) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
