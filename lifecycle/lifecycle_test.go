@@ -131,29 +131,40 @@ func TestLeadershipLost(t *testing.T) {
 		var g lifecycle.Group
 		var rec recorder
 		_ = g.Add(rec.runnable("handoff", false), rec.runnable("index", true))
-		terms := make(chan context.CancelFunc)
+		// Each term of leadership is a context the test hands the campaign.
+		terms := make(chan context.Context)
 		ctx, cancel := context.WithCancel(t.Context())
 		g.Start(ctx, func(ctx context.Context, lead func(context.Context)) {
-			for ctx.Err() == nil {
-				term, lose := context.WithCancel(ctx)
-				go func() { terms <- lose }()
-				lead(term)
+			for {
+				select {
+				case term := <-terms:
+					lead(term)
+				case <-ctx.Done():
+					return
+				}
 			}
 		})
-		lose := <-terms
-		synctest.Wait()
-		if got := rec.now(); !slices.Equal(got, []string{"handoff", "index"}) {
-			t.Fatalf("leading: running %v", got)
+		expect := func(when string, want ...string) {
+			t.Helper()
+			synctest.Wait()
+			if got := rec.now(); !slices.Equal(got, want) {
+				t.Fatalf("%s: running %v, want %v", when, got, want)
+			}
 		}
+		expect("before the Lease", "index")
+		first, lose := context.WithCancel(ctx)
+		terms <- first
+		expect("leading", "handoff", "index")
 		lose()
-		lose = <-terms // the next term
-		synctest.Wait()
-		if got := rec.now(); !slices.Equal(got, []string{"handoff", "index"}) {
-			t.Fatalf("leading again: running %v", got)
-		}
+		expect("Lease lost", "index")
+		second, lose := context.WithCancel(ctx)
+		defer lose()
+		terms <- second
+		expect("leading again", "handoff", "index")
 		cancel()
-		_ = g.Wait()
-		lose()
+		if err := g.Wait(); err != nil {
+			t.Errorf("Wait: %v", err)
+		}
 	})
 }
 
