@@ -79,7 +79,6 @@ func (r *Recorder) Observe(o Outcome) {
 // up a few at a time rather than in one burst on the apiserver.
 const maxLookups = 50
 
-
 func (r *Recorder) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
