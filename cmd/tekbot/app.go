@@ -25,6 +25,7 @@ import (
 	"tekbot/captain/handoff"
 	"tekbot/captain/paging"
 	"tekbot/config"
+	"tekbot/flakes"
 	"tekbot/handlers"
 	"tekbot/lifecycle"
 	"tekbot/promotion"
@@ -67,6 +68,11 @@ type app struct {
 	// (watching a deploy) runs under it and is waited for at shutdown.
 	life context.Context
 	stop context.CancelFunc
+
+	// outcomes record how watched runs end; verdicts judge failures from
+	// that record (outcomeHistory).
+	outcomes *flakes.Recorder
+	verdicts *flakes.Reader
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over
@@ -116,6 +122,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
 	a.life, a.stop = context.WithCancel(context.Background())
+	a.outcomeHistory(cfg, log)
 	// PR commands find runs in a slim index of each repository's namespace,
 	// not with a read that waits on the apiserver (tekton.WatchRuns).
 	for _, r := range cfg.GitHub.Repositories {
@@ -133,6 +140,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		Approvals:  approvals,
 		Queue:      &state.Queue{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
 		Background: func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) },
+		Verdicts:   a.verdicts,
 	}
 
 	var api *github.API

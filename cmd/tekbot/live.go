@@ -50,6 +50,7 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 		alerter := &alerts.Alerter{
 			Clusters: a.clusters, Watch: cfg.Alerts.Watch, Rotation: rotation, Mention: job.Mention,
 			Chat: live, Channel: cfg.Slack.Channels.Captain, Days: days, Claims: a.claims, Log: log.With("job", "alerts"),
+			Verdicts: a.verdicts, Finished: a.alertOutcomes,
 		}
 		a.runnables.Add(lifecycle.Runnable{Name: "failure alerts", Leader: true, Run: func(ctx context.Context) { logErr(log, "failure alerts", alerter.Run(ctx)) }})
 	}
