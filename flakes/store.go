@@ -278,3 +278,13 @@ func (r *Reader) clock() time.Time {
 	}
 	return time.Now()
 }
+
+// Flakiest lists the pipelines and tasks that flaked in the d before now,
+// most often first, at most limit.
+func (r *Reader) Flakiest(ctx context.Context, now time.Time, d time.Duration, limit int) ([]Flake, error) {
+	h, err := r.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return h.Flakiest(now, d, limit), nil
+}
