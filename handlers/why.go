@@ -28,9 +28,9 @@ type Excerpter interface {
 func (h *commands) whySpec() *bot.Spec {
 	return &bot.Spec{
 		Verb:  "why",
-		Usage: "why [pipeline | pipelinerun | dashboard URL | PR URL]",
-		Summary: "why runs failed: flaky (with how often), broken or new, judged from 14 days of outcomes, and the log lines that explain it. " +
-			"On a PR: its head commit's failed runs, or the named pipeline's; in Slack: a PipelineRun, or a PR's failed runs",
+		Usage: "why [pipeline | pipelinerun | PR URL]",
+		Summary: "why runs failed: flaky (and how often), broken or new, judged from 14 days of outcomes, with the log lines that explain it; " +
+			"on a PR its head commit's failed runs (or the named pipeline's), in Slack a PipelineRun (name or dashboard link) or a PR's failed runs",
 		Transports: onBoth,
 		ReadOnly:   true,
 		Handle:     h.why,
