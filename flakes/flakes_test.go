@@ -113,6 +113,9 @@ func TestJudge(t *testing.T) {
 			{commit: "bbb", failed: true, base: true, ago: time.Hour},
 			{commit: "bbb", failed: true, base: true},
 		}, "", "broken (failed on every attempt on the last 2 commits of the base branch)"},
+		{"runs without a commit are never flaky", []run{
+			{failed: true, ago: time.Hour}, {},
+		}, "", "new"},
 		{"fails on two PR commits is not broken", []run{
 			{commit: "aaa", failed: true}, {commit: "bbb", failed: true},
 		}, "", "new"},

@@ -29,7 +29,7 @@ const Window = 14 * 24 * time.Hour
 type Outcome struct {
 	// Repo is the repository (owner/repo), Pipeline the pipeline's name.
 	Repo, Pipeline string
-	// Commit is the commit the run built (its SHA).
+	// Commit is the commit the run built (its SHA); "" for unknown.
 	Commit string
 	// Run names the run (cluster/namespace/name): it is recorded once,
 	// however often the watch reports it.
@@ -202,7 +202,7 @@ func (d *Day) Add(o Outcome, max int) (added bool, full bool) {
 		p = &dayPipeline{}
 		d.Pipelines[key] = p
 	}
-	a := attempt{run: id, commit: shortCommit(o.Commit), at: o.At.Unix(), failed: o.Failed, base: o.Base}
+	a := attempt{run: id, commit: shortCommit(o.Commit, id), at: o.At.Unix(), failed: o.Failed, base: o.Base}
 	if o.Failed {
 		for _, t := range o.FailedTasks {
 			i := slices.Index(p.Tasks, t)
@@ -228,13 +228,17 @@ func (d *Day) Len() int {
 	return n
 }
 
-func shortCommit(sha string) string {
+// shortCommit is how the record names a run's commit. A run without a
+// SHA label (a nightly started by a cron) is on a commit of its own: two
+// such runs are not known to have built the same code, so they never make
+// each other flaky.
+func shortCommit(sha string, run uint64) string {
 	sha = strings.ToLower(sha)
-	if len(sha) > commitLen {
+	switch {
+	case sha == "":
+		return "~" + strconv.FormatUint(run, 36)
+	case len(sha) > commitLen:
 		return sha[:commitLen]
-	}
-	if sha == "" {
-		return "-" // a run without a SHA label still counts, on no commit
 	}
 	return sha
 }
