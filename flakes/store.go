@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // Store keeps the days' documents (state.Shards: ConfigMaps in tekbot's
@@ -92,18 +94,11 @@ func (r *Recorder) Run(ctx context.Context) {
 	if every == 0 {
 		every = 5 * time.Second
 	}
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			if err := r.Flush(ctx); err != nil {
-				r.Log.Warn("recording run outcomes; retrying", "err", err)
-			}
+	wait.UntilWithContext(ctx, func(ctx context.Context) {
+		if err := r.Flush(ctx); err != nil {
+			r.Log.Warn("recording run outcomes; retrying", "err", err)
 		}
-	}
+	}, every)
 }
 
 // Flush writes what is queued, one update per day, and deletes the days

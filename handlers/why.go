@@ -62,13 +62,8 @@ func (h *commands) whySlack(ctx context.Context, req *bot.Request) bot.Reply {
 		}
 		return h.whyOf(ctx, req, pr, nil)
 	}
-	namespace, name := "", target
-	if m := dashboardRunRE.FindStringSubmatch(target); m != nil {
-		namespace, name = m[1], m[2]
-	} else if ns, n, ok := strings.Cut(target, "/"); ok {
-		namespace, name = ns, n
-	}
-	if !objectNameRE.MatchString(name) || (namespace != "" && !objectNameRE.MatchString(namespace)) {
+	namespace, name, ok := runTarget(target)
+	if !ok {
 		return refused("%s is not a PipelineRun name, dashboard link or PR link. %s", bot.UserText(target), whyUsage)
 	}
 	cluster, run, reply := h.locate(ctx, req, "", namespace, name)
