@@ -220,10 +220,12 @@ func (r *Recorder) prune(ctx context.Context, now time.Time) error {
 }
 
 // Reader reads the history for verdicts, at most once per Fresh: an alert
-// burst or a page of /why answers reads it once.
+// burst or a burst of /retest replies reads it once. Fresh is short, as
+// the record is written every few seconds (Recorder.Every): a /why just
+// after a rerun ended should see it.
 type Reader struct {
 	Store Store
-	// Fresh is how stale a read may be; zero means 30 seconds.
+	// Fresh is how stale a read may be; zero means 5 seconds.
 	Fresh time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -238,7 +240,7 @@ type Reader struct {
 func (r *Reader) History(ctx context.Context) (*History, error) {
 	fresh := r.Fresh
 	if fresh == 0 {
-		fresh = 30 * time.Second
+		fresh = 5 * time.Second
 	}
 	now := time.Now()
 	r.mu.Lock()
