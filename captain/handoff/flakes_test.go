@@ -15,9 +15,9 @@ import (
 	"tekbot/tekton"
 )
 
-type noFailures struct{}
+type noFailedRuns struct{}
 
-func (noFailures) FailedSince(context.Context, time.Time) ([]tekton.Failure, error) { return nil, nil }
+func (noFailedRuns) FailedSince(context.Context, time.Time) ([]tekton.Failure, error) { return nil, nil }
 
 // weekFlakes answers Flakiest from a fixed list, checking what is asked.
 type weekFlakes struct {
@@ -73,7 +73,7 @@ func TestHandoffListsTheWeeksFlakiest(t *testing.T) {
 			j := &handoff.Job{
 				Rotation: schedule.Rotation{Roster: []string{"andrea"}, Location: rome, Start: schedule.NewDate(2026, 11, 2), StartPerson: "andrea"},
 				Mention:  func(p string) string { return "@" + p },
-				Failures: noFailures{}, Flakes: tt.flakes,
+				Failures: noFailedRuns{}, Flakes: tt.flakes,
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}
 			msg, err := j.Message(t.Context(), schedule.NewDate(2026, 11, 24), time.Date(2026, 11, 24, 9, 0, 0, 0, rome))
