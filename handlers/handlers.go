@@ -74,6 +74,11 @@ type Deps struct {
 	Log   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time
+
+	// Verdicts judge failures from the outcome history; nil gives none.
+	Verdicts Verdicts
+	// Excerpts read failed runs' logs (package triage); nil shows none.
+	Excerpts Excerpter
 }
 
 // NewRegistry registers every command, in the order help lists them.
@@ -86,6 +91,7 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.cancelSpec(),
 		h.okToTestSpec(),
 		h.rerunSpec(),
+		h.whySpec(),
 		h.statusSpec(),
 		h.captainSpec(),
 		h.pageSpec(),
