@@ -142,6 +142,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 		api.Metrics = a.metrics
 		deps.PullRequests, deps.GitOps = api, api
+		deps.Holds, deps.HoldGitHub = &state.Holds{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}, api
 	}
 	notify := opts.notifier
 	if opts.releases != nil {
@@ -212,6 +213,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
 			Approvals: approvals,
 			Closed:    deps,
+			Pushes:    deps,
 			Commits:   []github.CommitPulls{deps, api},
 			Metrics:   a.metrics,
 			Log:       log.With("transport", "github"),
@@ -231,6 +233,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
+	a.runnables.Add(lifecycle.Runnable{Name: "hold expiry", Leader: true, Run: func(ctx context.Context) { deps.RunHoldExpiry(ctx, time.Minute) }})
 	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) {
 		expireClaims(ctx, a.claims, func(key string) time.Duration { return github.ClaimRetention(key, cfg.GitHub) }, log)
 	}})

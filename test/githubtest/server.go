@@ -58,6 +58,7 @@ import (
 //	PUT    /repos/{owner}/{repo}/pulls/{pull_number}/merge
 //	GET    /repos/{owner}/{repo}/commits/{commit_sha}/pulls
 //	GET    /repos/{owner}/{repo}/check-runs/{check_run_id}
+//	POST   /repos/{owner}/{repo}/check-runs
 //
 // Like GitHub, owner, repository, organization, team and user names match
 // case-insensitively. Comments, reactions and labels are accepted on any
@@ -177,6 +178,8 @@ type CheckRun struct {
 	AppSlug      string // default "tekbot"
 	PullRequests []int  // numbers of same-repository PRs with this head
 	HeadRef      string // head branch of PullRequests; default "feature"
+	// Title and Summary are the output of a run the code under test posted.
+	Title, Summary string
 }
 
 // Comment is an issue comment as the Server stores it.
@@ -572,6 +575,7 @@ var builtins = map[string]builtin{
 	"GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls":              (*Server).listCommitPulls,
 	"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge":               (*Server).mergePull,
 	"GET /repos/{owner}/{repo}/check-runs/{check_run_id}":               (*Server).getCheckRun,
+	"POST /repos/{owner}/{repo}/check-runs":                             (*Server).createCheckRun,
 }
 
 // call is one request being served by a built-in handler, with s.mu held.
@@ -1263,8 +1267,8 @@ func (s *Server) getCheckRun(c *call) {
 		"started_at", "2024-06-01T12:00:00Z",
 		"completed_at", completedAt,
 		"output", newObject(
-			"title", nil,
-			"summary", nil,
+			"title", nullIfEmpty(cr.Title),
+			"summary", nullIfEmpty(cr.Summary),
 			"text", nil,
 			"annotations_count", num(0),
 			"annotations_url", checkURL+"/annotations",

@@ -43,6 +43,8 @@ type Receiver struct {
 	// Closed is told when a PR closes, to run or drop what waits for its
 	// merge; nil ignores pull_request events.
 	Closed Closes
+	// Pushes is told when a PR's head moves; nil ignores pushes.
+	Pushes Pushes
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
@@ -94,6 +96,8 @@ type delivery struct {
 	// closed is the PR a pull_request "closed" event closed, from the
 	// signed payload; the delivery then has no commands.
 	closed *bot.PullRequest
+	// pushed is the PR a "synchronize" event moved, with its new head.
+	pushed *bot.PullRequest
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -178,6 +182,9 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
 	case *gh.PullRequestEvent:
+		if e.GetAction() == "synchronize" {
+			return r.decodePushed(e)
+		}
 		return r.decodeClosed(e)
 	}
 	return nil, "unexpected payload", nil
@@ -275,6 +282,9 @@ func (r *Receiver) needsTrust(d *delivery) bool {
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
 	if d.closed != nil {
 		return r.processClosed(ctx, log, d, claim)
+	}
+	if d.pushed != nil {
+		return r.processPushed(ctx, log, d)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
