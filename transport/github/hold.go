@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	gh "github.com/google/go-github/v62/github"
 
@@ -15,7 +16,9 @@ import (
 func (a *API) RemoveLabel(ctx context.Context, repo string, number int, label string) error {
 	owner, name := splitRepo(repo)
 	_, resp, err := patiently(ctx, func() (struct{}, *gh.Response, error) {
-		resp, err := a.client.Issues.RemoveLabelForIssue(ctx, owner, name, number, label)
+		// go-github puts the name in the path as it is: do-not-merge/hold
+		// would be two path segments.
+		resp, err := a.client.Issues.RemoveLabelForIssue(ctx, owner, name, number, url.PathEscape(label))
 		return struct{}{}, resp, err
 	})
 	if resp != nil && resp.StatusCode == http.StatusNotFound {

@@ -43,9 +43,14 @@ func (r *Receiver) decodePushed(e *gh.PullRequestEvent) (*delivery, string, erro
 	}, "", nil
 }
 
-// processPushed re-posts what must follow the new head. It reports whether
-// that failed, so that a redelivery tries again.
-func (r *Receiver) processPushed(ctx context.Context, log *slog.Logger, d *delivery) (retry bool) {
+// processPushed re-posts what must follow the new head, once across
+// replicas and redeliveries. It reports whether that failed, so that a
+// redelivery tries again.
+func (r *Receiver) processPushed(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
+	if claim != nil && !claim.Won() {
+		log.Info("delivery handled by another replica")
+		return false
+	}
 	if err := r.Pushes.PullRequestPushed(ctx, d.pushed); err != nil {
 		log.Error("following a push failed", "pr", d.number, "err", err)
 		return true

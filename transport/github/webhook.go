@@ -284,7 +284,7 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 		return r.processClosed(ctx, log, d, claim)
 	}
 	if d.pushed != nil {
-		return r.processPushed(ctx, log, d)
+		return r.processPushed(ctx, log, d, claim)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
