@@ -43,7 +43,7 @@ func (h *commands) holdSpec() *bot.Spec {
 	return &bot.Spec{
 		Verb:    "hold",
 		Usage:   "hold [reason] [expiry, e.g. 2d]",
-		Summary: "keep the PR from merging: the do-not-merge/hold label and a failing tekbot/hold check that follows new pushes; `/hold cancel` lifts it",
+		Summary: "keep the PR from merging: the do-not-merge/hold label and a blocking tekbot/hold check that follows new pushes; `/hold cancel` lifts it",
 		// Prow's verb, written bare as Prow's users do: tekbot replaces
 		// Prow's hold plugin on the repositories it serves.
 		Transports: onGitHub,
@@ -60,7 +60,7 @@ func (h *commands) unholdSpec() *bot.Spec {
 		Verb:       "unhold",
 		Aliases:    []string{"remove-hold"},
 		Usage:      "unhold",
-		Summary:    "lift a /hold: the person who held, people with write access, or the build captain",
+		Summary:    "lift a /hold (also `/remove-hold`): the person who held, people with write access, or the build captain",
 		Transports: onGitHub,
 		// The handler decides: the holder may unhold without any role.
 		DefaultAllow: []string{config.RoleEveryone},
