@@ -60,6 +60,9 @@ type Deps struct {
 	// either nil refuses /hold.
 	Holds      HoldStore
 	HoldGitHub HoldGitHub
+	// MergeQueue, when set, syncs a PR's merge queue entry as soon as a
+	// hold changes.
+	MergeQueue QueueSync
 	Rotation   RotationStore
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager

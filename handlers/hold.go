@@ -11,6 +11,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
+	"tekbot/mergequeue"
 	"tekbot/state"
 )
 
@@ -37,6 +38,13 @@ type HoldGitHub interface {
 	RemoveLabel(ctx context.Context, repo string, number int, label string) error
 	Comment(ctx context.Context, repo string, number int, body string) error
 	PostCheck(ctx context.Context, repo, sha string, c bot.Check) error
+}
+
+// QueueSync moves a PR in or out of GitHub's merge queue at once
+// (mergequeue.Bridge), so a hold dequeues without waiting for the label's
+// event.
+type QueueSync interface {
+	Sync(ctx context.Context, repo string, number int) (mergequeue.Action, error)
 }
 
 func (h *commands) holdSpec() *bot.Spec {
@@ -143,7 +151,7 @@ func (h *commands) hold(ctx context.Context, req *bot.Request) bot.Reply {
 		reply.Text = sprintf("The hold is recorded, but GitHub could not be told: %s. Comment `/hold` again to retry.", h.troubleWords(ctx, req, "GitHub", err))
 		return reply
 	}
-	reply.Text = "This PR is held: " + holdWords(&hold) + ". `/unhold` lifts it."
+	reply.Text = "This PR is held: " + holdWords(&hold) + ". `/unhold` lifts it." + h.syncQueue(ctx, req, pr)
 	return reply
 }
 
@@ -177,7 +185,29 @@ func (h *commands) unhold(ctx context.Context, req *bot.Request) bot.Reply {
 	if err := h.liftHold(ctx, pr); err != nil {
 		return h.trouble(ctx, req, "GitHub or tekbot's state store", err, "lift the hold")
 	}
-	return bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{holdTarget(pr)}, Text: "The hold is lifted."}
+	return bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{holdTarget(pr)}, Text: "The hold is lifted." + h.syncQueue(ctx, req, pr)}
+}
+
+// syncQueue moves the PR in or out of the merge queue after a hold
+// changed, and says so; a failure is logged, and the next event or the
+// periodic resync tries again.
+func (h *commands) syncQueue(ctx context.Context, req *bot.Request, pr *bot.PullRequest) string {
+	if h.MergeQueue == nil {
+		return ""
+	}
+	a, err := h.MergeQueue.Sync(ctx, pr.Repository, pr.Number)
+	if err != nil {
+		h.logFailure(ctx, req, "sync the merge queue", err)
+	}
+	switch a {
+	case mergequeue.Dequeued:
+		return " tekbot took it out of the merge queue."
+	case mergequeue.Enqueued:
+		return " tekbot put it in the merge queue."
+	case mergequeue.Merged:
+		return " It met the repository's merge rule and tekbot merged it."
+	}
+	return ""
 }
 
 // mayHold: people with write access and trusted authors, as for the

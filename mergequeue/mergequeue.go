@@ -37,8 +37,8 @@ type GitHub interface {
 	// Enqueue adds the PR to the queue only while its head is headSHA.
 	Enqueue(ctx context.Context, prID, headSHA string) error
 	Dequeue(ctx context.Context, prID string) error
-	// Merge merges through REST only while the PR's head is headSHA.
-	Merge(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error
+	// MergeAt merges through REST only while the PR's head is headSHA.
+	MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error
 }
 
 // Entries keeps the entries tekbot made (state.Enqueued).
@@ -131,7 +131,7 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 		b.audit(ctx, repo, number, pr.HeadSHA, Enqueued)
 		return Enqueued, nil
 	case admits:
-		if err := b.GitHub.Merge(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault()); err != nil {
+		if err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault()); err != nil {
 			return Nothing, err
 		}
 		b.audit(ctx, repo, number, pr.HeadSHA, Merged)

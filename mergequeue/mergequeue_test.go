@@ -49,7 +49,7 @@ func (g *github) Dequeue(_ context.Context, id string) error {
 	return nil
 }
 
-func (g *github) Merge(_ context.Context, repo string, n int, head string, m config.MergeMethod) error {
+func (g *github) MergeAt(_ context.Context, repo string, n int, head string, m config.MergeMethod) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.calls = append(g.calls, fmt.Sprintf("merge %s#%d %s %s", repo, n, head, m))

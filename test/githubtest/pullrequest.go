@@ -73,6 +73,21 @@ func PullRequestSynchronize(tb testing.TB, opts PullRequestClosedOptions, before
 	return encodeOrdered(root)
 }
 
+// PullRequestLabeled returns a pull_request "labeled" delivery (or
+// "unlabeled", when removed) built from the real example, with the fields
+// in opts changed and label the one added or removed.
+func PullRequestLabeled(tb testing.TB, opts PullRequestClosedOptions, label string, removed bool) []byte {
+	tb.Helper()
+	action := "labeled"
+	if removed {
+		action = "unlabeled"
+	}
+	root := pullRequestEvent(tb, action, opts)
+	root.obj("label").set("name", label)
+	root.obj("pull_request").set("updated_at", time.Now().UTC().Format(time.RFC3339))
+	return encodeOrdered(root)
+}
+
 // pullRequestEvent is the richest real pull_request example with action,
 // its PR, repository and people renamed as opts say.
 func pullRequestEvent(tb testing.TB, action string, opts PullRequestClosedOptions) *object {

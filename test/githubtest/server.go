@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Server is a fake GitHub REST API (api.github.com) for tests. Every request
@@ -90,8 +92,10 @@ type Server struct {
 	reactions   map[int64][]reaction
 	labels      map[string][]string // issueKey -> names
 	checkRuns   map[string]CheckRun // lower(owner/repo)#id
-	connections int                 // accepted so far
-	used        int                 // requests that counted against the rate limit
+	graphQL     *ast.Schema         // GitHub's GraphQL schema
+	queueCalls  []QueueCall
+	connections int // accepted so far
+	used        int // requests that counted against the rate limit
 
 	secondary    map[string][]time.Duration // Retry-After of secondary limits still to answer, per operation
 	limitedUntil time.Time                  // the primary limit is spent until then (ExhaustRateLimit)
@@ -162,6 +166,9 @@ type PullRequest struct {
 	// Labels replaces the issue's labels when the PR is set (nil keeps
 	// them); the PR and its issue share labels, as on GitHub.
 	Labels []string
+	// MergeQueue: the base branch requires GitHub's merge queue
+	// (GraphQL isMergeQueueEnabled); InMergeQueue: the PR is in it.
+	MergeQueue, InMergeQueue bool
 }
 
 // CheckRun is the state GET /repos/{owner}/{repo}/check-runs/{check_run_id}
@@ -231,6 +238,7 @@ func NewServer(tb testing.TB) *Server {
 		reactions:   map[int64][]reaction{},
 		labels:      map[string][]string{},
 		checkRuns:   map[string]CheckRun{},
+		graphQL:     LoadGraphQLSchema(tb),
 	}
 	s.SetViewer("tekbot[bot]", "Bot")
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -614,6 +622,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	path := req.Path
+	if r.Method == http.MethodPost && (path == "/graphql" || path == "/api/graphql") {
+		s.mu.Lock()
+		s.setCommonHeaders(rec)
+		req.Template, req.OperationID = "/graphql", "graphql"
+		s.calls["POST /graphql"]++
+		bad, missing := s.serveGraphQL(rec, body)
+		req.Problem, violation, unimplemented = bad+missing, bad != "", missing != ""
+		s.mu.Unlock()
+		return
+	}
 	if p, ok := strings.CutPrefix(path, "/api/v3/"); ok { // go-github's WithEnterpriseURLs
 		path = "/" + p
 	}

@@ -45,6 +45,9 @@ type Receiver struct {
 	Closed Closes
 	// Pushes is told when a PR's head moves; nil ignores pushes.
 	Pushes Pushes
+	// Queue is told when a PR's labels, head or state change; nil leaves
+	// GitHub's merge queue alone.
+	Queue Queue
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
@@ -96,8 +99,10 @@ type delivery struct {
 	// closed is the PR a pull_request "closed" event closed, from the
 	// signed payload; the delivery then has no commands.
 	closed *bot.PullRequest
-	// pushed is the PR a "synchronize" event moved, with its new head.
-	pushed *bot.PullRequest
+	// changed is the PR a pull_request event changed (its labels, its
+	// head); pushed says the head moved and Pushes follows it.
+	changed *bot.PullRequest
+	pushed  bool
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -182,8 +187,8 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
 	case *gh.PullRequestEvent:
-		if e.GetAction() == "synchronize" {
-			return r.decodePushed(e)
+		if e.GetAction() != "closed" {
+			return r.decodeChanged(e)
 		}
 		return r.decodeClosed(e)
 	}
@@ -283,8 +288,8 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	if d.closed != nil {
 		return r.processClosed(ctx, log, d, claim)
 	}
-	if d.pushed != nil {
-		return r.processPushed(ctx, log, d, claim)
+	if d.changed != nil {
+		return r.processChanged(ctx, log, d, claim)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
