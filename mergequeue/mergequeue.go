@@ -37,6 +37,8 @@ type GitHub interface {
 	// Enqueue adds the PR to the queue only while its head is headSHA.
 	Enqueue(ctx context.Context, prID, headSHA string) error
 	Dequeue(ctx context.Context, prID string) error
+	// OpenPullRequests lists a repository's open PRs, a bounded number.
+	OpenPullRequests(ctx context.Context, repo string) ([]int, error)
 	// MergeAt merges through REST only while the PR's head is headSHA.
 	MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error
 }
@@ -173,4 +175,41 @@ func (b *Bridge) logger() *slog.Logger {
 		return b.Log
 	}
 	return slog.Default()
+}
+
+// Resync syncs every open PR of every repository with a mergeQueue, so an
+// event GitHub did not deliver (it never redelivers) is caught. Errors are
+// logged; one PR's failure does not stop the others.
+func (b *Bridge) Resync(ctx context.Context) {
+	for _, rc := range b.Config.GitHub.Repositories {
+		if rc.MergeQueue == nil {
+			continue
+		}
+		numbers, err := b.GitHub.OpenPullRequests(ctx, rc.Name)
+		if err != nil {
+			b.logger().WarnContext(ctx, "merge queue resync: listing open pull requests", "repo", rc.Name, "err", err)
+			continue
+		}
+		for _, n := range numbers {
+			if a, err := b.Sync(ctx, rc.Name, n); err != nil {
+				b.logger().WarnContext(ctx, "merge queue resync", "repo", rc.Name, "pr", n, "err", err)
+			} else if a != Nothing {
+				b.logger().InfoContext(ctx, "merge queue resync acted", "repo", rc.Name, "pr", n, "action", a)
+			}
+		}
+	}
+}
+
+// Run resyncs every interval until ctx ends; only the leader runs it.
+func (b *Bridge) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			b.Resync(ctx)
+		}
+	}
 }

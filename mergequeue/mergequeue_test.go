@@ -41,6 +41,8 @@ func (g *github) Enqueue(_ context.Context, id, head string) error {
 	return nil
 }
 
+func (g *github) OpenPullRequests(context.Context, string) ([]int, error) { return []int{12}, nil }
+
 func (g *github) Dequeue(_ context.Context, id string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -180,5 +182,17 @@ func TestSyncForgetsEntriesGitHubDropped(t *testing.T) {
 	a, err := bridge(g, e, holds{}, "").Sync(context.Background(), repo, 12)
 	if err != nil || a != mergequeue.Enqueued || !slices.Equal(g.calls, []string{"enqueue " + id + " " + pushed}) || e.m[12].HeadSHA != pushed {
 		t.Errorf("Sync = %q %v; calls %q; entry %+v", a, err, g.calls, e.m[12])
+	}
+}
+
+// TestResyncCatchesAMissedEvent: a PR that became ready while no event
+// reached tekbot is enqueued by the periodic resync.
+func TestResyncCatchesAMissedEvent(t *testing.T) {
+	t.Parallel()
+	g := &github{pr: mergequeue.PullRequest{ID: id, HeadSHA: head, Open: true, Labels: []string{"lgtm", "approved"}, QueueEnabled: true}}
+	e := &entries{m: map[int]state.Entry{}}
+	bridge(g, e, holds{}, "").Resync(context.Background())
+	if !slices.Equal(g.calls, []string{"enqueue " + id + " " + head}) {
+		t.Errorf("calls %q", g.calls)
 	}
 }

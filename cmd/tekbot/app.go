@@ -27,6 +27,7 @@ import (
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/lifecycle"
+	"tekbot/mergequeue"
 	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
@@ -82,6 +83,11 @@ const (
 	seenSize  = 10000
 )
 
+// mergeQueueResync is how often the leader looks at every open PR of the
+// repositories with a mergeQueue, for the events GitHub did not deliver:
+// a repository's resync is one GraphQL query and one per open PR.
+const mergeQueueResync = 10 * time.Minute
+
 type appOptions struct {
 	// pullRequests replaces GitHub for PR look-ups (the sandbox).
 	pullRequests handlers.PullRequests
@@ -136,13 +142,20 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	}
 
 	var api *github.API
+	var queue *mergequeue.Bridge
 	if cfg.GitHubEnabled() && opts.pullRequests == nil {
 		if api, err = github.NewAPI(cfg.GitHub); err != nil {
 			return nil, err
 		}
 		api.Metrics = a.metrics
 		deps.PullRequests, deps.GitOps = api, api
-		deps.Holds, deps.HoldGitHub = &state.Holds{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}, api
+		holds := &state.Holds{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
+		deps.Holds, deps.HoldGitHub = holds, api
+		queue = &mergequeue.Bridge{
+			Config: cfg, GitHub: api, Entries: &state.Enqueued{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}, Holds: holds,
+			Log: log.With("subsystem", "merge queue"),
+		}
+		deps.MergeQueue = queue
 	}
 	notify := opts.notifier
 	if opts.releases != nil {
@@ -214,6 +227,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			Approvals: approvals,
 			Closed:    deps,
 			Pushes:    deps,
+			Queue:     queue,
 			Commits:   []github.CommitPulls{deps, api},
 			Metrics:   a.metrics,
 			Log:       log.With("transport", "github"),
@@ -234,6 +248,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 	}
 	a.runnables.Add(lifecycle.Runnable{Name: "hold expiry", Leader: true, Run: func(ctx context.Context) { deps.RunHoldExpiry(ctx, time.Minute) }})
+	if queue != nil {
+		a.runnables.Add(lifecycle.Runnable{Name: "merge queue resync", Leader: true, Run: func(ctx context.Context) { queue.Run(ctx, mergeQueueResync) }})
+	}
 	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) {
 		expireClaims(ctx, a.claims, func(key string) time.Duration { return github.ClaimRetention(key, cfg.GitHub) }, log)
 	}})

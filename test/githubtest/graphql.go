@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +87,7 @@ type QueueCall struct {
 //
 //	query    repository(owner, name) { pullRequest(number) { id number state
 //	         headRefOid isInMergeQueue isMergeQueueEnabled labels(first) { nodes { name } } } }
+//	query    repository(owner, name) { pullRequests(states: [OPEN], first) { nodes { …the same } } }
 //	mutation enqueuePullRequest(input: {pullRequestId, expectedHeadOid})
 //	mutation dequeuePullRequest(input: {id})
 //
@@ -155,13 +157,30 @@ func (s *Server) resolveRoot(op ast.Operation, f *ast.Field, args map[string]any
 	case op == ast.Query && f.Name == "repository":
 		owner, _ := args["owner"].(string)
 		name, _ := args["name"].(string)
-		return map[string]any{"pullRequest": func(a map[string]any) any {
-			pr, ok := s.pulls[issueKey(owner, name, intArg(a["number"]))]
-			if !ok {
-				return nil
-			}
-			return s.graphQLPull(owner, name, pr)
-		}}, ""
+		return map[string]any{
+			"pullRequest": func(a map[string]any) any {
+				pr, ok := s.pulls[issueKey(owner, name, intArg(a["number"]))]
+				if !ok {
+					return nil
+				}
+				return s.graphQLPull(owner, name, pr)
+			},
+			// pullRequests(states: [OPEN], first: n): the open ones, by number.
+			"pullRequests": func(a map[string]any) any {
+				var open []PullRequest
+				for k, pr := range s.pulls {
+					if strings.HasPrefix(k, lower(owner+"/"+name)+"#") && pr.State != "closed" && !pr.Merged {
+						open = append(open, pr)
+					}
+				}
+				slices.SortFunc(open, func(a, b PullRequest) int { return a.Number - b.Number })
+				nodes := []any{}
+				for _, pr := range open[:min(len(open), intArg(a["first"]))] {
+					nodes = append(nodes, s.graphQLPull(owner, name, pr))
+				}
+				return map[string]any{"nodes": nodes}
+			},
+		}, ""
 	case op == ast.Mutation && (f.Name == "enqueuePullRequest" || f.Name == "dequeuePullRequest"):
 		input, _ := args["input"].(map[string]any)
 		id, _ := input["pullRequestId"].(string)

@@ -95,3 +95,29 @@ func (a *API) Dequeue(ctx context.Context, prID string) error {
 func (a *API) MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error {
 	return a.merge(ctx, repo, number, &gh.PullRequestOptions{SHA: headSHA, MergeMethod: string(method)})
 }
+
+// maxResyncPulls bounds a repository's resync: the open PRs read, in one
+// GraphQL query, oldest first (the ones closest to merging).
+const maxResyncPulls = 100
+
+// OpenPullRequests lists up to maxResyncPulls open PRs of repo, oldest
+// first. It implements mergequeue.GitHub.
+func (a *API) OpenPullRequests(ctx context.Context, repo string) ([]int, error) {
+	owner, name := splitRepo(repo)
+	var q struct {
+		Repository struct {
+			PullRequests struct {
+				Nodes []struct{ Number int }
+			} `graphql:"pullRequests(states: [OPEN], first: $first)"`
+		} `graphql:"repository(owner: $owner, name: $name)"`
+	}
+	vars := map[string]any{"owner": githubv4.String(owner), "name": githubv4.String(name), "first": githubv4.Int(maxResyncPulls)}
+	if err := a.graphQL().Query(ctx, &q, vars); err != nil {
+		return nil, fmt.Errorf("listing %s's open pull requests: %w", repo, err)
+	}
+	numbers := make([]int, len(q.Repository.PullRequests.Nodes))
+	for i, n := range q.Repository.PullRequests.Nodes {
+		numbers[i] = n.Number
+	}
+	return numbers, nil
+}

@@ -1,12 +1,14 @@
 package github_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
 	"testing"
 
 	"tekbot/config"
+	"tekbot/mergequeue"
 	"tekbot/test/githubtest"
 )
 
@@ -91,5 +93,15 @@ func TestMergeQueueBridge(t *testing.T) {
 	}
 	if got := e.gh.QueueCalls(); len(got) != 2 || slices.ContainsFunc(got, func(c githubtest.QueueCall) bool { return c.Number == noQueue }) {
 		t.Errorf("a branch without a queue got queue calls: %+v", got)
+	}
+
+	// A PR made ready while no event reached tekbot: the resync finds it.
+	const missed = 45
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: missed, User: contributor, HeadSHA: headOf44, MergeQueue: true, Labels: ready})
+	r = e.replica()
+	r.Deps.MergeQueue.(*mergequeue.Bridge).Resync(context.Background())
+	got := e.gh.QueueCalls()
+	if len(got) != 3 || got[2] != (githubtest.QueueCall{Mutation: "enqueuePullRequest", Number: missed, ExpectedHeadOid: headOf44}) {
+		t.Errorf("after the resync, queue calls %+v, want one more: the enqueue of #%d", got, missed)
 	}
 }
