@@ -316,7 +316,7 @@ func holdRemindBefore(hold *state.Hold) time.Duration {
 }
 
 // ExpireHolds reminds the holders of holds about to lapse, once, and lifts
-// the holds that have lapsed. The leader runs it (RunHoldExpiry); tests
+// the holds that have lapsed. The leader runs it every minute; tests
 // call it with a fake time.
 func (d *Deps) ExpireHolds(ctx context.Context, now time.Time) error {
 	if d.Holds == nil || d.HoldGitHub == nil {
@@ -368,21 +368,4 @@ func (d *Deps) lapse(ctx context.Context, hold *state.Hold, now time.Time) error
 	}
 	return d.HoldGitHub.Comment(ctx, hold.Repository, hold.Number, fmt.Sprintf(
 		"The hold on this PR has lapsed (it was %s): it may merge again.", holdWords(hold)))
-}
-
-// RunHoldExpiry runs ExpireHolds every interval until ctx ends; only the
-// leader runs it, so a reminder is posted once.
-func (d *Deps) RunHoldExpiry(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := d.ExpireHolds(ctx, (&commands{Deps: d}).now()); err != nil && d.Log != nil {
-				d.Log.WarnContext(ctx, "expiring holds", "err", err)
-			}
-		}
-	}
 }

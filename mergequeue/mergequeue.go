@@ -199,17 +199,3 @@ func (b *Bridge) Resync(ctx context.Context) {
 		}
 	}
 }
-
-// Run resyncs every interval until ctx ends; only the leader runs it.
-func (b *Bridge) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.Resync(ctx)
-		}
-	}
-}

@@ -247,9 +247,13 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 			a.mux.Handle("/slack/", a.bodies.Wrap(slackMux))
 		}
 	}
-	a.runnables.Add(lifecycle.Runnable{Name: "hold expiry", Leader: true, Run: func(ctx context.Context) { deps.RunHoldExpiry(ctx, time.Minute) }})
+	a.runnables.Add(lifecycle.Runnable{Name: "hold expiry", Leader: true, Run: func(ctx context.Context) {
+		every(ctx, time.Minute, func() { logErr(log, "expiring holds", deps.ExpireHolds(ctx, time.Now())) })
+	}})
 	if queue != nil {
-		a.runnables.Add(lifecycle.Runnable{Name: "merge queue resync", Leader: true, Run: func(ctx context.Context) { queue.Run(ctx, mergeQueueResync) }})
+		a.runnables.Add(lifecycle.Runnable{Name: "merge queue resync", Leader: true, Run: func(ctx context.Context) {
+			every(ctx, mergeQueueResync, func() { queue.Resync(ctx) })
+		}})
 	}
 	a.runnables.Add(lifecycle.Runnable{Name: "claim expiry", Leader: true, Run: func(ctx context.Context) {
 		expireClaims(ctx, a.claims, func(key string) time.Duration { return github.ClaimRetention(key, cfg.GitHub) }, log)

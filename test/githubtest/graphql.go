@@ -102,7 +102,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, body []byte) (violation, un
 		writeGraphQL(w, http.StatusBadRequest, map[string]any{"message": "Problems parsing JSON"})
 		return "body is not JSON", ""
 	}
-	doc, errs := gqlparser.LoadQuery(s.graphQL, req.Query)
+	doc, errs := gqlparser.LoadQueryWithRules(s.graphQL, req.Query, nil) // nil: the default rules
 	if len(errs) > 0 {
 		writeGraphQLErrors(w, errs.Error())
 		return "not valid against GitHub's GraphQL schema: " + errs.Error(), ""
