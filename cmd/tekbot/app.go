@@ -157,6 +157,9 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 		deps.MergeQueue = queue
 	}
+	if hold, ok := opts.pullRequests.(handlers.HoldGitHub); ok { // the sandbox
+		deps.Holds, deps.HoldGitHub = &state.Holds{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}, hold
+	}
 	notify := opts.notifier
 	if opts.releases != nil {
 		deps.Notifier = opts.releases
