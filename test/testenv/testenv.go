@@ -84,16 +84,16 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
-	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
+	approvals := &state.Approvals{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
 	if o.Audit == nil {
 		o.Audit = bot.LogAuditor{Log: o.Log}
 	}
 	policy := bot.NewPolicy(o.Config.Policy)
 	deps := &handlers.Deps{
 		Config: o.Config, Clusters: o.Clusters, Policy: policy, Approvals: approvals, Log: o.Log,
-		Rotation: &state.RotationState{Kube: o.State, Namespace: o.StateNamespace},
-		Queue:    &state.Queue{Kube: o.State, Namespace: o.StateNamespace},
+		Rotation: &state.RotationState{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)},
+		Queue:    &state.Queue{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)},
 		Audit:    o.Audit,
 	}
 	if o.GitHub != nil {
