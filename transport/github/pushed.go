@@ -44,6 +44,9 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 		return nil, "", fmt.Errorf("pull_request event without a pull request head")
 	case r.Config.Repository(repo) == nil:
 		return nil, "repository " + repo + " is not configured", nil
+	case !follows && r.Config.Repository(repo).MergeQueue == nil:
+		// Nothing to sync: no claim is written for it.
+		return nil, "repository " + repo + " has no mergeQueue", nil
 	}
 	pr := &bot.PullRequest{
 		Repository: repo, Number: p.GetNumber(), HeadSHA: p.GetHead().GetSHA(), Author: p.GetUser().GetLogin(),
