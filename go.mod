@@ -15,7 +15,13 @@ require (
 	knative.dev/pkg v0.0.0-20260622140654-39ebae2ee2dc
 )
 
-require gotest.tools/v3 v3.5.2 // indirect
+require (
+	github.com/agnivade/levenshtein v1.2.2 // indirect
+	github.com/shurcooL/githubv4 v0.0.0-20260209031235-2402fdf4a9ed // indirect
+	github.com/shurcooL/graphql v0.0.0-20181231061246-d48a9a75455f // indirect
+	github.com/vektah/gqlparser/v2 v2.5.64 // indirect
+	gotest.tools/v3 v3.5.2 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.1 // indirect

@@ -55,8 +55,15 @@ type Deps struct {
 	Approvals Approvals
 	// Queue keeps the declared commands asked on open PRs that run when
 	// the PR merges (state.Queue); nil refuses them on open PRs.
-	Queue    Queue
-	Rotation RotationStore
+	Queue Queue
+	// Holds keeps /hold's records and HoldGitHub shows them on GitHub;
+	// either nil refuses /hold.
+	Holds      HoldStore
+	HoldGitHub HoldGitHub
+	// MergeQueue, when set, syncs a PR's merge queue entry as soon as a
+	// hold changes.
+	MergeQueue QueueSync
+	Rotation   RotationStore
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager
 	// Notifier posts promotions' progress, approval requests and Roll
@@ -90,6 +97,8 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.testSpec(),
 		h.cancelSpec(),
 		h.okToTestSpec(),
+		h.holdSpec(),
+		h.unholdSpec(),
 		h.rerunSpec(),
 		h.whySpec(),
 		h.statusSpec(),

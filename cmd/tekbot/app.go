@@ -14,6 +14,7 @@ import (
 	"tekbot/flakes"
 	"tekbot/handlers"
 	"tekbot/lifecycle"
+	"tekbot/mergequeue"
 	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -55,6 +56,9 @@ type app struct {
 	// that record (outcomeHistory).
 	outcomes *flakes.Recorder
 	verdicts *flakes.Reader
+	// mergeQueue enqueues the PRs that meet their repository's
+	// mergeQueue rule (nil without GitHub).
+	mergeQueue *mergequeue.Bridge
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over

@@ -28,6 +28,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
+	"tekbot/mergequeue"
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
@@ -97,6 +98,12 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
+		holds := &state.Holds{Kube: o.State, Namespace: o.StateNamespace}
+		deps.Holds, deps.HoldGitHub = holds, o.GitHub
+		deps.MergeQueue = &mergequeue.Bridge{
+			Config: o.Config, GitHub: o.GitHub, Entries: &state.Enqueued{Kube: o.State, Namespace: o.StateNamespace}, Holds: holds,
+			Audit: o.Audit, Log: o.Log,
+		}
 	}
 	r := &Replica{opts: o, Deps: deps, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
 	if o.Slack != nil {
@@ -118,7 +125,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.GitHub != nil {
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
 			Commits: []github.CommitPulls{deps, o.GitHub},
 		})
 	}

@@ -43,6 +43,11 @@ type Receiver struct {
 	// Closed is told when a PR closes, to run or drop what waits for its
 	// merge; nil ignores pull_request events.
 	Closed Closes
+	// Pushes is told when a PR's head moves; nil ignores pushes.
+	Pushes Pushes
+	// Queue is told when a PR's labels, head or state change; nil leaves
+	// GitHub's merge queue alone.
+	Queue Queue
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
@@ -94,6 +99,10 @@ type delivery struct {
 	// closed is the PR a pull_request "closed" event closed, from the
 	// signed payload; the delivery then has no commands.
 	closed *bot.PullRequest
+	// changed is the PR a pull_request event changed (its labels, its
+	// head); pushed says the head moved and Pushes follows it.
+	changed *bot.PullRequest
+	pushed  bool
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -178,6 +187,9 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
 	case *gh.PullRequestEvent:
+		if e.GetAction() != "closed" {
+			return r.decodeChanged(e)
+		}
 		return r.decodeClosed(e)
 	}
 	return nil, "unexpected payload", nil
@@ -275,6 +287,9 @@ func (r *Receiver) needsTrust(d *delivery) bool {
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
 	if d.closed != nil {
 		return r.processClosed(ctx, log, d, claim)
+	}
+	if d.changed != nil {
+		return r.processChanged(ctx, log, d, claim)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
