@@ -500,3 +500,27 @@ func nodeID(prefix string, id int64) string {
 func pathSegment(s string) string {
 	return url.PathEscape(s)
 }
+
+// MemberOptions says what [Member] changes in the real example.
+type MemberOptions struct {
+	Action      string // "added", "edited" (another role) or "removed"
+	Login       string // member.login
+	Owner, Repo string
+}
+
+// Member returns a member delivery: a collaborator added to a repository,
+// given another role there, or removed from it. @octokit/webhooks-examples
+// records "added" and "edited"; "removed" is the richest "added" example
+// with its action changed, as GitHub's schema gives both the same fields.
+func Member(tb testing.TB, opts MemberOptions) []byte {
+	tb.Helper()
+	action := opts.Action
+	if action == "removed" {
+		action = "added"
+	}
+	root := richestExample(tb, "member", action)
+	root.set("action", opts.Action)
+	renameRepo(root, opts.Owner, opts.Repo)
+	renameUser(root.obj("member"), opts.Login, "")
+	return encodeOrdered(root)
+}

@@ -55,6 +55,13 @@ type Receiver struct {
 	Now func() time.Time
 }
 
+// RoleEvents forget what is known of a person's roles ("" for everyone's)
+// when GitHub says they changed. An API that does (API) is told by the
+// Receiver.
+type RoleEvents interface {
+	Forget(login string)
+}
+
 // Denials are claims that renew after a period (state.Claims).
 type Denials interface {
 	ClaimEvery(ctx context.Context, key string, period time.Duration, now time.Time) (bool, error)
@@ -124,6 +131,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	log := r.Log.With("delivery", id, "event", event)
+	if roleEvents[event] {
+		r.rolesChanged(w, log, event, body)
+		return
+	}
 	d, why, err := r.decode(event, body)
 	if err != nil {
 		log.Info("github webhook malformed", "err", err)
