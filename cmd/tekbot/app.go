@@ -207,9 +207,11 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if err != nil {
 			return nil, fmt.Errorf("github.webhookSecret: %w", err)
 		}
+		roles := &state.RoleChanges{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Keep: github.RolesCachedFor}
+		a.runnables.Add(lifecycle.Runnable{Name: "github role changes", Run: func(ctx context.Context) { roles.Follow(ctx, api.Forget, log) }})
 		a.mux.Handle("/github/webhook", a.bodies.Wrap(&github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
-			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
+			Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims, RoleChanges: roles,
 			Approvals: approvals,
 			Closed:    deps,
 			Commits:   []github.CommitPulls{deps, api},

@@ -20,6 +20,10 @@ import (
 // for a team's events) is then asked about one by one until the list is
 // read again (Forget); an event lost costs at most cacheTTL.
 
+// RolesCachedFor is how long a role GitHub gave is trusted without asking
+// again, so how long a role change must be remembered (state.RoleChanges).
+const RolesCachedFor = permissionCacheTTL
+
 // maxWriterPages bounds the list: a repository with more writers than
 // that is asked about one person at a time (its list is kept as nil).
 const maxWriterPages = 10
@@ -123,7 +127,7 @@ var roleEvents = map[string]bool{"member": true, "membership": true, "organizati
 
 // rolesChanged makes the API forget the roles the event changed: the
 // person it names, or everyone's when it names a team's access.
-func (r *Receiver) rolesChanged(w http.ResponseWriter, log *slog.Logger, event string, body []byte) {
+func (r *Receiver) rolesChanged(ctx context.Context, w http.ResponseWriter, log *slog.Logger, event string, body []byte) {
 	forget, ok := r.API.(RoleEvents)
 	if !ok {
 		w.WriteHeader(http.StatusOK)
@@ -147,6 +151,15 @@ func (r *Receiver) rolesChanged(w http.ResponseWriter, log *slog.Logger, event s
 	}
 	forget.Forget(login)
 	log.Info("github roles changed: cached roles forgotten", "login", login)
+	if r.RoleChanges != nil {
+		if err := r.RoleChanges.Note(ctx, login, r.now()); err != nil {
+			// The other replicas forget within a minute anyway; a
+			// redelivery makes them forget now.
+			log.Error("passing a role change on to the other replicas failed", "login", login, "err", err)
+			http.Error(w, "could not pass the change on; redeliver", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprintln(w, "roles refreshed")
 }

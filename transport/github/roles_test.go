@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 )
 
 // TestRoleEventsTakeEffectAtOnce: a maintainer's /retest is allowed, then
@@ -90,5 +92,35 @@ func TestRoleEventsTakeEffectAtOnce(t *testing.T) {
 				t.Errorf("GitHub reads: got %q, want %q", reads, want)
 			}
 		})
+	}
+}
+
+// TestRoleEventReachesEveryReplica: GitHub delivers a role event to one
+// replica; another, which listed the writers before, denies the removed
+// maintainer's next /retest at once.
+func TestRoleEventReachesEveryReplica(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	apiA, apiB := e.apiClient(), e.apiClient()
+	lint := e.seed("lint", kube.Failed, false)
+	b := e.replicaWith(apiB)
+	e.send(b, event{maintainer, "/retest", "MEMBER"}, 9500)
+	poll.Until(t, "replica B's first /retest answered", 30*time.Second, func() bool { return len(e.replies()) == 1 })
+	if _, ok := reruns(e.runs())[lint.Name]; !ok {
+		t.Fatal("the maintainer's first /retest made no rerun")
+	}
+
+	e.gh.SetPermission(owner, repoName, maintainer, "none")
+	a := e.replicaWith(apiA)
+	removed := githubtest.Member(t, githubtest.MemberOptions{Action: "removed", Login: maintainer, Owner: owner, Repo: repoName})
+	if code, msg := a.Deliver(t, "member", "roles-2", removed); code != http.StatusOK {
+		t.Fatalf("member event: %d %s", code, msg)
+	}
+	poll.Until(t, "replica B told of the role change", 30*time.Second, func() bool { return apiB.Forgot(maintainer) })
+	unit := e.seed("unit-tests", kube.Failed, false)
+	e.send(b, event{maintainer, "/retest", "MEMBER"}, 9501)
+	b.Drain(t)
+	if _, ok := reruns(e.runs())[unit.Name]; ok {
+		t.Error("replica B reran for a maintainer removed on replica A")
 	}
 }
