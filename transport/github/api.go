@@ -18,6 +18,7 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v62/github"
+	"golang.org/x/sync/singleflight"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -36,6 +37,7 @@ type API struct {
 	// forgotAll when one changed roles no login names (forget).
 	forgot    map[string]time.Time
 	forgotAll time.Time
+	listing   singleflight.Group // the writers' lists being read, per repository
 }
 
 // cached is an answer GitHub gave, kept to ask again cheaply: not at all

@@ -25,6 +25,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/test/githubtest"
+	"tekbot/test/poll"
 	"tekbot/transport/github"
 )
 
@@ -345,5 +346,42 @@ func TestWritersAreListedAcrossPages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestABurstListsTheWritersOnce: commands arriving together after a start,
+// from people tekbot has never seen, share one read of the writers.
+func TestABurstListsTheWritersOnce(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	const n = 20
+	for i := range n {
+		s.SetPermission("tektoncd", "pipeline", fmt.Sprintf("w%02d", i), "write")
+	}
+	api := tokenAPI(t, s)
+	s.Hold()
+	var asked, done sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		asked.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			asked.Done()
+			if ok, err := api.CanWrite(context.Background(), "tektoncd/pipeline", fmt.Sprintf("w%02d", i)); err != nil || !ok {
+				errs <- fmt.Errorf("CanWrite(w%02d) = %v %v", i, ok, err)
+			}
+		}()
+	}
+	asked.Wait()
+	poll.Until(t, "the writers asked for", 10*time.Second, func() bool { return len(s.Held()) > 0 })
+	s.Open()
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := s.Calls(http.MethodGet, "/repos/{owner}/{repo}/collaborators"); got != 1 {
+		t.Errorf("the writers listed %d times, want once", got)
 	}
 }

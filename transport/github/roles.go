@@ -40,8 +40,17 @@ func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
 }
 
 // writers lists repo's collaborators with push access or more, in lower
-// case, from the cache while it is fresh.
+// case, from the cache while it is fresh. Commands arriving together share
+// one read: a burst after a start lists the writers once, not per person.
+// (A shared read started before a role event is older than it, so it does
+// not answer for the person the event names.)
 func (a *API) writers(ctx context.Context, repo string) (cached, error) {
+	v, err, _ := a.listing.Do(repo, func() (any, error) { return a.listWriters(ctx, repo) })
+	c, _ := v.(cached)
+	return c, err
+}
+
+func (a *API) listWriters(ctx context.Context, repo string) (cached, error) {
 	owner, name := splitRepo(repo)
 	return a.readCached(ctx, "writers/"+repo, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
 		path := fmt.Sprintf("repos/%v/%v/collaborators?affiliation=all&permission=push&per_page=100", owner, name)
