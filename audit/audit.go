@@ -16,6 +16,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
@@ -37,11 +38,11 @@ const (
 // EventAuditor keeps audit records as Kubernetes Events and log lines.
 type EventAuditor struct {
 	// State is the cluster and namespace holding tekbot's own records.
-	State     Kube
+	State     Events
 	Namespace string
 	// Clusters finds a target's cluster by name, for events on the
 	// affected object.
-	Clusters func(name string) Kube
+	Clusters func(name string) Events
 	// Ring, if set, also keeps each record in the durable ring; it writes
 	// in the background, off the reply's path.
 	Ring *Ring
@@ -132,15 +133,15 @@ func (a *EventAuditor) write(ctx context.Context, r bot.Record) {
 	}
 	for _, t := range r.Targets {
 		cluster, ns, name, ok := splitTarget(t)
-		var kube Kube
+		var events Events
 		if ok && a.Clusters != nil {
-			kube = a.Clusters(cluster)
+			events = a.Clusters(cluster)
 		}
-		if kube == nil {
+		if events == nil {
 			continue
 		}
 		ref := corev1.ObjectReference{Kind: "PipelineRun", APIVersion: "tekton.dev/v1", Namespace: ns, Name: name}
-		if err := createEvent(ctx, kube, ns, ref, r, message, raw); err != nil {
+		if err := createEvent(ctx, events, ns, ref, r, message, raw); err != nil {
 			a.Log.Warn("audit: writing the event on the target", "target", t, "err", err)
 		}
 	}
@@ -154,7 +155,7 @@ func splitTarget(t string) (cluster, ns, name string, ok bool) {
 	return parts[0], parts[1], parts[2], true
 }
 
-func createEvent(ctx context.Context, kube Kube, ns string, ref corev1.ObjectReference, r bot.Record, message string, raw []byte) error {
+func createEvent(ctx context.Context, events Events, ns string, ref corev1.ObjectReference, r bot.Record, message string, raw []byte) error {
 	sum := sha256.Sum256([]byte(r.RequestID + "\x00" + r.Verb + "\x00" + ref.Name))
 	ev := &corev1.Event{
 		ObjectMeta: metav1.ObjectMeta{
@@ -177,24 +178,21 @@ func createEvent(ctx context.Context, kube Kube, ns string, ref corev1.ObjectRef
 	if r.Outcome == bot.Failed || r.Outcome == bot.Denied {
 		ev.Type = corev1.EventTypeWarning
 	}
-	_, err := kube.CoreV1().Events(ns).Create(ctx, ev, metav1.CreateOptions{})
-	if err != nil && !strings.Contains(err.Error(), "already exists") {
+	err := events.Create(ctx, ev)
+	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating event: %w", err)
 	}
 	return nil
 }
 
 // LastRecords reads the newest n audit records from the state namespace.
-func LastRecords(ctx context.Context, kube Kube, namespace string, n int) ([]bot.Record, error) {
-	list, err := kube.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: state.LabelManagedBy + "=tekbot",
-		FieldSelector: "reason=" + AuditReason + ",involvedObject.kind=ServiceAccount",
-	})
+func LastRecords(ctx context.Context, events Events, namespace string, n int) ([]bot.Record, error) {
+	list, err := events.List(ctx, namespace, state.LabelManagedBy+"=tekbot", "reason="+AuditReason+",involvedObject.kind=ServiceAccount")
 	if err != nil {
 		return nil, fmt.Errorf("listing audit events: %w", err)
 	}
 	var out []bot.Record
-	for _, ev := range list.Items {
+	for _, ev := range list {
 		var r bot.Record
 		if err := json.Unmarshal([]byte(ev.Annotations[annotationAudit]), &r); err != nil {
 			continue // not ours to read: written by another version

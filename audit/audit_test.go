@@ -10,25 +10,28 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"tekbot/audit"
 	"tekbot/bot"
+	"tekbot/test/fake"
 	"tekbot/test/kube"
 	"tekbot/test/poll"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 
+// The auditor's tests run on the in-memory Events and ConfigMaps; the
+// contract tests (TestEventsContract here, state's for ConfigMaps) hold
+// them to the apiserver's behaviour.
+
 func TestAuditEvents(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	self, work := c.Namespace(t), c.Namespace(t)
+	events := fake.NewEvents()
+	self, work := "tekbot", "ci"
 	a := &audit.EventAuditor{
-		State: c.Kube, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Clusters: func(name string) audit.Kube {
+		State: events, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clusters: func(name string) audit.Events {
 			if name == "dogfooding" {
-				return c.Kube
+				return events
 			}
 			return nil
 		},
@@ -45,22 +48,22 @@ func TestAuditEvents(t *testing.T) {
 			a.Record(ctx, r) // a retried write is not doubled
 		}
 	}
-	got, err := audit.LastRecords(ctx, c.Kube, self, 2)
+	got, err := audit.LastRecords(ctx, events, self, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].RequestID != "s2" || got[1].RequestID != "s1" || got[1].Outcome != bot.Denied {
 		t.Fatalf("last 2 records = %+v", got)
 	}
-	all, _ := audit.LastRecords(ctx, c.Kube, self, 10)
+	all, _ := audit.LastRecords(ctx, events, self, 10)
 	if len(all) != 3 {
 		t.Fatalf("want 3 records, got %d", len(all))
 	}
-	evs, err := c.Kube.CoreV1().Events(work).List(ctx, metav1.ListOptions{})
-	if err != nil || len(evs.Items) != 1 {
+	evs, err := events.List(ctx, work, "", "")
+	if err != nil || len(evs) != 1 {
 		t.Fatalf("events on the affected PipelineRun: %v %v", evs, err)
 	}
-	ev := evs.Items[0]
+	ev := evs[0]
 	if ev.InvolvedObject.Kind != "PipelineRun" || ev.InvolvedObject.Name != "unit-x-1" || !strings.Contains(ev.Message, `vincent ran "retest" via github: done`) {
 		t.Errorf("event = %+v", ev)
 	}
@@ -70,9 +73,8 @@ func TestAuditEvents(t *testing.T) {
 // shutdown writes what is still queued, so nothing recorded is lost.
 func TestRunWritesQueuedEventsAndDrainsAtShutdown(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	self := c.Namespace(t)
-	a := &audit.EventAuditor{State: c.Kube, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	events, self := fake.NewEvents(), "tekbot"
+	a := &audit.EventAuditor{State: events, Namespace: self, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Run(ctx) }()
@@ -84,7 +86,7 @@ func TestRunWritesQueuedEventsAndDrainsAtShutdown(t *testing.T) {
 	}
 	cancel()
 	<-done
-	got, err := audit.LastRecords(context.Background(), c.Kube, self, 2*n)
+	got, err := audit.LastRecords(context.Background(), events, self, 2*n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,23 +15,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/util/retry"
 
 	"tekbot/bot"
 	"tekbot/state"
 )
-
-// Kube is what this package uses of Kubernetes: Events and ConfigMaps, in
-// core/v1. It is narrower than client-go's full clientset, whose every API
-// group's client tekbot would otherwise link; tekton.Kube and the full
-// clientset (tests) satisfy it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
 
 // Ring keeps the last few thousand audit records in ConfigMaps in the state
 // namespace, so that recent actions outlive the apiserver's --event-ttl.
@@ -47,9 +35,8 @@ type Kube interface {
 // in batches. A full queue (the apiserver down for long) drops records with
 // a log line; the Events and the log line still carry them.
 type Ring struct {
-	Kube      Kube
-	Namespace string
-	Log       *slog.Logger
+	ConfigMaps state.ConfigMaps
+	Log        *slog.Logger
 	// Segments and PerSegment size the ring: it keeps the newest
 	// (Segments-1)×PerSegment records at least, Segments×PerSegment at
 	// most. Zero means 16 × 250, about 4,000 records of ~400 bytes, so a
@@ -154,20 +141,12 @@ func (r *Ring) write(ctx context.Context, batch []bot.Record) {
 	}
 }
 
-// ringBackoff spreads replicas that write at once.
-var ringBackoff = wait.Backoff{Steps: 20, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: time.Second}
-
 // Append writes records to the ring at once (Run calls it; tests and tools
 // may too). Concurrent writers are serialised by resourceVersion.
 func (r *Ring) Append(ctx context.Context, records []bot.Record) error {
 	r.init()
 	for len(records) > 0 {
-		var wrote int
-		err := retry.RetryOnConflict(ringBackoff, func() error {
-			var err error
-			wrote, err = r.appendOnce(ctx, records)
-			return err
-		})
+		wrote, err := r.appendOnce(ctx, records)
 		if err != nil {
 			return err
 		}
@@ -176,158 +155,180 @@ func (r *Ring) Append(ctx context.Context, records []bot.Record) error {
 	return nil
 }
 
+// errMoved: another writer moved the head, or filled the segment, since it
+// was read; the caller starts again from the new head.
+var errMoved = errors.New("the audit ring moved on")
+
 // appendOnce appends as many records as fit in the head segment, moving
-// the head on first if the segment is full, and says how many it wrote.
+// the head on first if the segment is full, and says how many it wrote
+// (none when another writer moved the ring on meanwhile).
 func (r *Ring) appendOnce(ctx context.Context, records []bot.Record) (int, error) {
-	cms := r.Kube.CoreV1().ConfigMaps(r.Namespace)
-	h, err := r.head(ctx)
+	h, err := r.headDoc().Get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	seq := h.seq
-	seg, lines, err := r.segment(ctx, h, seq)
+	seg, err := r.segmentDoc(h).Get(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if len(lines) >= r.PerSegment || h.cm.ResourceVersion == "" {
-		// Full (or the very first write): move the head on. A conflict
-		// here means another replica did, and the retry reads its head.
-		if h.cm.ResourceVersion != "" {
-			seq++
-		}
-		h.cm.Data = map[string]string{ringHeadKey: strconv.FormatUint(seq, 10), ringSegmentsKey: strconv.Itoa(h.segments)}
-		if h.cm.ResourceVersion == "" {
-			_, err = cms.Create(ctx, h.cm, metav1.CreateOptions{})
-		} else {
-			_, err = cms.Update(ctx, h.cm, metav1.UpdateOptions{})
+	if len(seg.lines(h.seq)) >= r.PerSegment || !h.saved {
+		// Full (or the very first write): move the head on, unless
+		// another replica did.
+		seen := h
+		h, err = r.headDoc().Update(ctx, func(cur *headState) error {
+			if cur.saved != seen.saved || cur.seq != seen.seq {
+				return errMoved
+			}
+			if cur.saved {
+				cur.seq++
+			}
+			return nil
+		})
+		if errors.Is(err, errMoved) {
+			return 0, nil
 		}
 		if err != nil {
-			return 0, asConflict(err, ringHead)
-		}
-		if seg, lines, err = r.segment(ctx, h, seq); err != nil {
 			return 0, err
 		}
 	}
-	n := min(len(records), r.PerSegment-len(lines))
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	for _, rec := range records[:n] {
-		raw, err := json.Marshal(rec)
-		if err != nil {
-			return 0, fmt.Errorf("encoding an audit record: %w", err)
+	var n int
+	_, err = r.segmentDoc(h).Update(ctx, func(seg *segmentState) error {
+		lines := seg.lines(h.seq)
+		n = min(len(records), r.PerSegment-len(lines))
+		if n == 0 {
+			return errMoved
 		}
-		b.Write(raw)
-		b.WriteByte('\n')
+		for _, rec := range records[:n] {
+			raw, err := json.Marshal(rec)
+			if err != nil {
+				return fmt.Errorf("encoding an audit record: %w", err)
+			}
+			lines = append(lines, string(raw))
+		}
+		*seg = segmentState{seq: h.seq, held: lines}
+		return nil
+	})
+	if errors.Is(err, errMoved) {
+		return 0, nil
 	}
-	seg.Data = map[string]string{ringRecordsKey: b.String()}
-	seg.Annotations = map[string]string{annotationRingSeq: strconv.FormatUint(seq, 10)}
-	if seg.ResourceVersion == "" {
-		_, err = cms.Create(ctx, seg, metav1.CreateOptions{})
-	} else {
-		_, err = cms.Update(ctx, seg, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return 0, asConflict(err, seg.Name)
-	}
-	return n, nil
+	return n, err
 }
 
-// asConflict turns "someone created it first" into a conflict, so the
-// caller retries on fresh data.
-func asConflict(err error, name string) error {
-	if apierrors.IsAlreadyExists(err) {
-		return apierrors.NewConflict(corev1.Resource("configmaps"), name, err)
-	}
-	if apierrors.IsConflict(err) {
-		return err
-	}
-	return fmt.Errorf("writing ConfigMap %s: %w", name, err)
-}
-
-func (r *Ring) meta(name string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: name, Namespace: r.Namespace, Labels: map[string]string{state.LabelManagedBy: "tekbot", labelRing: "true"}}
-}
-
-// ringHeadState is what the head ConfigMap says: the segment being filled
-// and how many segments the ring has (so readers need not be configured
-// like the writer).
-type ringHeadState struct {
-	cm       *corev1.ConfigMap
+// headState is what the head ConfigMap says: the segment being filled and
+// how many segments the ring has (so readers need not be configured like
+// the writer). saved is false before the first write.
+type headState struct {
 	seq      uint64
 	segments int
+	saved    bool
 }
 
-// head reads the head ConfigMap; before the first write it is a new,
-// unsaved one with the ring's own size.
-func (r *Ring) head(ctx context.Context) (ringHeadState, error) {
-	cm, err := r.Kube.CoreV1().ConfigMaps(r.Namespace).Get(ctx, ringHead, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return ringHeadState{cm: &corev1.ConfigMap{ObjectMeta: r.meta(ringHead)}, segments: r.Segments}, nil
+func (r *Ring) headDoc() *state.Doc[headState] {
+	return &state.Doc[headState]{
+		ConfigMaps: r.ConfigMaps, Name: ringHead,
+		Decode: func(cm *corev1.ConfigMap) (headState, error) {
+			if cm == nil {
+				return headState{segments: r.Segments}, nil
+			}
+			seq, err1 := strconv.ParseUint(cm.Data[ringHeadKey], 10, 64)
+			segments, err2 := strconv.Atoi(cm.Data[ringSegmentsKey])
+			if err1 != nil || err2 != nil || segments <= 0 {
+				return headState{}, fmt.Errorf("ConfigMap %s/%s: unreadable %s or %s", cm.Namespace, cm.Name, ringHeadKey, ringSegmentsKey)
+			}
+			return headState{seq: seq, segments: segments, saved: true}, nil
+		},
+		Encode: func(h headState, cm *corev1.ConfigMap) error {
+			labelRingConfigMap(cm)
+			cm.Data = map[string]string{ringHeadKey: strconv.FormatUint(h.seq, 10), ringSegmentsKey: strconv.Itoa(h.segments)}
+			return nil
+		},
 	}
-	if err != nil {
-		return ringHeadState{}, fmt.Errorf("reading the audit ring's head: %w", err)
-	}
-	seq, err1 := strconv.ParseUint(cm.Data[ringHeadKey], 10, 64)
-	segments, err2 := strconv.Atoi(cm.Data[ringSegmentsKey])
-	if err1 != nil || err2 != nil || segments <= 0 {
-		return ringHeadState{}, fmt.Errorf("ConfigMap %s/%s: unreadable %s or %s", r.Namespace, ringHead, ringHeadKey, ringSegmentsKey)
-	}
-	return ringHeadState{cm: cm, seq: seq, segments: segments}, nil
 }
 
-// segment reads the ConfigMap that holds segment seq and its record lines;
-// lines are empty if it holds another lap's segment.
-func (r *Ring) segment(ctx context.Context, h ringHeadState, seq uint64) (*corev1.ConfigMap, []string, error) {
-	name := ringSegment + strconv.FormatUint(seq%uint64(h.segments), 10)
-	cm, err := r.Kube.CoreV1().ConfigMaps(r.Namespace).Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &corev1.ConfigMap{ObjectMeta: r.meta(name)}, nil, nil
+// segmentState is a segment's ConfigMap: the sequence number it holds
+// and its record lines.
+type segmentState struct {
+	seq  uint64
+	held []string
+}
+
+// lines are the segment's records if it holds segment seq, else none: a
+// segment left from an earlier lap (or half-written when a replica died)
+// is read as empty.
+func (s segmentState) lines(seq uint64) []string {
+	if s.seq != seq {
+		return nil
 	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("reading the audit ring: %w", err)
+	return s.held
+}
+
+// segmentDoc is the ConfigMap that holds the head's segment.
+func (r *Ring) segmentDoc(h headState) *state.Doc[segmentState] {
+	return &state.Doc[segmentState]{
+		ConfigMaps: r.ConfigMaps, Name: ringSegment + strconv.FormatUint(h.seq%uint64(h.segments), 10),
+		Decode: func(cm *corev1.ConfigMap) (segmentState, error) {
+			if cm == nil {
+				return segmentState{seq: h.seq}, nil
+			}
+			seq, err := strconv.ParseUint(cm.Annotations[annotationRingSeq], 10, 64)
+			if err != nil {
+				return segmentState{seq: math.MaxUint64}, nil // never a head's: read as empty
+			}
+			var lines []string
+			sc := bufio.NewScanner(strings.NewReader(cm.Data[ringRecordsKey]))
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				if l := sc.Text(); l != "" {
+					lines = append(lines, l)
+				}
+			}
+			return segmentState{seq: seq, held: lines}, nil
+		},
+		Encode: func(s segmentState, cm *corev1.ConfigMap) error {
+			labelRingConfigMap(cm)
+			cm.Annotations = map[string]string{annotationRingSeq: strconv.FormatUint(s.seq, 10)}
+			var b strings.Builder
+			for _, l := range s.held {
+				b.WriteString(l)
+				b.WriteByte('\n')
+			}
+			cm.Data = map[string]string{ringRecordsKey: b.String()}
+			return nil
+		},
 	}
-	if cm.Annotations[annotationRingSeq] != strconv.FormatUint(seq, 10) {
-		return cm, nil, nil
+}
+
+func labelRingConfigMap(cm *corev1.ConfigMap) {
+	if cm.Labels == nil {
+		cm.Labels = map[string]string{}
 	}
-	var lines []string
-	sc := bufio.NewScanner(strings.NewReader(cm.Data[ringRecordsKey]))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if l := sc.Text(); l != "" {
-			lines = append(lines, l)
-		}
-	}
-	return cm, lines, nil
+	cm.Labels[labelRing] = "true"
 }
 
 // Last reads the newest n records, newest first, reading segments from the
 // head back only until it has n.
 func (r *Ring) Last(ctx context.Context, n int) ([]bot.Record, error) {
 	r.init()
-	h, err := r.head(ctx)
-	if err != nil || h.cm.ResourceVersion == "" {
+	h, err := r.headDoc().Get(ctx)
+	if err != nil || !h.saved {
 		return nil, err // nothing written yet, or unreadable
 	}
-	seq := h.seq
 	var out []bot.Record
 	for i := 0; i < h.segments && len(out) < n; i++ {
-		_, lines, err := r.segment(ctx, h, seq)
+		seg, err := r.segmentDoc(h).Get(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, l := range slices.Backward(lines) {
+		for _, l := range slices.Backward(seg.lines(h.seq)) {
 			var rec bot.Record
 			if json.Unmarshal([]byte(l), &rec) == nil {
 				out = append(out, rec)
 			}
 		}
-		if seq == 0 {
+		if h.seq == 0 {
 			break
 		}
-		seq--
+		h.seq--
 	}
 	return newestFirst(out, n), nil
 }
@@ -358,8 +359,8 @@ func newestFirst(records []bot.Record, n int) []bot.Record {
 // the state namespace: the events add what the ring has not written yet,
 // the ring what the apiserver has already forgotten. One unreadable source
 // leaves the other's records, with the error.
-func Recent(ctx context.Context, kube Kube, namespace string, n int) ([]bot.Record, error) {
-	fromRing, ringErr := (&Ring{Kube: kube, Namespace: namespace}).Last(ctx, n)
-	fromEvents, eventsErr := LastRecords(ctx, kube, namespace, n)
+func Recent(ctx context.Context, ring *Ring, events Events, namespace string, n int) ([]bot.Record, error) {
+	fromRing, ringErr := ring.Last(ctx, n)
+	fromEvents, eventsErr := LastRecords(ctx, events, namespace, n)
 	return newestFirst(append(fromRing, fromEvents...), n), errors.Join(ringErr, eventsErr)
 }

@@ -9,11 +9,9 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"tekbot/audit"
 	"tekbot/bot"
-	"tekbot/test/kube"
+	"tekbot/test/fake"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -38,10 +36,11 @@ func ids(rs []bot.Record) []string {
 }
 
 // The ring keeps the newest records in its segments, whatever was written
-// before, and reads them newest first.
+// before, and reads them newest first. (The ring's ConfigMaps are the
+// in-memory fake, held to the apiserver's behaviour by state's contract
+// suite.)
 func TestRingKeepsTheNewest(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name    string
@@ -58,7 +57,8 @@ func TestRingKeepsTheNewest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			ring := &audit.Ring{Kube: c.Kube, Namespace: c.Namespace(t), Log: quiet, Segments: 3, PerSegment: 4}
+			cms := fake.NewConfigMaps("tekbot")
+			ring := &audit.Ring{ConfigMaps: cms, Log: quiet, Segments: 3, PerSegment: 4}
 			ctx := context.Background()
 			// Written in uneven batches, as Run would.
 			rs := records("r", tc.written, base)
@@ -76,12 +76,12 @@ func TestRingKeepsTheNewest(t *testing.T) {
 			if fmt.Sprint(ids(got)) != fmt.Sprint(tc.want) {
 				t.Errorf("Last(%d) = %v, want %v", tc.ask, ids(got), tc.want)
 			}
-			cms, err := c.Kube.CoreV1().ConfigMaps(ring.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "tekbot.dev/audit-ring=true"})
+			used, err := cms.List(ctx, "tekbot.dev/audit-ring=true")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(cms.Items) > 1+3 {
-				t.Errorf("the ring uses %d ConfigMaps, want at most a head and 3 segments", len(cms.Items))
+			if len(used) > 1+3 {
+				t.Errorf("the ring uses %d ConfigMaps, want at most a head and 3 segments", len(used))
 			}
 		})
 	}
@@ -90,13 +90,12 @@ func TestRingKeepsTheNewest(t *testing.T) {
 // Two replicas writing at once both land, and nothing is lost or doubled.
 func TestRingConcurrentWriters(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
+	cms := fake.NewConfigMaps("tekbot")
 	base := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for w := range 2 {
-		ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet, Segments: 4, PerSegment: 10}
+		ring := &audit.Ring{ConfigMaps: cms, Log: quiet, Segments: 4, PerSegment: 10}
 		wg.Go(func() {
 			for _, r := range records(fmt.Sprintf("w%d-", w), 12, base.Add(time.Duration(w)*time.Millisecond)) {
 				if err := ring.Append(context.Background(), []bot.Record{r}); err != nil {
@@ -112,7 +111,7 @@ func TestRingConcurrentWriters(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got, err := (&audit.Ring{Kube: c.Kube, Namespace: ns}).Last(context.Background(), 100)
+	got, err := (&audit.Ring{ConfigMaps: cms}).Last(context.Background(), 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,10 +125,9 @@ func TestRingConcurrentWriters(t *testing.T) {
 // audit` (Recent) sees records from the ring after their events are gone.
 func TestAuditorFeedsTheRing(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
-	ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet, FlushEvery: 50 * time.Millisecond}
-	a := &audit.EventAuditor{State: c.Kube, Namespace: ns, Log: quiet, Ring: ring}
+	ns := "tekbot"
+	ring := &audit.Ring{ConfigMaps: fake.NewConfigMaps(ns), Log: quiet, FlushEvery: 50 * time.Millisecond}
+	a := &audit.EventAuditor{State: fake.NewEvents(), Namespace: ns, Log: quiet, Ring: ring}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { ring.Run(ctx); close(done) }()
@@ -143,11 +141,8 @@ func TestAuditorFeedsTheRing(t *testing.T) {
 	if err != nil || fmt.Sprint(ids(got)) != "[a2 a1 a0]" {
 		t.Fatalf("ring after shutdown = %v, %v", ids(got), err)
 	}
-	// The apiserver forgets the events (--event-ttl): the ring remains.
-	if err := c.Kube.CoreV1().Events(ns).DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	got, err = audit.Recent(context.Background(), c.Kube, ns, 2)
+	// The apiserver forgot the events (--event-ttl): the ring remains.
+	got, err = audit.Recent(context.Background(), ring, fake.NewEvents(), ns, 2)
 	if err != nil || fmt.Sprint(ids(got)) != "[a2 a1]" {
 		t.Fatalf("Recent after the events expired = %v, %v", ids(got), err)
 	}
@@ -156,21 +151,20 @@ func TestAuditorFeedsTheRing(t *testing.T) {
 // Recent merges the two sources without doubling a record both hold.
 func TestRecentMergesEventsAndRing(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "audit")
-	ns := c.Namespace(t)
+	ns, events := "tekbot", fake.NewEvents()
 	ctx := context.Background()
 	base := time.Now().UTC().Truncate(time.Second)
 	rs := records("m", 4, base)
-	ring := &audit.Ring{Kube: c.Kube, Namespace: ns, Log: quiet}
+	ring := &audit.Ring{ConfigMaps: fake.NewConfigMaps(ns), Log: quiet}
 	// m0..m2 are in both; m3 has not reached the ring yet.
 	if err := ring.Append(ctx, rs[:3]); err != nil {
 		t.Fatal(err)
 	}
-	ev := &audit.EventAuditor{State: c.Kube, Namespace: ns, Log: quiet}
+	ev := &audit.EventAuditor{State: events, Namespace: ns, Log: quiet}
 	for _, r := range rs {
 		ev.Record(ctx, r)
 	}
-	got, err := audit.Recent(ctx, c.Kube, ns, 10)
+	got, err := audit.Recent(ctx, ring, events, ns, 10)
 	if err != nil || fmt.Sprint(ids(got)) != "[m3 m2 m1 m0]" {
 		t.Fatalf("Recent = %v, %v", ids(got), err)
 	}

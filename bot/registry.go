@@ -51,6 +51,11 @@ type Spec struct {
 	// DefaultAllow lists the roles that may run it when policy.allow does
 	// not mention the verb.
 	DefaultAllow []string
+	// Gates are the checks a handler makes itself for part of what its
+	// verb does (paging, where acking is open): each is a Spec whose Usage
+	// names that part, which the handler asks the Policy about, and which
+	// `tekbot config check` describes.
+	Gates []*Spec
 	// ListArgs marks arguments that are a list of names, so "/test a, b"
 	// means "/test a b". Arguments holding "=" (key=value) keep their
 	// commas: a value may contain one.

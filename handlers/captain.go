@@ -26,13 +26,14 @@ func (h *commands) captainSpec() *bot.Spec {
 		// the handler: off by policy.allow.captain, swap and cover need a
 		// configured person.
 		ReadOnly: true,
+		Gates:    []*bot.Spec{captainChanges},
 		Handle:   h.captain,
 	}
 }
 
 // captainChanges is the policy entry for changing the rotation: who may
 // mark days off (policy.allow.captain, by default the maintainers).
-var captainChanges = &bot.Spec{Verb: "captain", DefaultAllow: []string{"maintainers"}}
+var captainChanges = &bot.Spec{Verb: "captain", Usage: "captain off", DefaultAllow: []string{"maintainers"}}
 
 func (h *commands) captain(ctx context.Context, req *bot.Request) bot.Reply {
 	rot, err := h.currentRotation(ctx)
@@ -279,7 +280,7 @@ func (h *commands) captainGroup(ctx context.Context, loc *time.Location) string 
 	if h.Config.Slack.CaptainGroup == "" || c == nil {
 		return ""
 	}
-	st, err := (&handoff.GroupStatus{Kube: c.Kube, Namespace: h.Config.State.Namespace}).Get(ctx)
+	st, err := (&handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(c.Kube, h.Config.State.Namespace)}).Get(ctx)
 	if err != nil {
 		h.Log.Warn("reading the captain group's state", "err", err)
 		return "\nWhether @build-captain is up to date could not be read."

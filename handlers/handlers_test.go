@@ -68,7 +68,7 @@ func newWorld(t *testing.T, now time.Time) *world {
 	policy := bot.NewPolicy(w.cfg.Policy)
 	reg := handlers.NewRegistry(&handlers.Deps{
 		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log,
-		Rotation: &state.RotationState{Kube: w.prod.Kube, Namespace: w.pNS},
+		Rotation: &state.RotationState{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)},
 		Now:      func() time.Time { return now },
 	})
 	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}

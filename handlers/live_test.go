@@ -12,6 +12,7 @@ import (
 	"tekbot/captain/handoff"
 	"tekbot/config"
 	"tekbot/promotion"
+	"tekbot/state"
 )
 
 // TestPromotionsShowsWhatTheClusterRuns: /tekton promotions puts what
@@ -31,7 +32,7 @@ func TestPromotionsShowsWhatTheClusterRuns(t *testing.T) {
 	if _, err := w.prod.Kube.CoreV1().ConfigMaps(w.pNS).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	record := &promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	record := &promotion.Record{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	if err := record.Update(ctx, time.Now(), func(b *promotion.Book) error {
 		b.Production["pipeline/dogfooding"] = &promotion.Deployed{Version: "v1.15.0", By: "andrea", At: time.Now()}
 		b.Production["triggers/dogfooding"] = &promotion.Deployed{Version: "v0.33.0", By: "andrea", At: time.Now()}
@@ -64,7 +65,7 @@ func TestCaptainReportsTheGroup(t *testing.T) {
 	w := newWorld(t, monday)
 	w.cfg.Slack.CaptainGroup = "S0CAPTAINS"
 	w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
-	status := &handoff.GroupStatus{Kube: w.prod.Kube, Namespace: w.pNS}
+	status := &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	ctx := context.Background()
 	for _, c := range []struct {
 		state handoff.GroupState

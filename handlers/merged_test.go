@@ -65,7 +65,7 @@ func TestCherryPickQueuedAsThePRMergesRunsOnce(t *testing.T) {
 			}
 			w.declareWith(func(d *handlers.Deps) {
 				deps = d
-				d.Queue = &state.Queue{Kube: w.prod.Kube, Namespace: w.pNS}
+				d.Queue = &state.Queue{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 				d.PullRequests = github
 			}, config.Command{
 				Verb: "cherry-pick", Help: "cherry-pick", On: config.OnGitHub, When: config.WhenMerged,

@@ -20,6 +20,7 @@ func (h *commands) pageSpec() *bot.Spec {
 		// Checked in the handler: paging by policy.allow.page, while any
 		// configured person may ack (a captain need not be a maintainer).
 		ReadOnly: true,
+		Gates:    []*bot.Spec{pagers, urgentPages},
 		Handle:   h.page,
 	}
 }
@@ -28,8 +29,8 @@ var notConfigured = bot.Reply{Outcome: bot.Failed, Text: "Paging is not configur
 
 // pagers may page; urgentPages may page outside working hours.
 var (
-	pagers      = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers", config.RoleRepoWriters}}
-	urgentPages = &bot.Spec{Verb: "page", DefaultAllow: []string{"maintainers"}}
+	pagers      = &bot.Spec{Verb: "page", Usage: "page", DefaultAllow: []string{"maintainers", config.RoleRepoWriters}}
+	urgentPages = &bot.Spec{Verb: "page", Usage: "page urgent", DefaultAllow: []string{"maintainers"}}
 )
 
 func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {

@@ -11,6 +11,7 @@ import (
 	"tekbot/config"
 	"tekbot/localregistry"
 	"tekbot/promotion"
+	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/kube"
 	"tekbot/test/registrytest"
@@ -279,7 +280,7 @@ func TestPromoteRollbackDeploysTheDigestDeployedBefore(t *testing.T) {
 			promote("r2", next)
 			publish(old, nil) // the tag moves to an image nobody checked
 			if tt.forget != nil {
-				record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+				record := promotion.Record{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 				if err := record.Update(ctx, time.Now(), func(b *promotion.Book) error { tt.forget(b); return nil }); err != nil {
 					t.Fatal(err)
 				}
@@ -323,7 +324,7 @@ func TestPromoteAutomaticRollbackWithoutARecordedDigestPages(t *testing.T) {
 	})
 	w.verifiedGood()
 	run := w.promote("p-bad", bad)
-	record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	record := promotion.Record{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	err := record.Update(ctx, time.Now(), func(b *promotion.Book) error {
 		b.Promotions = slices.DeleteFunc(b.Promotions, func(p *promotion.Promotion) bool { return p.ID == "p-good" })
 		for _, d := range b.Production {

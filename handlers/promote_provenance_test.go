@@ -122,7 +122,7 @@ func TestPromoteRetryRefusesAForeignRunUnderItsName(t *testing.T) {
 			}
 			// The claim as start writes it, with a nonce that leaked.
 			name := "promote-pipeline-" + nameDigest("r1", "dogfooding", "leaked")[:10]
-			record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+			record := promotion.Record{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 			err := record.Update(context.Background(), time.Now(), func(b *promotion.Book) error {
 				for _, p := range b.Promotions {
 					if p.ID == "r1" {
@@ -351,7 +351,7 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 	repo.setReady(1, true)
 
 	ctx := context.Background()
-	if err := w.engine.TrainTick(ctx, monday.Add(5*time.Minute), &state.Claims{Kube: w.prod.Kube, Namespace: w.pNS}); err != nil {
+	if err := w.engine.TrainTick(ctx, monday.Add(5*time.Minute), &state.Claims{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}); err != nil {
 		t.Fatal(err)
 	}
 	offer := w.notes.next(t, "🚂 Promotion train: promote *pipeline* to *dogfooding*").offer
@@ -386,7 +386,7 @@ func TestPromotionTrainPreCreatedBranchAndPRAreNotMerged(t *testing.T) {
 // nonces left it: no nonce, and no commit of its own recorded.
 func madeBeforeNonces(t *testing.T, w *promoWorld, id string) {
 	t.Helper()
-	record := promotion.Record{Kube: w.prod.Kube, Namespace: w.pNS}
+	record := promotion.Record{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	err := record.Update(context.Background(), time.Now(), func(b *promotion.Book) error {
 		for _, p := range b.Promotions {
 			if p.ID == id {

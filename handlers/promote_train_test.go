@@ -21,7 +21,7 @@ func TestPromotionTrainPostsOncePerWorkingDayAndWaitsForApproval(t *testing.T) {
 	env.Train = &config.Train{At: "10:00", TimeZone: "Europe/Rome", Projects: []string{"pipeline"}}
 	w := newPromoWorld(t, nil, env)
 	w.release("pipeline", "v20261122-bbbbbbb", kube.Succeeded)
-	claims := &state.Claims{Kube: w.prod.Kube, Namespace: w.pNS}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	replicas := []*promotion.Engine{w.deps.Promotions(), w.deps.Promotions()}
 	rome, err := time.LoadLocation("Europe/Rome")
 	if err != nil {
@@ -111,7 +111,7 @@ func TestPromotionTrainOffersNoButtonNobodyMayPress(t *testing.T) {
 	env.Train = &config.Train{At: "10:00", TimeZone: "UTC", Projects: []string{"pipeline"}}
 	w := newPromoWorld(t, nil, env)
 	w.release("pipeline", "v20261122-bbbbbbb", kube.Succeeded)
-	claims := &state.Claims{Kube: w.prod.Kube, Namespace: w.pNS}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
 	monday := time.Date(2026, 11, 23, 10, 5, 0, 0, time.UTC)
 	if err := w.deps.Promotions().TrainTick(context.Background(), monday, claims); err != nil {
 		t.Fatal(err)

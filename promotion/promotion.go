@@ -39,6 +39,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
+	"tekbot/state"
 	"tekbot/tekton"
 )
 
@@ -168,7 +169,7 @@ func (e *Engine) record() (*Record, error) {
 	if c == nil {
 		return nil, fmt.Errorf("the state cluster %q is not configured", e.Config.State.Cluster)
 	}
-	return &Record{Kube: c.Kube, Namespace: e.Config.State.Namespace}, nil
+	return &Record{ConfigMaps: state.ConfigMapsIn(c.Kube, e.Config.State.Namespace)}, nil
 }
 
 func (e *Engine) read(ctx context.Context) (*Book, error) {

@@ -9,10 +9,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/util/retry"
+
+	"tekbot/state"
 )
 
 // State is where a promotion is in its life.
@@ -311,20 +309,12 @@ func (b *Book) prune(now time.Time) {
 	})
 }
 
-// Kube is what Record uses of Kubernetes: ConfigMaps. It is narrower than
-// client-go's full clientset, whose every API group's client tekbot would
-// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
-
 // Record keeps the Book in a ConfigMap in tekbot's state namespace, so
 // replicas share it and it outlives them. Writers use optimistic
 // concurrency on resourceVersion, so two replicas starting promotions at
 // once cannot both pass the in-flight check.
 type Record struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps state.ConfigMaps
 }
 
 const (
@@ -332,16 +322,17 @@ const (
 	recordKey  = "promotions.json"
 )
 
+func (r *Record) doc() *state.Doc[*Book] {
+	return &state.Doc[*Book]{ConfigMaps: r.ConfigMaps, Name: recordName, Decode: decodeBook, Encode: encodeBook}
+}
+
 // Read returns the Book; it is empty before the first promotion.
 func (r *Record) Read(ctx context.Context) (*Book, error) {
-	cm, err := r.Kube.CoreV1().ConfigMaps(r.Namespace).Get(ctx, recordName, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return decodeBook(nil)
-	}
+	b, err := r.doc().Get(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the promotion record: %w", err)
 	}
-	return decodeBook(cm)
+	return b, nil
 }
 
 // Promoted maps "project/environment" to the version tekbot last
@@ -372,47 +363,25 @@ func decodeBook(cm *corev1.ConfigMap) (*Book, error) {
 	return b, nil
 }
 
+func encodeBook(b *Book, cm *corev1.ConfigMap) error {
+	raw, err := json.MarshalIndent(b, "", " ")
+	if err != nil {
+		return err
+	}
+	cm.Data = map[string]string{recordKey: string(raw)}
+	return nil
+}
+
 // Update applies change to the Book and saves it, running change again
 // on fresh data when another writer got there first. An error from change
 // (e.g. a Refusal) leaves the record as it was.
 func (r *Record) Update(ctx context.Context, now time.Time, change func(*Book) error) error {
-	cms := r.Kube.CoreV1().ConfigMaps(r.Namespace)
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cm, err := cms.Get(ctx, recordName, metav1.GetOptions{})
-		create := apierrors.IsNotFound(err)
-		switch {
-		case create:
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-				Name: recordName, Namespace: r.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "tekbot"},
-			}}
-		case err != nil:
-			return fmt.Errorf("reading the promotion record: %w", err)
-		}
-		b, err := decodeBook(cm)
-		if err != nil {
+	_, err := r.doc().Update(ctx, func(b **Book) error {
+		if err := change(*b); err != nil {
 			return err
 		}
-		if err := change(b); err != nil {
-			return err
-		}
-		b.prune(now)
-		raw, err := json.MarshalIndent(b, "", " ")
-		if err != nil {
-			return fmt.Errorf("encoding the promotion record: %w", err)
-		}
-		cm.Data = map[string]string{recordKey: string(raw)}
-		if create {
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				// Another replica created it first: retry as a conflict.
-				return apierrors.NewConflict(corev1.Resource("configmaps"), recordName, err)
-			}
-		} else {
-			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-		}
-		if err != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("saving the promotion record: %w", err)
-		}
-		return err
+		(*b).prune(now)
+		return nil
 	})
+	return err
 }

@@ -24,8 +24,7 @@ const (
 // state, not in a PR label that anyone with triage rights can add, and it
 // names the commit: a later push by the PR's author is not approved.
 type Approvals struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 // Approve records that by approved commit sha of repo#number. Approving
@@ -41,7 +40,7 @@ func (a *Approvals) Approve(ctx context.Context, repo string, number int, sha, b
 		},
 		Data: map[string]string{"repository": repo, "pullRequest": fmt.Sprint(number), "sha": sha, "approvedBy": by},
 	}
-	_, err := a.Kube.CoreV1().ConfigMaps(a.Namespace).Create(ctx, cm, metav1.CreateOptions{})
+	_, err := a.ConfigMaps.Create(ctx, cm)
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("recording the approval of %s#%d at %s: %w", repo, number, sha, err)
 	}
@@ -50,7 +49,7 @@ func (a *Approvals) Approve(ctx context.Context, repo string, number int, sha, b
 
 // Approved reports whether commit sha of repo#number was approved.
 func (a *Approvals) Approved(ctx context.Context, repo string, number int, sha string) (bool, error) {
-	_, err := a.Kube.CoreV1().ConfigMaps(a.Namespace).Get(ctx, approvalName(repo, number, sha), metav1.GetOptions{})
+	_, err := a.ConfigMaps.Get(ctx, approvalName(repo, number, sha))
 	switch {
 	case err == nil:
 		return true, nil
@@ -64,13 +63,11 @@ func (a *Approvals) Approved(ctx context.Context, repo string, number int, sha s
 // AnyApproved reports whether any commit of repo#number was approved: the
 // "pr" trust mode, where an approval covers later pushes too.
 func (a *Approvals) AnyApproved(ctx context.Context, repo string, number int) (bool, error) {
-	list, err := a.Kube.CoreV1().ConfigMaps(a.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelApprovalPR + "=" + prKey(repo, number), Limit: 1,
-	})
+	list, err := a.ConfigMaps.List(ctx, labelApprovalPR+"="+prKey(repo, number))
 	if err != nil {
 		return false, fmt.Errorf("reading the approvals of %s#%d: %w", repo, number, err)
 	}
-	return len(list.Items) > 0, nil
+	return len(list) > 0, nil
 }
 
 // prKey fits any repository name and number into a label value.

@@ -26,8 +26,7 @@ const (
 // Claims records which requests have been taken, as ConfigMaps with names
 // derived from the request: creating one succeeds for exactly one caller.
 type Claims struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 // Claim takes key (e.g. "github-delivery/<id>") for the caller. It returns
@@ -40,7 +39,7 @@ func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
 			Annotations: map[string]string{annotationKey: key, annotationAt: time.Now().UTC().Format(time.RFC3339)},
 		},
 	}
-	_, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Create(ctx, cm, metav1.CreateOptions{})
+	_, err := c.ConfigMaps.Create(ctx, cm)
 	switch {
 	case err == nil:
 		return true, nil
@@ -60,8 +59,7 @@ func (c *Claims) ClaimEvery(ctx context.Context, key string, period time.Duratio
 	if ok || err != nil {
 		return ok, err
 	}
-	cms := c.Kube.CoreV1().ConfigMaps(c.Namespace)
-	old, err := cms.Get(ctx, claimName(key), metav1.GetOptions{})
+	old, err := c.ConfigMaps.Get(ctx, claimName(key))
 	switch {
 	case apierrors.IsNotFound(err):
 		return c.Claim(ctx, key)
@@ -72,7 +70,7 @@ func (c *Claims) ClaimEvery(ctx context.Context, key string, period time.Duratio
 		return false, nil
 	}
 	uid := old.UID
-	err = cms.Delete(ctx, old.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	err = c.ConfigMaps.Delete(ctx, old.Name, &metav1.Preconditions{UID: &uid})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return false, fmt.Errorf("renewing claim %s: %w", key, err)
 	}
@@ -82,7 +80,7 @@ func (c *Claims) ClaimEvery(ctx context.Context, key string, period time.Duratio
 // Release gives a claim back, so that a redelivery of a request that
 // failed on our side is handled again rather than lost.
 func (c *Claims) Release(ctx context.Context, key string) error {
-	err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Delete(ctx, claimName(key), metav1.DeleteOptions{})
+	err := c.ConfigMaps.Delete(ctx, claimName(key), nil)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("releasing %s: %w", key, err)
 	}
@@ -92,17 +90,17 @@ func (c *Claims) Release(ctx context.Context, key string) error {
 // Expire deletes each claim older than maxAge says for its key: what it
 // guards may be replayed for as long as it would still be acted on.
 func (c *Claims) Expire(ctx context.Context, maxAge func(key string) time.Duration, now time.Time) (int, error) {
-	list, err := c.Kube.CoreV1().ConfigMaps(c.Namespace).List(ctx, metav1.ListOptions{LabelSelector: LabelClaim + "=true"})
+	list, err := c.ConfigMaps.List(ctx, LabelClaim+"=true")
 	if err != nil {
 		return 0, fmt.Errorf("listing claims: %w", err)
 	}
 	n := 0
-	for _, cm := range list.Items {
+	for _, cm := range list {
 		at, err := time.Parse(time.RFC3339, cm.Annotations[annotationAt])
 		if err == nil && now.Sub(at) < maxAge(cm.Annotations[annotationKey]) {
 			continue
 		}
-		if err := c.Kube.CoreV1().ConfigMaps(c.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		if err := c.ConfigMaps.Delete(ctx, cm.Name, nil); err != nil && !apierrors.IsNotFound(err) {
 			return n, fmt.Errorf("expiring claim %s: %w", cm.Name, err)
 		}
 		n++

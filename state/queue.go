@@ -28,8 +28,7 @@ const (
 // for the same thing queues it once, and it survives restarts and is seen
 // by every replica.
 type Queue struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 // Queued is one command waiting for its PR to merge. Who asked is kept for
@@ -64,15 +63,15 @@ func (s *Queue) Add(ctx context.Context, q Queued) (first Queued, added bool, er
 		},
 		Data: map[string]string{queuedKey: string(body)},
 	}
-	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	cms := s.ConfigMaps
+	_, err = cms.Create(ctx, cm)
 	switch {
 	case err == nil:
 		return q, true, nil
 	case !apierrors.IsAlreadyExists(err):
 		return Queued{}, false, fmt.Errorf("queueing /%s on %s#%d: %w", q.Verb, q.Repository, q.Number, err)
 	}
-	old, err := cms.Get(ctx, cm.Name, metav1.GetOptions{})
+	old, err := cms.Get(ctx, cm.Name)
 	if err != nil {
 		return Queued{}, false, fmt.Errorf("reading the queued /%s on %s#%d: %w", q.Verb, q.Repository, q.Number, err)
 	}
@@ -82,15 +81,13 @@ func (s *Queue) Add(ctx context.Context, q Queued) (first Queued, added bool, er
 
 // List returns the commands queued on repo#number, oldest first.
 func (s *Queue) List(ctx context.Context, repo string, number int) ([]Queued, error) {
-	list, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{
-		LabelSelector: labelQueuedPR + "=" + prKey(repo, number),
-	})
+	list, err := s.ConfigMaps.List(ctx, labelQueuedPR+"="+prKey(repo, number))
 	if err != nil {
 		return nil, fmt.Errorf("listing the commands queued on %s#%d: %w", repo, number, err)
 	}
 	var out []Queued
-	for i := range list.Items {
-		q, err := decodeQueued(&list.Items[i])
+	for i := range list {
+		q, err := decodeQueued(&list[i])
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +103,7 @@ func (s *Queue) List(ctx context.Context, repo string, number int) ([]Queued, er
 // Remove takes q off the queue once it has run or been dropped. Removing
 // it twice is not an error.
 func (s *Queue) Remove(ctx context.Context, q Queued) error {
-	err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, queuedName(q), metav1.DeleteOptions{})
+	err := s.ConfigMaps.Delete(ctx, queuedName(q), nil)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("unqueueing /%s on %s#%d: %w", q.Verb, q.Repository, q.Number, err)
 	}

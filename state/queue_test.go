@@ -8,13 +8,12 @@ import (
 	"time"
 
 	"tekbot/state"
-	"tekbot/test/kube"
+	"tekbot/test/fake"
 )
 
 func TestQueueKeepsOneRequestPerPRAndTarget(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "state")
-	q := &state.Queue{Kube: c.Kube, Namespace: c.Namespace(t)}
+	q := &state.Queue{ConfigMaps: fake.NewConfigMaps("tekbot")}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	pick := func(repo string, number int, branch, login string, minutes int) state.Queued {

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/util/retry"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // RoleChanges tell every replica that GitHub changed someone's roles: a
@@ -19,10 +18,25 @@ import (
 // write. One ConfigMap holds, per person (lower case), when the last event
 // named them; every replica watches it (Follow).
 type RoleChanges struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps WatchedConfigMaps
 	// Keep is how long a change is kept: as long as a cached role lives.
 	Keep time.Duration
+}
+
+// WatchedConfigMaps are ConfigMaps one of which can be watched by name,
+// as tekbot's RBAC allows for the role changes alone.
+type WatchedConfigMaps interface {
+	ConfigMaps
+	Watch(ctx context.Context, name string) (watch.Interface, error)
+}
+
+// WatchedConfigMapsIn is the WatchedConfigMaps port on a real apiserver.
+func WatchedConfigMapsIn(kube Kube, namespace string) WatchedConfigMaps {
+	return kubeConfigMaps{kube.CoreV1().ConfigMaps(namespace)}
+}
+
+func (k kubeConfigMaps) Watch(ctx context.Context, name string) (watch.Interface, error) {
+	return k.cms.Watch(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", name).String()})
 }
 
 const (
@@ -38,32 +52,24 @@ func (r *RoleChanges) Note(ctx context.Context, login string, now time.Time) err
 	if login != "" {
 		key = strings.ToLower(login)
 	}
-	cms := r.Kube.CoreV1().ConfigMaps(r.Namespace)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cm, err := cms.Get(ctx, roleChangesName, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) {
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: roleChangesName, Labels: map[string]string{LabelManagedBy: "tekbot"}}}
-			cm.Data = map[string]string{key: now.UTC().Format(time.RFC3339Nano)}
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				return apierrors.NewConflict(corev1.Resource("configmaps"), roleChangesName, err)
+	doc := Doc[map[string]string]{
+		ConfigMaps: r.ConfigMaps, Name: roleChangesName,
+		Decode: func(cm *corev1.ConfigMap) (map[string]string, error) {
+			if cm == nil || cm.Data == nil {
+				return map[string]string{}, nil
 			}
-			return err
-		}
-		if err != nil {
-			return err
-		}
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
-		}
-		for k, v := range cm.Data {
+			return cm.Data, nil
+		},
+		Encode: func(changes map[string]string, cm *corev1.ConfigMap) error { cm.Data = changes; return nil },
+	}
+	_, err := doc.Update(ctx, func(changes *map[string]string) error {
+		for k, v := range *changes {
 			if at, err := time.Parse(time.RFC3339Nano, v); err != nil || now.Sub(at) > r.Keep {
-				delete(cm.Data, k) // older than any cached role: says nothing now
+				delete(*changes, k) // older than any cached role: says nothing now
 			}
 		}
-		cm.Data[key] = now.UTC().Format(time.RFC3339Nano)
-		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-		return err
+		(*changes)[key] = now.UTC().Format(time.RFC3339Nano)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("noting %s's role change: %w", key, err)
@@ -77,9 +83,7 @@ func (r *RoleChanges) Note(ctx context.Context, login string, now time.Time) err
 func (r *RoleChanges) Follow(ctx context.Context, forget func(login string), log *slog.Logger) {
 	told := map[string]string{}
 	for ctx.Err() == nil {
-		w, err := r.Kube.CoreV1().ConfigMaps(r.Namespace).Watch(ctx, metav1.ListOptions{
-			FieldSelector: fields.OneTermEqualSelector("metadata.name", roleChangesName).String(),
-		})
+		w, err := r.ConfigMaps.Watch(ctx, roleChangesName)
 		if err != nil {
 			log.Warn("watching role changes failed", "err", err)
 		} else {

@@ -23,7 +23,7 @@ func TestRoleChangesReachFollowers(t *testing.T) {
 	t.Parallel()
 	c := kube.Shared(t, "state")
 	ns := c.Namespace(t)
-	roles := &state.RoleChanges{Kube: c.Kube, Namespace: ns, Keep: time.Minute}
+	roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(c.Kube, ns), Keep: time.Minute}
 	ctx, cancel := context.WithCancel(context.Background())
 	now := time.Now()
 	for _, n := range []struct {

@@ -7,13 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 
 	"tekbot/schedule"
 )
@@ -31,8 +26,7 @@ type RotationChanges struct {
 // read and fix them with kubectl. Writers use optimistic concurrency on
 // resourceVersion: two replicas changing it at once both land.
 type RotationState struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 const (
@@ -41,19 +35,30 @@ const (
 	holidaysKey       = "holidays"
 )
 
+func (s *RotationState) doc() *Doc[RotationChanges] {
+	return &Doc[RotationChanges]{ConfigMaps: s.ConfigMaps, Name: rotationConfigMap, Decode: decodeChanges, Encode: encodeChanges}
+}
+
 // Changes reads the current changes; there are none before the first.
 func (s *RotationState) Changes(ctx context.Context) (RotationChanges, error) {
-	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, rotationConfigMap, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return RotationChanges{Overrides: map[schedule.Date]schedule.Override{}, Holidays: map[schedule.Date]string{}}, nil
-	}
+	c, err := s.doc().Get(ctx)
 	if err != nil {
 		return RotationChanges{}, fmt.Errorf("reading rotation state: %w", err)
 	}
-	return decodeChanges(cm)
+	return c, nil
+}
+
+// Change applies change and saves the result, retrying on a conflicting
+// write by another replica (change runs again on fresh data).
+func (s *RotationState) Change(ctx context.Context, change func(*RotationChanges) error) error {
+	_, err := s.doc().Update(ctx, change)
+	return err
 }
 
 func decodeChanges(cm *corev1.ConfigMap) (RotationChanges, error) {
+	if cm == nil {
+		return RotationChanges{Overrides: map[schedule.Date]schedule.Override{}, Holidays: map[schedule.Date]string{}}, nil
+	}
 	where := fmt.Sprintf("ConfigMap %s/%s", cm.Namespace, cm.Name)
 	ov, err := schedule.ReadOverridesCSV(strings.NewReader(cm.Data[overridesKey]))
 	if err != nil {
@@ -75,58 +80,17 @@ func decodeChanges(cm *corev1.ConfigMap) (RotationChanges, error) {
 	return RotationChanges{Overrides: ov, Holidays: holidays}, nil
 }
 
-func encodeChanges(c RotationChanges) (map[string]string, error) {
+func encodeChanges(c RotationChanges, cm *corev1.ConfigMap) error {
 	var ov strings.Builder
 	if err := schedule.WriteOverridesCSV(&ov, c.Overrides); err != nil {
-		return nil, err
+		return err
 	}
 	var h strings.Builder
 	for _, d := range slices.SortedFunc(maps.Keys(c.Holidays), func(a, b schedule.Date) int { return a.Sub(b) }) {
 		fmt.Fprintf(&h, "%s %s\n", d, c.Holidays[d])
 	}
-	return map[string]string{overridesKey: ov.String(), holidaysKey: h.String()}, nil
-}
-
-// conflictBackoff spreads writers that collide: client-go's DefaultRetry
-// (5 tries 10ms apart, little jitter) gives up under a burst of changes.
-var conflictBackoff = wait.Backoff{Steps: 30, Duration: 10 * time.Millisecond, Factor: 1.5, Jitter: 1, Cap: time.Second}
-
-// Change applies change and saves the result, retrying on a conflicting
-// write by another replica (change runs again on fresh data).
-func (s *RotationState) Change(ctx context.Context, change func(*RotationChanges) error) error {
-	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	return retry.RetryOnConflict(conflictBackoff, func() error {
-		cm, err := cms.Get(ctx, rotationConfigMap, metav1.GetOptions{})
-		create := apierrors.IsNotFound(err)
-		switch {
-		case create:
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-				Name: rotationConfigMap, Namespace: s.Namespace, Labels: map[string]string{LabelManagedBy: "tekbot"},
-			}}
-		case err != nil:
-			return fmt.Errorf("reading rotation state: %w", err)
-		}
-		changes, err := decodeChanges(cm)
-		if err != nil {
-			return err
-		}
-		if err := change(&changes); err != nil {
-			return err
-		}
-		if cm.Data, err = encodeChanges(changes); err != nil {
-			return err
-		}
-		if create {
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				// Another replica created it first: retry as a conflict.
-				return apierrors.NewConflict(corev1.Resource("configmaps"), rotationConfigMap, err)
-			}
-			return err
-		}
-		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
-		return err
-	})
+	cm.Data = map[string]string{overridesKey: ov.String(), holidaysKey: h.String()}
+	return nil
 }
 
 // Apply returns the rotation with these changes on top of its own

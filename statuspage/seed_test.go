@@ -65,7 +65,7 @@ func seedWorld(t *testing.T) *world {
 	// Chat's changes: a day off, then a swap and a cover. With 1 December
 	// off, vincent has the 2nd and priya the 3rd, and they swap.
 	rot := rotation()
-	changes := &state.RotationState{Kube: c.Kube, Namespace: stateNS}
+	changes := &state.RotationState{ConfigMaps: state.ConfigMapsIn(c.Kube, stateNS)}
 	offsite := schedule.NewDate(2026, 12, 1)
 	withOffsite := state.RotationChanges{Holidays: map[schedule.Date]string{offsite: "team offsite"}}.Apply(*rot)
 	swap, err := withOffsite.Swap(schedule.NewDate(2026, 12, 2), schedule.NewDate(2026, 12, 3))
@@ -107,7 +107,7 @@ func seedWorld(t *testing.T) *world {
 
 	// Open pages: one waiting on the captain, one escalated to the
 	// backup and past its next escalation.
-	pages := &paging.Store{Kube: c.Kube, Namespace: stateNS}
+	pages := &paging.Store{ConfigMaps: state.ConfigMapsIn(c.Kube, stateNS)}
 	for _, p := range []*paging.Page{
 		{ID: "p-hostile", Requester: "vincent", Reason: hostileReason, Created: now.Add(-10 * time.Minute), DeliverAt: now.Add(-10 * time.Minute),
 			Delivered: true, Paged: []string{"andrea"}, NextEscalation: now.Add(5 * time.Minute)},
@@ -120,7 +120,7 @@ func seedWorld(t *testing.T) *world {
 	}
 
 	// Recent actions, in the durable ring.
-	ring := &audit.Ring{Kube: c.Kube, Namespace: stateNS}
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(c.Kube, stateNS)}
 	if err := ring.Append(ctx, []bot.Record{
 		{Time: now.Add(-20 * time.Minute), RequestID: "s-1", Transport: bot.Slack, CallerID: "U02", Person: "vincent",
 			Verb: "rerun", Args: []string{"unit-tests-7f3k"}, Targets: []string{"dogfooding/" + ciNS + "/unit-tests-7f3k-r1"}, Outcome: bot.Done},
@@ -131,7 +131,7 @@ func seedWorld(t *testing.T) *world {
 	}
 
 	// Promotions: what runs in production, and the last promotion.
-	record := &promotion.Record{Kube: c.Kube, Namespace: stateNS}
+	record := &promotion.Record{ConfigMaps: state.ConfigMapsIn(c.Kube, stateNS)}
 	if err := record.Update(ctx, now, func(b *promotion.Book) error {
 		b.Production["pipeline/dogfooding"] = &promotion.Deployed{Version: "v20261129-1a2b3c4", By: "andrea", At: now.Add(-2 * time.Hour), Promotion: "s-0"}
 		b.Promotions = append(b.Promotions, &promotion.Promotion{

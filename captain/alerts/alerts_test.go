@@ -116,8 +116,8 @@ func (f *fixture) replica(t *testing.T) (stop func()) {
 		Rotation: func(context.Context) (schedule.Rotation, error) { return f.rot, nil },
 		Mention:  func(p string) string { return "<@" + strings.ToUpper(p) + ">" },
 		Chat:     chat{f.poster()}, Channel: channel,
-		Days:   &alerts.Days{Kube: f.kube.Kube, Namespace: f.ns},
-		Claims: &state.Claims{Kube: f.kube.Kube, Namespace: f.ns},
+		Days:   &alerts.Days{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)},
+		Claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)},
 		Log:    quiet(), Now: f.clock.Now,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -278,7 +278,7 @@ func TestFailureAlertsLifecycle(t *testing.T) {
 		t.Fatalf("a new day should start a new thread with its own count:\n%s", dump(msgs))
 	}
 	t.Logf("what Slack saw:\n%s", dump(msgs))
-	day, err := (&alerts.Days{Kube: f.kube.Kube, Namespace: f.ns}).Get(context.Background(), schedule.NewDate(2026, 11, 24))
+	day, err := (&alerts.Days{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)}).Get(context.Background(), schedule.NewDate(2026, 11, 24))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestDriftPostedOnceAcrossReplicas(t *testing.T) {
 	}
 	replica := func() *alerts.DriftWatch {
 		return &alerts.DriftWatch{Observer: observer, Poster: chat{f.poster()}, Channel: "C0RELEASES",
-			Claims: &state.Claims{Kube: f.kube.Kube, Namespace: f.ns}, Log: quiet()}
+			Claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)}, Log: quiet()}
 	}
 	a, b := replica(), replica()
 	tick := func(want int) {
@@ -413,7 +413,7 @@ func TestDriftVersionIsShownNotSent(t *testing.T) {
 			Clusters:     tekton.NewClusters(f.cluster),
 			Promoted:     versions{"pipeline/dogfooding": "v1.15.0"},
 		},
-		Poster: chat{f.poster()}, Channel: "C0RELEASES", Claims: &state.Claims{Kube: f.kube.Kube, Namespace: f.ns}, Log: quiet(),
+		Poster: chat{f.poster()}, Channel: "C0RELEASES", Claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)}, Log: quiet(),
 	}
 	if err := d.Tick(ctx); err != nil {
 		t.Fatal(err)

@@ -9,12 +9,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
-	"k8s.io/client-go/util/retry"
 
 	"tekbot/schedule"
+	"tekbot/state"
 )
 
 // Day is one duty day's alerts: the thread they are posted in and one line
@@ -78,40 +75,52 @@ func (l *Line) addFailure(run string, at time.Time, url, detail string) bool {
 	return true
 }
 
-// Kube is what Days uses of Kubernetes: ConfigMaps. It is narrower than
-// client-go's full clientset, whose every API group's client tekbot would
-// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
-
 // Days keeps each day's alerts in a ConfigMap in tekbot's state namespace
 // (one key per date), so any replica, and the next process, continues the
 // same thread and the same lines.
 type Days struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps state.ConfigMaps
 }
 
 const daysConfigMap = "tekbot-alerts"
 
+// days is the record as stored: each date's Day in JSON, decoded only when
+// asked for, so one unreadable day does not hide the others.
+type days struct {
+	where string
+	raw   map[string]string
+}
+
+func (s *Days) doc() *state.Doc[days] {
+	return &state.Doc[days]{
+		ConfigMaps: s.ConfigMaps, Name: daysConfigMap,
+		Decode: func(cm *corev1.ConfigMap) (days, error) {
+			if cm == nil {
+				return days{raw: map[string]string{}}, nil
+			}
+			return days{where: fmt.Sprintf("ConfigMap %s/%s", cm.Namespace, cm.Name), raw: maps.Clone(cm.Data)}, nil
+		},
+		Encode: func(ds days, cm *corev1.ConfigMap) error {
+			cm.Data = ds.raw
+			return nil
+		},
+	}
+}
+
 // Get returns the day's record; it is empty before its first alert.
 func (s *Days) Get(ctx context.Context, d schedule.Date) (*Day, error) {
-	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, daysConfigMap, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return &Day{Lines: map[string]*Line{}}, nil
-	}
+	ds, err := s.doc().Get(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reading the alerts record: %w", err)
 	}
-	return decodeDay(cm, d)
+	return ds.day(d)
 }
 
-func decodeDay(cm *corev1.ConfigMap, d schedule.Date) (*Day, error) {
+func (ds days) day(d schedule.Date) (*Day, error) {
 	day := &Day{}
-	if raw := cm.Data[d.String()]; raw != "" {
+	if raw := ds.raw[d.String()]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), day); err != nil {
-			return nil, fmt.Errorf("ConfigMap %s/%s: %s: %w", cm.Namespace, cm.Name, d, err)
+			return nil, fmt.Errorf("%s: %s: %w", ds.where, d, err)
 		}
 	}
 	if day.Lines == nil {
@@ -124,19 +133,9 @@ func decodeDay(cm *corev1.ConfigMap, d schedule.Date) (*Day, error) {
 // again on fresh data when another replica wrote first. It returns the
 // record as saved. Days older than a week are dropped.
 func (s *Days) Update(ctx context.Context, d schedule.Date, change func(*Day)) (*Day, error) {
-	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
 	var saved *Day
-	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
-		cm, err := cms.Get(ctx, daysConfigMap, metav1.GetOptions{})
-		create := apierrors.IsNotFound(err)
-		if create {
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-				Name: daysConfigMap, Namespace: s.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "tekbot"},
-			}}
-		} else if err != nil {
-			return fmt.Errorf("reading the alerts record: %w", err)
-		}
-		day, err := decodeDay(cm, d)
+	_, err := s.doc().Update(ctx, func(ds *days) error {
+		day, err := ds.day(d)
 		if err != nil {
 			return err
 		}
@@ -145,25 +144,17 @@ func (s *Days) Update(ctx context.Context, d schedule.Date, change func(*Day)) (
 		if err != nil {
 			return err
 		}
-		if cm.Data == nil {
-			cm.Data = map[string]string{}
+		if ds.raw == nil {
+			ds.raw = map[string]string{}
 		}
-		cm.Data[d.String()] = string(raw)
-		for k := range cm.Data {
+		ds.raw[d.String()] = string(raw)
+		for k := range ds.raw {
 			if old, err := schedule.ParseDate(k); err != nil || d.Sub(old) >= keptDays {
-				delete(cm.Data, k)
+				delete(ds.raw, k)
 			}
-		}
-		if create {
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				return apierrors.NewConflict(corev1.Resource("configmaps"), daysConfigMap, err)
-			}
-		} else {
-			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 		}
 		saved = day
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("saving the alerts record: %w", err)

@@ -7,11 +7,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 
 	"tekbot/schedule"
+	"tekbot/state"
 )
 
 // GroupSetter sets a Slack user group's members (usergroups.users.update).
@@ -107,30 +105,38 @@ type GroupState struct {
 	Failing time.Time
 }
 
-// Kube is what GroupStatus uses of Kubernetes: ConfigMaps. It is narrower
-// than client-go's full clientset, whose every API group's client tekbot
-// would otherwise link; tekton.Kube and the full clientset (tests) satisfy
-// it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
-
 // GroupStatus keeps GroupState in a ConfigMap in the state namespace.
 type GroupStatus struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps state.ConfigMaps
 }
 
 const groupConfigMap = "tekbot-captain-group"
 
+func (s *GroupStatus) doc() *state.Doc[GroupState] {
+	return &state.Doc[GroupState]{ConfigMaps: s.ConfigMaps, Name: groupConfigMap, Decode: decodeGroup, Encode: encodeGroup}
+}
+
 // Get returns the state; it is empty before the group was first set.
 func (s *GroupStatus) Get(ctx context.Context) (GroupState, error) {
-	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, groupConfigMap, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return GroupState{}, nil
-	}
+	st, err := s.doc().Get(ctx)
 	if err != nil {
 		return GroupState{}, fmt.Errorf("reading the captain group's state: %w", err)
+	}
+	return st, nil
+}
+
+// Put saves the state. Only the leader writes it, so the last write wins.
+func (s *GroupStatus) Put(ctx context.Context, st GroupState) error {
+	_, err := s.doc().Update(ctx, func(old *GroupState) error {
+		*old = st
+		return nil
+	})
+	return err
+}
+
+func decodeGroup(cm *corev1.ConfigMap) (GroupState, error) {
+	if cm == nil {
+		return GroupState{}, nil
 	}
 	st := GroupState{Person: cm.Data["person"], Member: cm.Data["member"]}
 	st.Since, _ = time.Parse(time.RFC3339, cm.Data["since"])
@@ -138,24 +144,15 @@ func (s *GroupStatus) Get(ctx context.Context) (GroupState, error) {
 	return st, nil
 }
 
-// Put saves the state. Only the leader writes it, so the last write wins.
-func (s *GroupStatus) Put(ctx context.Context, st GroupState) error {
+func encodeGroup(st GroupState, cm *corev1.ConfigMap) error {
 	stamp := func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339)
 	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: groupConfigMap, Namespace: s.Namespace, Labels: map[string]string{"app.kubernetes.io/managed-by": "tekbot"}},
-		Data:       map[string]string{"person": st.Person, "member": st.Member, "since": stamp(st.Since), "failing": stamp(st.Failing)},
-	}
-	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	_, err := cms.Update(ctx, cm, metav1.UpdateOptions{})
-	if apierrors.IsNotFound(err) {
-		_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-	}
-	return err
+	cm.Data = map[string]string{"person": st.Person, "member": st.Member, "since": stamp(st.Since), "failing": stamp(st.Failing)}
+	return nil
 }
 
 // Report says in one line whether the group follows the rotation, for the

@@ -23,6 +23,7 @@ import (
 	"tekbot/schedule"
 	"tekbot/state"
 	"tekbot/tekton"
+	"tekbot/test/fake"
 	"tekbot/test/kube"
 )
 
@@ -65,24 +66,25 @@ func (p slackPoster) Post(ctx context.Context, channel, text string) error {
 	return err
 }
 
+// fixture is the handoff's world. Its state (claims, rotation changes) is
+// the in-memory ConfigMaps, which state's contract suite holds to the
+// apiserver's behaviour; nothing failed unless withCluster adds a real
+// apiserver whose PipelineRuns fail.
 type fixture struct {
 	api      *slackAPI
-	cluster  *kube.Cluster
-	ns       string
-	clusters *tekton.Clusters
+	state    *fake.ConfigMaps
+	failures handoff.Failures
 	rot      schedule.Rotation
 }
 
+// noFailures is a world where nothing failed.
+type noFailures struct{}
+
+func (noFailures) FailedSince(context.Context, time.Time) ([]tekton.Failure, error) { return nil, nil }
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{api: &slackAPI{}, cluster: kube.Shared(t, "nightly")}
-	f.ns = f.cluster.Namespace(t)
-	cl, err := tekton.NewCluster(config.Cluster{Name: "nightly", Role: config.RoleNightly, Namespace: f.ns},
-		&config.Dashboard{PipelineRunURL: "https://dash.example/{{.Namespace}}/{{.Name}}"}, f.cluster.REST)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.clusters = tekton.NewClusters(cl)
+	f := &fixture{api: &slackAPI{}, state: fake.NewConfigMaps("tekbot"), failures: noFailures{}}
 	rome, _ := time.LoadLocation("Europe/Rome")
 	f.rot = schedule.Rotation{
 		Roster: []string{"andrea", "vincent", "jerop"}, Location: rome,
@@ -92,7 +94,24 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// replica is one tekbot instance's handoff job; all share the apiserver.
+// withCluster makes the failures those of a real apiserver's PipelineRuns
+// (cluster "nightly", namespace ns), for the tests whose point is reading
+// them.
+func (f *fixture) withCluster(t *testing.T) (c *kube.Cluster, ns string, clusters *tekton.Clusters) {
+	t.Helper()
+	c = kube.Shared(t, "nightly")
+	ns = c.Namespace(t)
+	cl, err := tekton.NewCluster(config.Cluster{Name: "nightly", Role: config.RoleNightly, Namespace: ns},
+		&config.Dashboard{PipelineRunURL: "https://dash.example/{{.Namespace}}/{{.Name}}"}, c.REST)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clusters = tekton.NewClusters(cl)
+	f.failures = clusters
+	return c, ns, clusters
+}
+
+// replica is one tekbot instance's handoff job; all share the state.
 func (f *fixture) replica(t *testing.T) *handoff.Job {
 	t.Helper()
 	srv := httptest.NewServer(f.api)
@@ -101,9 +120,9 @@ func (f *fixture) replica(t *testing.T) *handoff.Job {
 		Rotation: f.rot, Channel: "C01CAPTAIN", RunbookURL: "https://runbook.example", LogURL: "https://log.example",
 		Mention:  func(p string) string { return "@" + p },
 		Poster:   slackPoster{slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.URL+"/"))},
-		Failures: f.clusters,
-		Claims:   &state.Claims{Kube: f.cluster.Kube, Namespace: f.ns},
-		Changes:  &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns},
+		Failures: f.failures,
+		Claims:   &state.Claims{ConfigMaps: f.state},
+		Changes:  &state.RotationState{ConfigMaps: f.state},
 		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }
@@ -160,18 +179,19 @@ func TestOneHandoffPerDayAcrossReplicas(t *testing.T) {
 func TestHandoffMessage(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	c, ns, _ := f.withCluster(t)
 	ctx := context.Background()
-	runs := f.cluster.Tekton.TektonV1().PipelineRuns(f.ns)
+	runs := c.Tekton.TektonV1().PipelineRuns(ns)
 	for _, name := range []string{"triggers-release-nightly-20261123", "pipeline-release-nightly-20261123"} {
 		pr := &pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: strings.Split(name, "-nightly")[0]}}}
 		if _, err := runs.Create(ctx, pr, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := kube.SetState(ctx, f.cluster, f.ns, "triggers-release-nightly-20261123", kube.Failed); err != nil {
+	if _, err := kube.SetState(ctx, c, ns, "triggers-release-nightly-20261123", kube.Failed); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kube.SetState(ctx, f.cluster, f.ns, "pipeline-release-nightly-20261123", kube.Succeeded); err != nil {
+	if _, err := kube.SetState(ctx, c, ns, "pipeline-release-nightly-20261123", kube.Succeeded); err != nil {
 		t.Fatal(err)
 	}
 	j := f.replica(t)
@@ -186,7 +206,7 @@ func TestHandoffMessage(t *testing.T) {
 		// vincent; the 25th is a holiday, so jerop is next on the 26th.
 		"Tuesday 2026-11-24", "Today's build captain: @vincent", "Previous: @andrea (2026-11-23)",
 		"Next: @jerop (Thu 2026-11-26)", "<https://runbook.example|runbook>",
-		"1 failed in the last 24 hours", "nightly: `triggers-release` <https://dash.example/" + f.ns + "/triggers-release-nightly-20261123|triggers-release-nightly-20261123> (failed)",
+		"1 failed in the last 24 hours", "nightly: `triggers-release` <https://dash.example/" + ns + "/triggers-release-nightly-20261123|triggers-release-nightly-20261123> (failed)",
 	} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message lacks %q:\n%s", want, msg)
@@ -235,7 +255,7 @@ func TestExpiryWarning(t *testing.T) {
 func TestHandoffSeesChatChanges(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	changes := &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
+	changes := &state.RotationState{ConfigMaps: f.state}
 	err := changes.Change(context.Background(), func(c *state.RotationChanges) error {
 		c.Overrides[schedule.NewDate(2026, 11, 24)] = schedule.Override{Person: "jerop", Comment: "covers for vincent"}
 		return nil

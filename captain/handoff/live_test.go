@@ -34,8 +34,8 @@ func TestCaptainGroupFollowsTheRotation(t *testing.T) {
 	t.Cleanup(api.Stop)
 	poster := slack.NewPoster(slackapi.New("xoxb-test", slackapi.OptionAPIURL(api.APIURL())), f.replica(t).Log)
 	poster.Interval = time.Millisecond
-	changes := &state.RotationState{Kube: f.cluster.Kube, Namespace: f.ns}
-	status := &handoff.GroupStatus{Kube: f.cluster.Kube, Namespace: f.ns}
+	changes := &state.RotationState{ConfigMaps: f.state}
+	status := &handoff.GroupStatus{ConfigMaps: f.state}
 	g := &handoff.Group{
 		ID: "S0CAPTAINS", Slack: poster, Status: status, Log: f.replica(t).Log,
 		Rotation: func(ctx context.Context) (schedule.Rotation, error) {
@@ -105,19 +105,21 @@ func TestCaptainGroupFollowsTheRotation(t *testing.T) {
 // TestHandoffCompletesThePicture: the handoff lists the alerts since the
 // last handoff, the pages nobody acked and an environment whose
 // pipelines-info ConfigMap reports another version than the last
-// promotion.
+// promotion. The drift is read from a real cluster; tekbot's own records
+// are the in-memory state.
 func TestHandoffCompletesThePicture(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	c, ns, clusters := f.withCluster(t)
 	ctx := context.Background()
-	kube, ns := f.cluster.Kube, f.ns
+	kube := c.Kube
 	for name, version := range map[string]string{"pipelines-info": "v1.14.0", "triggers-info": "v0.33.0"} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string]string{"version": version}}
 		if _, err := kube.CoreV1().ConfigMaps(ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	record := &promotion.Record{Kube: kube, Namespace: ns}
+	record := &promotion.Record{ConfigMaps: f.state}
 	err := record.Update(ctx, time.Now(), func(b *promotion.Book) error {
 		b.Production["pipeline/dogfooding"] = &promotion.Deployed{Version: "v1.15.0", By: "andrea", At: at(20, 15, 0)}
 		b.Production["triggers/dogfooding"] = &promotion.Deployed{Version: "v0.33.0", By: "andrea", At: at(20, 15, 0)}
@@ -126,13 +128,13 @@ func TestHandoffCompletesThePicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	days := &alerts.Days{Kube: kube, Namespace: ns}
+	days := &alerts.Days{ConfigMaps: f.state}
 	if _, err := days.Update(ctx, schedule.NewDate(2026, 11, 23), func(d *alerts.Day) {
 		d.Lines["nightly/pipeline-release"] = &alerts.Line{Cluster: "nightly", Pipeline: "pipeline-release", Failures: 3, LastRun: "pipeline-release-x", Green: true}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	pages := &paging.Store{Kube: kube, Namespace: ns}
+	pages := &paging.Store{ConfigMaps: f.state}
 	if _, err := pages.Create(ctx, &paging.Page{ID: "p1", Requester: "vincent", Reason: "dogfooding is down", Created: at(23, 22, 0)}); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestHandoffCompletesThePicture(t *testing.T) {
 	j.Pages, j.Alerts = pages, days
 	j.Drift = &alerts.Observer{
 		Environments: []config.Environment{{Name: "dogfooding", Cluster: "nightly", InfoNamespace: ns}},
-		Clusters:     f.clusters, Promoted: record,
+		Clusters:     clusters, Promoted: record,
 	}
 	msg, err := j.Message(ctx, schedule.NewDate(2026, 11, 24), at(24, 9, 0))
 	if err != nil {

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/schedule"
@@ -71,7 +69,7 @@ func (p *Pager) Page(ctx context.Context, now time.Time, r Request) (*Page, erro
 	}
 	sum := sha256.Sum256([]byte(r.ID))
 	pg := &Page{ID: hex.EncodeToString(sum[:])[:12], Requester: r.Requester, Reason: r.Reason, Link: r.Link, Urgent: r.Urgent, Created: now, DeliverAt: now}
-	if existing, _, err := p.Store.Get(ctx, pg.ID); err == nil {
+	if existing, err := p.Store.Get(ctx, pg.ID); err == nil {
 		return existing, nil // a retry of a request that already paged
 	}
 	if err := p.rateLimit(ctx, r.Requester, now); err != nil {
@@ -91,7 +89,7 @@ func (p *Pager) Page(ctx context.Context, now time.Time, r Request) (*Page, erro
 			return nil, err
 		}
 	}
-	pg, _, err = p.Store.Get(ctx, pg.ID)
+	pg, err = p.Store.Get(ctx, pg.ID)
 	return pg, err
 }
 
@@ -118,24 +116,6 @@ func nextHandoff(rot schedule.Rotation, now time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// change re-reads a page, applies fn and writes it, retrying when another
-// replica wrote in between.
-func (p *Pager) change(ctx context.Context, id string, fn func(*Page) error) (*Page, error) {
-	for {
-		pg, rv, err := p.Store.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if err := fn(pg); err != nil {
-			return pg, err
-		}
-		err = p.Store.Update(ctx, pg, rv)
-		if !apierrors.IsConflict(errors.Unwrap(err)) {
-			return pg, err
-		}
-	}
-}
-
 // step runs a page's step once across replicas: the claim names it.
 func (p *Pager) step(ctx context.Context, key string, do func() error) error {
 	ok, err := p.Claims.Claim(ctx, key)
@@ -159,7 +139,7 @@ func (p *Pager) mention(name string) string {
 }
 
 func (p *Pager) deliver(ctx context.Context, rot schedule.Rotation, id string, now time.Time) error {
-	pg, _, err := p.Store.Get(ctx, id)
+	pg, err := p.Store.Get(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -184,7 +164,7 @@ func (p *Pager) deliver(ctx context.Context, rot schedule.Rotation, id string, n
 	if err != nil {
 		return err
 	}
-	_, err = p.change(ctx, id, func(pg *Page) error {
+	_, err = p.Store.Change(ctx, id, func(pg *Page) error {
 		pg.Delivered, pg.Paged, pg.NextEscalation = true, []string{captain}, now.Add(p.EscalateAfter)
 		return nil
 	})
@@ -249,7 +229,7 @@ func (p *Pager) escalate(ctx context.Context, rot schedule.Rotation, pg *Page, n
 	if err != nil {
 		return err
 	}
-	_, err = p.change(ctx, pg.ID, func(pg *Page) error {
+	_, err = p.Store.Change(ctx, pg.ID, func(pg *Page) error {
 		pg.Level = level
 		if who != "" {
 			pg.Paged = append(pg.Paged, who)
@@ -281,7 +261,7 @@ func (p *Pager) Ack(ctx context.Context, now time.Time, id, by string) (*Page, e
 			return nil, errors.New("no page is waiting for an ack")
 		}
 	}
-	pg, err := p.change(ctx, id, func(pg *Page) error {
+	pg, err := p.Store.Change(ctx, id, func(pg *Page) error {
 		if !pg.Open() {
 			return fmt.Errorf("page %s was already acked by %s", pg.ID, pg.AckedBy)
 		}

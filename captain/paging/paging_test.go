@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,10 +20,8 @@ import (
 	"tekbot/config"
 	"tekbot/schedule"
 	"tekbot/state"
-	"tekbot/test/kube"
+	"tekbot/test/fake"
 )
-
-func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 
 // slackAPI speaks the part of Slack's Web API a page uses and records who
 // was told what: channel posts, and DMs (conversations.open then post).
@@ -101,8 +98,9 @@ func at(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour,
 
 func newPager(t *testing.T) (*paging.Pager, *paging.Pager, *slackAPI, *pagerDuty) {
 	t.Helper()
-	c := kube.Shared(t, "nightly")
-	ns := c.Namespace(t)
+	// Both replicas share one state namespace: the in-memory ConfigMaps,
+	// which state's contract suite holds to the apiserver's behaviour.
+	cms := fake.NewConfigMaps("tekbot")
 	slackSrv, pdSrv := &slackAPI{}, &pagerDuty{}
 	s1, s2 := httptest.NewServer(slackSrv), httptest.NewServer(pdSrv)
 	t.Cleanup(s1.Close)
@@ -115,12 +113,12 @@ func newPager(t *testing.T) (*paging.Pager, *paging.Pager, *slackAPI, *pagerDuty
 	replica := func() *paging.Pager {
 		return &paging.Pager{
 			Rotation: func(context.Context) (schedule.Rotation, error) { return rot, nil },
-			Config:   cfg, Store: &paging.Store{Kube: c.Kube, Namespace: ns},
+			Config:   cfg, Store: &paging.Store{ConfigMaps: cms},
 			Notifier:      notifier{slackapi.New("xoxb-test", slackapi.OptionAPIURL(s1.URL+"/"))},
 			PagerDuty:     &paging.PagerDuty{URL: s2.URL + "/v2/enqueue", RoutingKey: "rk-test"},
 			Channel:       "C01CAPTAIN",
 			EscalateAfter: 15 * time.Minute,
-			Claims:        &state.Claims{Kube: c.Kube, Namespace: ns},
+			Claims:        &state.Claims{ConfigMaps: cms},
 			Log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
 		}
 	}

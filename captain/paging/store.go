@@ -10,7 +10,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+
+	"tekbot/state"
 )
 
 // Page is one page to the build captain.
@@ -38,18 +39,10 @@ type Page struct {
 // Open reports whether the page still waits for an ack.
 func (p *Page) Open() bool { return p.AckedBy == "" }
 
-// Kube is what Store uses of Kubernetes: ConfigMaps. It is narrower than
-// client-go's full clientset, whose every API group's client tekbot would
-// otherwise link; tekton.Kube and the full clientset (tests) satisfy it.
-type Kube interface {
-	CoreV1() corev1client.CoreV1Interface
-}
-
 // Store keeps pages as ConfigMaps in tekbot's namespace, so escalation
 // survives restarts and any replica can ack.
 type Store struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps state.ConfigMaps
 }
 
 const (
@@ -59,78 +52,85 @@ const (
 
 func configMapName(id string) string { return "tekbot-page-" + id }
 
+// doc is page id's ConfigMap. A page that is not there is NotFound, as
+// from the apiserver: unlike the other documents it has no empty state.
+func (s *Store) doc(id string) *state.Doc[*Page] {
+	name := configMapName(id)
+	return &state.Doc[*Page]{
+		ConfigMaps: s.ConfigMaps, Name: name,
+		Decode: func(cm *corev1.ConfigMap) (*Page, error) {
+			if cm == nil {
+				return nil, apierrors.NewNotFound(corev1.Resource("configmaps"), name)
+			}
+			return decode(cm)
+		},
+		Encode: encode,
+	}
+}
+
 // Create stores a new page; its ID is derived from the request, so a
 // retried request finds the page it made instead of paging twice.
 func (s *Store) Create(ctx context.Context, p *Page) (created bool, err error) {
-	cm, err := encode(p)
-	if err != nil {
-		return false, err
-	}
-	_, err = s.Kube.CoreV1().ConfigMaps(s.Namespace).Create(ctx, cm, metav1.CreateOptions{})
-	if apierrors.IsAlreadyExists(err) {
-		return false, nil
-	}
+	created, err = s.doc(p.ID).Create(ctx, p)
 	if err != nil {
 		return false, fmt.Errorf("storing page %s: %w", p.ID, err)
 	}
-	return true, nil
+	return created, nil
 }
 
-func encode(p *Page) (*corev1.ConfigMap, error) {
+// encode writes the page, and labels it open or acked for Open and
+// DeleteClosed.
+func encode(p *Page, cm *corev1.ConfigMap) error {
 	raw, err := json.Marshal(p)
-	if err != nil {
-		return nil, err
-	}
-	state := "open"
-	if !p.Open() {
-		state = "acked"
-	}
-	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: configMapName(p.ID), Labels: map[string]string{
-			"app.kubernetes.io/managed-by": "tekbot", labelPage: state,
-		}},
-		Data: map[string]string{pageKey: string(raw)},
-	}, nil
-}
-
-// Get reads a page.
-func (s *Store) Get(ctx context.Context, id string) (*Page, string, error) {
-	cm, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Get(ctx, configMapName(id), metav1.GetOptions{})
-	if err != nil {
-		return nil, "", fmt.Errorf("reading page %s: %w", id, err)
-	}
-	var p Page
-	if err := json.Unmarshal([]byte(cm.Data[pageKey]), &p); err != nil {
-		return nil, "", fmt.Errorf("decoding page %s: %w", id, err)
-	}
-	return &p, cm.ResourceVersion, nil
-}
-
-// Update writes p if nobody changed it since resourceVersion; a conflict
-// means another replica acted first and the caller should re-read.
-func (s *Store) Update(ctx context.Context, p *Page, resourceVersion string) error {
-	cm, err := encode(p)
 	if err != nil {
 		return err
 	}
-	cm.ResourceVersion = resourceVersion
-	if _, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
-		return fmt.Errorf("updating page %s: %w", p.ID, err)
+	status := "open"
+	if !p.Open() {
+		status = "acked"
 	}
+	if cm.Labels == nil {
+		cm.Labels = map[string]string{}
+	}
+	cm.Labels[labelPage] = status
+	cm.Data = map[string]string{pageKey: string(raw)}
 	return nil
+}
+
+func decode(cm *corev1.ConfigMap) (*Page, error) {
+	var p Page
+	if err := json.Unmarshal([]byte(cm.Data[pageKey]), &p); err != nil {
+		return nil, fmt.Errorf("decoding page %s: %w", cm.Name, err)
+	}
+	return &p, nil
+}
+
+// Get reads a page.
+func (s *Store) Get(ctx context.Context, id string) (*Page, error) {
+	p, err := s.doc(id).Get(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading page %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Change applies change to page id and saves it, running change again on
+// fresh data when another replica wrote in between. An error from change
+// (the page was acked already) is returned as is, and saves nothing.
+func (s *Store) Change(ctx context.Context, id string, change func(*Page) error) (*Page, error) {
+	return s.doc(id).Update(ctx, func(p **Page) error { return change(*p) })
 }
 
 // Open lists the pages waiting for an ack.
 func (s *Store) Open(ctx context.Context) ([]*Page, error) {
-	list, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelPage + "=open"})
+	list, err := s.ConfigMaps.List(ctx, labelPage+"=open")
 	if err != nil {
 		return nil, fmt.Errorf("listing pages: %w", err)
 	}
 	var out []*Page
-	for _, cm := range list.Items {
-		var p Page
-		if err := json.Unmarshal([]byte(cm.Data[pageKey]), &p); err == nil {
-			out = append(out, &p)
+	for _, cm := range list {
+		if p, err := decode(&cm); err == nil {
+			out = append(out, p)
 		}
 	}
 	return out, nil
@@ -145,13 +145,13 @@ const ClosedRetention = 7 * 24 * time.Hour
 // never deleted. A page another replica deleted or changed first is left
 // to it. It returns how many pages it deleted.
 func (s *Store) DeleteClosed(ctx context.Context, retention time.Duration, now time.Time) (int, error) {
-	list, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelPage + "=acked"})
+	list, err := s.ConfigMaps.List(ctx, labelPage+"=acked")
 	if err != nil {
 		return 0, fmt.Errorf("listing closed pages: %w", err)
 	}
 	deleted := 0
 	var errs []error
-	for _, cm := range list.Items {
+	for _, cm := range list {
 		// A page that cannot be decoded is dated by its object instead.
 		closed := cm.CreationTimestamp.Time
 		var p Page
@@ -161,9 +161,7 @@ func (s *Store) DeleteClosed(ctx context.Context, retention time.Duration, now t
 		if now.Sub(closed) < retention {
 			continue
 		}
-		err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, cm.Name, metav1.DeleteOptions{
-			Preconditions: &metav1.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion},
-		})
+		err := s.ConfigMaps.Delete(ctx, cm.Name, &metav1.Preconditions{UID: &cm.UID, ResourceVersion: &cm.ResourceVersion})
 		switch {
 		case err == nil:
 			deleted++

@@ -10,8 +10,7 @@ import (
 	"tekbot/captain/paging"
 )
 
-// TestClosedPagesAreDeletedAfterRetention: on a real apiserver and a fake
-// clock, an acked page stays for the retention and is then deleted by the
+// TestClosedPagesAreDeletedAfterRetention: on a fake clock, an acked page stays for the retention and is then deleted by the
 // sweep, once, whichever replica sweeps; an open page is never deleted.
 func TestClosedPagesAreDeletedAfterRetention(t *testing.T) {
 	t.Parallel()
@@ -30,7 +29,7 @@ func TestClosedPagesAreDeletedAfterRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 	exists := func(id string) bool {
-		_, _, err := a.Store.Get(ctx, id)
+		_, err := a.Store.Get(ctx, id)
 		if err != nil && !apierrors.IsNotFound(err) {
 			t.Fatal(err)
 		}

@@ -111,7 +111,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	a := &app{
 		cfg: cfg, log: log, clusters: clusters, pool: bot.NewPool(workers, queueSize), mux: http.NewServeMux(),
 		metrics: bot.NewMetrics(reg), state: stateCluster,
-		claims: &state.Claims{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
+		claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)},
 	}
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
@@ -124,14 +124,14 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		}
 	}
 	policy := bot.PolicyFor(cfg)
-	rotation := &state.RotationState{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
-	approvals := &state.Approvals{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace}
+	rotation := &state.RotationState{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
+	approvals := &state.Approvals{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
 	a.approvals = approvals
 	deps := &handlers.Deps{
 		Config: cfg, Clusters: clusters, Policy: policy, PullRequests: opts.pullRequests, Log: log,
 		Rotation:   rotation,
 		Approvals:  approvals,
-		Queue:      &state.Queue{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace},
+		Queue:      &state.Queue{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)},
 		Background: func(job func(ctx context.Context)) { a.wg.Go(func() { job(a.life) }) },
 	}
 
@@ -164,13 +164,13 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	a.registry = handlers.NewRegistry(deps)
 	// The last few thousand records, beyond the Events' TTL, for the status
 	// page and `tekbot audit`; written in the background by every replica.
-	ring := &audit.Ring{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log.With("component", "audit")}
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace), Log: log.With("component", "audit")}
 	a.runnables.Add(lifecycle.Runnable{Name: "audit ring", Run: ring.Run})
 	auditor := &audit.EventAuditor{
-		State: stateCluster.Kube, Namespace: cfg.State.Namespace, Log: log, Ring: ring,
-		Clusters: func(name string) audit.Kube {
+		State: audit.EventsIn(stateCluster.Kube), Namespace: cfg.State.Namespace, Log: log, Ring: ring,
+		Clusters: func(name string) audit.Events {
 			if c := clusters.Get(name); c != nil {
-				return c.Kube
+				return audit.EventsIn(c.Kube)
 			}
 			return nil
 		},
@@ -207,7 +207,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 		if err != nil {
 			return nil, fmt.Errorf("github.webhookSecret: %w", err)
 		}
-		roles := &state.RoleChanges{Kube: stateCluster.Kube, Namespace: cfg.State.Namespace, Keep: github.RolesCachedFor}
+		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(stateCluster.Kube, cfg.State.Namespace), Keep: github.RolesCachedFor}
 		a.runnables.Add(lifecycle.Runnable{Name: "github role changes", Run: func(ctx context.Context) { roles.Follow(ctx, api.Forget, log) }})
 		a.mux.Handle("/github/webhook", a.bodies.Wrap(&github.Receiver{
 			Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
@@ -305,7 +305,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 			changes, err := rotation.Changes(ctx)
 			return changes.Apply(rot), err
 		},
-		Config: cfg, Store: &paging.Store{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Config: cfg, Store: &paging.Store{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 		Notifier: notify, Channel: cfg.Slack.Channels.Captain, EscalateAfter: cfg.Rotation.EscalateAfter.Duration,
 		Claims: a.claims, Log: log.With("job", "paging"),
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"tekbot/audit"
+	"tekbot/state"
 	"tekbot/tekton"
 )
 
@@ -28,7 +29,9 @@ func auditCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// The durable ring and the recent Events together: the ring outlives
 	// the apiserver's --event-ttl, the Events hold what it has not
 	// written yet. With one of them unreadable the other is still shown.
-	records, err := audit.Recent(ctx, clusters.Get(cfg.State.Cluster).Kube, cfg.State.Namespace, *n)
+	kube := clusters.Get(cfg.State.Cluster).Kube
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(kube, cfg.State.Namespace)}
+	records, err := audit.Recent(ctx, ring, audit.EventsIn(kube), cfg.State.Namespace, *n)
 	if err != nil {
 		if len(records) == 0 {
 			return err

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 
+	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
 )
@@ -86,16 +87,33 @@ func describeConfig(w io.Writer, file string, cfg *config.Config) {
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg})
 	fmt.Fprintln(w, "policy:")
 	for _, s := range reg.Specs() {
-		who := "everyone (read-only)"
-		if !s.ReadOnly {
-			roles, ok := cfg.Policy.Allow[s.Verb]
-			if !ok {
-				roles = s.DefaultAllow
-			}
-			who = strings.Join(roles, ", ") + map[bool]string{true: "", false: " (default)"}[ok]
-		}
-		fmt.Fprintf(w, "  %-12s %s\n", s.Verb, who)
+		fmt.Fprintf(w, "  %-12s %s\n", s.Verb, whoMay(cfg, s))
 	}
+}
+
+// whoMay says who may run a command, from the Specs the Policy is asked
+// about: the verb's own, or the gates its handler checks itself (a
+// read-only verb may still gate part of what it does, as page does).
+func whoMay(cfg *config.Config, s *bot.Spec) string {
+	if len(s.Gates) > 0 {
+		var parts []string
+		for _, g := range s.Gates {
+			parts = append(parts, g.Usage+": "+roles(cfg, g))
+		}
+		return strings.Join(append(parts, "the rest: everyone"), "; ")
+	}
+	if s.ReadOnly {
+		return "everyone (read-only)"
+	}
+	return roles(cfg, s)
+}
+
+func roles(cfg *config.Config, s *bot.Spec) string {
+	who := strings.Join(bot.PolicyFor(cfg).Roles(s), ", ")
+	if _, ok := cfg.Policy.Allow[s.Verb]; !ok {
+		who += " (default)"
+	}
+	return who
 }
 
 func githubAuth(cfg *config.Config) string {

@@ -19,13 +19,12 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	"golang.org/x/term"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/localcluster"
 	"tekbot/tekton"
-	"tekbot/transport/github"
 )
 
 //go:embed dev.yaml
@@ -109,7 +108,7 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	gh := newSandboxGitHub(writers)
 	log := slog.New(slog.NewJSONHandler(logFile, nil))
 	out := &lockedWriter{w: stdout}
-	term := &terminal{out: out, cfg: cfg}
+	term := &terminal{out: out, cfg: cfg, bold: isTerminal(stdout)}
 	a, err := newApp(cfg, log, appOptions{pullRequests: gh, notifier: captain{term}, releases: term})
 	if err != nil {
 		return err
@@ -121,7 +120,7 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	var controllers sync.WaitGroup
 	defer func() { stopBackground(); controllers.Wait(); a.stopBackground() }()
 	a.startBackground(bgCtx)
-	d := &driver{app: a, github: gh, out: out, term: term, nextID: 1}
+	d := &driver{app: a, github: gh, out: out, term: term, session: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	for _, c := range clusters {
 		ctl := d.controller(c, *runTime, log)
 		controllers.Go(func() { ctl.Run(bgCtx) })
@@ -139,6 +138,12 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	}
 	fmt.Fprint(stdout, driverHelp)
 	return d.loop(ctx, stdin)
+}
+
+// isTerminal reports whether w is a terminal, where ANSI bold shows.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func openLog(dir string) (*os.File, error) {
@@ -214,9 +219,10 @@ In the sandbox:
 const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pipeline):
   /tekton <command>      Slack's slash command, e.g. /tekton help, /tekton status,
                          /tekton rerun triggers-release-nightly-20261123, /tekton captain next 5,
-                         /tekton promote pipeline nightly to dogfooding (or to images)
+                         /tekton promote pipeline nightly to dogfooding (or to images),
+                         /tekton nightly triggers
   @tekbot <command>      a Slack message mentioning the bot
-  /retest, /test all, /cancel, /ok-to-test, /tekbot help
+  /retest, /test all, /cancel, /ok-to-test, /cherry-pick release-v1.2.x, /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)
   press <n>              press button n of a post (a promotion's Roll back, Approve)
   as <name>              act as another person (andrea, vincent, jerop, dibyo, sam)
@@ -226,15 +232,19 @@ const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pip
 
 `
 
-// driver reads the terminal and hands each line to the bot the way the
-// Slack or GitHub transport would, then shows the reply.
+// driver reads the terminal and hands each line to the intake the way
+// the Slack or GitHub transport would (devtransport.go), then shows the
+// reply.
 type driver struct {
 	app    *app
 	github *sandboxGitHub
 	out    io.Writer
 	term   *terminal
 	person *config.Person
-	nextID int
+	// session and nextID make request IDs unique across starts on the
+	// same clusters, whose claims outlive a start.
+	session string
+	nextID  int
 	// failNext makes the next run the stand-in controllers end fail.
 	failNext atomic.Bool
 }
@@ -311,109 +321,6 @@ func (d *driver) handle(ctx context.Context, in *bufio.Scanner, line string) (st
 		fmt.Fprintln(d.out, "Not a command. Type help for what the sandbox understands.")
 	}
 	return false
-}
-
-func (d *driver) requestID() string {
-	d.nextID++
-	return fmt.Sprintf("dev-%d-%d", time.Now().Unix(), d.nextID)
-}
-
-func (d *driver) slack(ctx context.Context, in *bufio.Scanner, text string) {
-	cmd, ok := d.app.registry.ParseSlack(text)
-	if !ok {
-		cmd = bot.Command{Verb: "help", Args: []string{}}
-	}
-	req := &bot.Request{ID: d.requestID(), Command: cmd, Caller: bot.Caller{Transport: bot.Slack, ID: d.person.Slack, Person: d.person}}
-	reply := d.app.bot.Run(ctx, req)
-	if c := reply.Confirm; c != nil {
-		d.show("slack, only you", reply.Text)
-		// As in Slack, the button runs as whoever may press it.
-		presser := d.person
-		if len(c.Approvers) > 0 {
-			presser = d.app.cfg.Person(c.Approvers[0])
-		}
-		fmt.Fprintf(d.out, "[%s] %s — type yes to press %q as %s: ", c.Title, c.Text, c.Button, presser.Name)
-		answer, _ := readLine(in)
-		if strings.TrimSpace(strings.ToLower(answer)) != "yes" {
-			fmt.Fprintln(d.out, "Cancelled; nothing was done.")
-			return
-		}
-		req.Confirmed = true
-		req.Caller = bot.Caller{Transport: bot.Slack, ID: presser.Slack, Person: presser}
-		if c.Command != nil {
-			req.Command = *c.Command
-		}
-		reply = d.app.bot.Run(ctx, req)
-	}
-	where := "slack, only you"
-	if reply.Public {
-		where = "slack, in channel"
-	}
-	d.show(where, reply.Text)
-}
-
-func (d *driver) comment(ctx context.Context, body string) {
-	cmds, ignored := d.app.registry.ParseComment(body)
-	if len(cmds) == 0 {
-		fmt.Fprintln(d.out, "(no tekbot command in that comment: tekbot stays silent, as on GitHub)")
-		return
-	}
-	pr, err := d.github.Get(ctx, sandboxRepo, sandboxPR)
-	if err != nil {
-		fmt.Fprintln(d.out, err)
-		return
-	}
-	caller := bot.Caller{
-		Transport: bot.GitHub, ID: d.person.GitHub, Person: d.person,
-		Vouch: &github.Vouch{Permissions: d.github, Approvals: d.app.approvals, Repo: d.app.cfg.Repository(sandboxRepo), Login: d.person.GitHub, PR: pr},
-	}
-	id := d.requestID()
-	var parts []string
-	for _, reply := range d.app.bot.RunAll(ctx, &bot.Request{ID: id, Caller: caller, PullRequest: pr}, cmds) {
-		if reply.Text != "" {
-			parts = append(parts, reply.Text)
-		}
-	}
-	if ignored > 0 {
-		parts = append(parts, bot.IgnoredCommands(ignored))
-	}
-	d.show(fmt.Sprintf("github, comment on #%d", sandboxPR), "@"+d.person.GitHub+"\n\n"+strings.Join(parts, "\n\n"))
-}
-
-func (d *driver) show(where, text string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "tekbot (%s):\n", where)
-	for l := range strings.Lines(d.term.render(text)) {
-		b.WriteString("  " + strings.TrimRight(l, "\n") + "\n")
-	}
-	fmt.Fprintln(d.out, b.String())
-}
-
-// press presses a button a post offered, as the current person: the
-// command runs again, confirmed, through the same gates as in Slack.
-func (d *driver) press(ctx context.Context, arg string) {
-	n, err := strconv.Atoi(arg)
-	if err != nil {
-		fmt.Fprintln(d.out, "Usage: press <n>, the number a post gave its button.")
-		return
-	}
-	b, err := d.term.press(n, d.person)
-	if err != nil {
-		fmt.Fprintf(d.out, "%s.\n", err)
-		return
-	}
-	req := b.req
-	req.Confirmed = true
-	req.Caller = bot.Caller{Transport: bot.Slack, ID: d.person.Slack, Person: d.person}
-	if b.confirm.Command != nil {
-		req.Command = *b.confirm.Command
-	}
-	reply := d.app.bot.Run(ctx, &req)
-	where := "slack, only you"
-	if reply.Public {
-		where = "slack, in channel"
-	}
-	d.show(where, reply.Text)
 }
 
 // controller is the stand-in Tekton controller for c: it ends runs after

@@ -21,7 +21,7 @@ func TestSandboxPromotesImagesByDigestAndProvenance(t *testing.T) {
 	s.waitFor(`Deploy pipeline v20261123-a1b2c3d \(` + regexp.QuoteMeta(digest) + `\) to images\. — type yes to press "Promote" as andrea: `)
 	s.send("yes")
 	s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: succeeded`,
-		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*images\\*")
+		"✅ pipeline `v20261123-a1b2c3d` is on images")
 
 	s.send("/tekton promote triggers nightly to images")
 	s.waitFor("skipped the newer `v20261123-e4f5a6b`: Provenance: the image tagged `v20261123-e4f5a6b` has no attestation from Tekton Chains")

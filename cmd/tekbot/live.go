@@ -12,6 +12,7 @@ import (
 	"tekbot/lifecycle"
 	"tekbot/promotion"
 	"tekbot/schedule"
+	"tekbot/state"
 	"tekbot/transport/slack"
 )
 
@@ -32,12 +33,12 @@ const groupInterval = 30 * time.Second
 // @build-captain and drift posts. Without a liveNotifier only the handoff
 // gains the parts it can read.
 func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, job *handoff.Job, rotation func(context.Context) (schedule.Rotation, error)) {
-	days := &alerts.Days{Kube: a.state.Kube, Namespace: cfg.State.Namespace}
+	days := &alerts.Days{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)}
 	observer := &alerts.Observer{
 		Environments: cfg.Promotion.Environments, Clusters: a.clusters,
-		Promoted: &promotion.Record{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Promoted: &promotion.Record{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 	}
-	job.Pages = &paging.Store{Kube: a.state.Kube, Namespace: cfg.State.Namespace}
+	job.Pages = &paging.Store{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)}
 	job.Drift, job.Alerts = observer, days
 	live, ok := notify.(liveNotifier)
 	if !ok {
@@ -56,7 +57,7 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 	if cfg.Slack.CaptainGroup != "" {
 		group := &handoff.Group{
 			ID: cfg.Slack.CaptainGroup, Rotation: rotation, Slack: live, Log: log.With("job", "captain-group"),
-			Status: &handoff.GroupStatus{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+			Status: &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 			SlackID: func(name string) string {
 				if p := cfg.Person(name); p != nil {
 					return p.Slack

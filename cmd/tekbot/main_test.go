@@ -369,14 +369,14 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.waitFor(`andrea> `)
 
 	s.send("/tekton promote pipeline nightly to dogfooding")
-	s.waitFor(`Promote \*pipeline\* to \*dogfooding\*: .*v20261123-a1b2c3d`)
+	s.waitFor(`Promote pipeline to dogfooding: .*v20261123-a1b2c3d`)
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
 	run := s.waitFor(`\[tekton on dogfooding\] tekton-deploy/(promote-pipeline-[a-z0-9]+): running`)[1]
 	// The controller's line and tekbot's, both about the run's end, come
 	// in either order.
 	s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/`+run+`: succeeded`,
-		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
+		"✅ pipeline `v20261123-a1b2c3d` is on dogfooding")
 
 	// The next deploy fails: tekbot offers to roll back to what ran.
 	s.send("fail next")
@@ -384,7 +384,7 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.waitFor(`type yes to press "Promote" as andrea: `)
 	s.send("yes")
 	failed := s.waitForAll(`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: failed`,
-		"❌ Promoting \\*pipeline\\* `v20261122-a1b2c3d` to \\*dogfooding\\* failed",
+		"❌ Promoting pipeline `v20261122-a1b2c3d` to dogfooding failed",
 		`\[Roll back\] button: type `+"`"+`press (\d+)`+"`")
 	button := failed[2][1]
 
@@ -394,9 +394,9 @@ func TestSandboxPromotesAndRollsBack(t *testing.T) {
 	s.waitFor(`only andrea, vincent may press "Roll back"`)
 	s.send("as andrea")
 	s.send("press " + button)
-	s.waitForAll(`andrea is promoting \*pipeline\* to \*dogfooding\*: `+"`v20261123-a1b2c3d`",
+	s.waitForAll(`andrea is promoting pipeline to dogfooding: `+"`v20261123-a1b2c3d`",
 		`\[tekton on dogfooding\] tekton-deploy/promote-pipeline-[a-z0-9]+: succeeded`,
-		"✅ \\*pipeline\\* `v20261123-a1b2c3d` is on \\*dogfooding\\*")
+		"✅ pipeline `v20261123-a1b2c3d` is on dogfooding")
 	s.send("quit")
 }
 
@@ -417,23 +417,37 @@ func TestSandboxRetestFinishes(t *testing.T) {
 	s.send("quit")
 }
 
-// TestSandboxRendersSlackMarkup: replies read as text, not Slack markup.
+// TestSandboxRendersSlackMarkup: replies and posts read as text, not
+// Slack markup: bold is ANSI bold on a terminal and plain elsewhere, emoji
+// names are glyphs.
 func TestSandboxRendersSlackMarkup(t *testing.T) {
 	t.Parallel()
-	term := &terminal{cfg: &config.Config{People: []config.Person{{Name: "andrea", Slack: "U01ANDREA"}}}}
-	tests := []struct{ in, want string }{
-		{"<@U01ANDREA> is the build captain", "andrea is the build captain"},
-		{"<@U0NOBODY|nobody> and <@U0UNKNOWN>", "nobody and @U0UNKNOWN"},
-		{"<!here> the nightly failed", "@here the nightly failed"},
-		{"see <https://x.dev/runs/a|run a> now", "see run a (https://x.dev/runs/a) now"},
-		{"see <https://x.dev/runs/a>", "see https://x.dev/runs/a"},
-		{"in <#C0CAPTAIN|captain>", "in #captain"},
-		{"the run [`a`](http://localhost:9097/#/a) failed", "the run a (http://localhost:9097/#/a) failed"},
-		{"usage: promote <project> &amp; more", "usage: promote <project> & more"},
+	cfg := &config.Config{People: []config.Person{{Name: "andrea", Slack: "U01ANDREA"}}}
+	tests := []struct{ in, plain, onTerminal string }{
+		{"<@U01ANDREA> is the build captain", "andrea is the build captain", ""},
+		{"<@U0NOBODY|nobody> and <@U0UNKNOWN>", "nobody and @U0UNKNOWN", ""},
+		{"<!here> the nightly failed", "@here the nightly failed", ""},
+		{"see <https://x.dev/runs/a|run a> now", "see run a (https://x.dev/runs/a) now", ""},
+		{"see <https://x.dev/runs/a>", "see https://x.dev/runs/a", ""},
+		{"in <#C0CAPTAIN|captain>", "in #captain", ""},
+		{"the run [`a`](http://localhost:9097/#/a) failed", "the run a (http://localhost:9097/#/a) failed", ""},
+		{"usage: promote <project> &amp; more", "usage: promote <project> & more", ""},
+		{":rotating_light: *pipeline* failed", "🚨 pipeline failed", "🚨 \x1b[1mpipeline\x1b[22m failed"},
+		{"**/retest**\nRerunning", "/retest\nRerunning", "\x1b[1m/retest\x1b[22m\nRerunning"},
+		{":large_green_circle: ok, :white_check_mark: :warning:", "🟢 ok, ✅ ⚠️", ""},
+		{"at 10:30:00, :not_an_emoji_name: stays", "at 10:30:00, :not_an_emoji_name: stays", ""},
+		{"2*3*4 and a * b * c are not bold", "2*3*4 and a * b * c are not bold", ""},
 	}
 	for _, tt := range tests {
-		if got := term.render(tt.in); got != tt.want {
-			t.Errorf("render(%q) = %q, want %q", tt.in, got, tt.want)
+		for _, bold := range []bool{false, true} {
+			want := tt.plain
+			if bold && tt.onTerminal != "" {
+				want = tt.onTerminal
+			}
+			term := &terminal{cfg: cfg, bold: bold}
+			if got := term.render(tt.in); got != want {
+				t.Errorf("render(%q), bold %v = %q, want %q", tt.in, bold, got, want)
+			}
 		}
 	}
 }

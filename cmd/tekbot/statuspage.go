@@ -22,8 +22,8 @@ import (
 func newStatusPage(cfg *config.Config, a *app, rotation *state.RotationState, ring *audit.Ring) (*statuspage.Page, error) {
 	p := &statuspage.Page{
 		Title: "tekbot", Clusters: a.clusters, Log: a.log.With("component", "statuspage"),
-		Pages:      &paging.Store{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
-		Promotions: &promotion.Record{Kube: a.state.Kube, Namespace: cfg.State.Namespace},
+		Pages:      &paging.Store{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
+		Promotions: &promotion.Record{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 	}
 	// A nil store stays a nil interface: that part is left out.
 	if rotation != nil {

@@ -10,6 +10,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kyokomi/emoji/v2"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -23,27 +27,41 @@ import (
 type terminal struct {
 	out io.Writer // shared with the driver; writes are whole lines
 	cfg *config.Config
+	// bold shows *bold* in ANSI bold: stdout is a terminal. Otherwise (a
+	// pipe, a file) the asterisks are dropped and the text stays plain.
+	bold bool
 
 	mu      sync.Mutex
 	buttons []*button
-	thread  int
+	// threads counts the threads started in each channel, to name them
+	// thread-1, thread-2… there.
+	threads map[string]int
 }
 
 // button is a confirm button on a posted message: pressing it runs req
-// again, confirmed, as whoever pressed it.
+// again, confirmed, as whoever pressed it (once: the intake keys it by
+// req.ID).
 type button struct {
 	confirm bot.Confirm
 	req     bot.Request
-	pressed bool
 }
 
 var (
 	markdownLink = regexp.MustCompile(`\[([^\]\n]+)\]\((\S+?)\)`)
 	slackMarkup  = regexp.MustCompile(`<([^<>\n]+)>`)
+	emojiName    = regexp.MustCompile(`:[a-z0-9_+-]+:`)
+	// boldMarkup is Markdown's **bold** (GitHub replies) and mrkdwn's
+	// *bold* (Slack), whose asterisks hug the text.
+	boldMarkup = regexp.MustCompile(`\*\*([^*\n]+)\*\*|\*([^*\s](?:[^*\n]*[^*\s])?)\*`)
 )
 
-// render turns Slack markup and Markdown links into plain text: a mention
-// names the person, a link shows its text and then its address.
+// emojiGlyphs are the names Slack (and GitHub) know, as glyphs.
+var emojiGlyphs = emoji.CodeMap()
+
+// render turns Slack mrkdwn and Markdown into text for people: a mention
+// names the person, a link shows its text and then its address, an emoji
+// name its glyph (a name Slack does not know stays as written), and bold
+// is ANSI bold on a terminal, plain text elsewhere.
 func (t *terminal) render(text string) string {
 	text = markdownLink.ReplaceAllStringFunc(text, func(m string) string {
 		g := markdownLink.FindStringSubmatch(m)
@@ -72,7 +90,43 @@ func (t *terminal) render(text string) string {
 		}
 		return m // not Slack markup: someone's <placeholder>
 	})
-	return html.UnescapeString(text)
+	text = emojiName.ReplaceAllStringFunc(text, func(name string) string { return cmp.Or(emojiGlyphs[name], name) })
+	return html.UnescapeString(t.embolden(text))
+}
+
+// embolden shows bold markup as bold, or as plain text. An asterisk inside
+// a word (2*3*4) is not markup.
+func (t *terminal) embolden(text string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range boldMarkup.FindAllStringSubmatchIndex(text, -1) {
+		if !wordEdge(text, m[0], m[1]) {
+			continue
+		}
+		var inner string
+		if m[2] >= 0 {
+			inner = text[m[2]:m[3]] // **bold**
+		} else {
+			inner = text[m[4]:m[5]] // *bold*
+		}
+		b.WriteString(text[last:m[0]])
+		if t.bold {
+			inner = "\x1b[1m" + inner + "\x1b[22m"
+		}
+		b.WriteString(inner)
+		last = m[1]
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// wordEdge reports whether text[start:end] neither follows nor precedes a
+// letter or digit.
+func wordEdge(text string, start, end int) bool {
+	before, _ := utf8.DecodeLastRuneInString(text[:start])
+	after, _ := utf8.DecodeRuneInString(text[end:])
+	isWord := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	return (start == 0 || !isWord(before)) && (end == len(text) || !isWord(after))
 }
 
 func linkText(text, url string) string {
@@ -103,14 +157,20 @@ func (t *terminal) channel(id string) string {
 	return "#" + id
 }
 
-// print writes a message block: a header line, then the text indented.
-func (t *terminal) print(header, text string) {
+// block is a message as the terminal shows it: a header line, then the
+// text rendered and indented.
+func (t *terminal) block(header, text string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n[%s]\n", header)
+	b.WriteString(header + "\n")
 	for l := range strings.Lines(t.render(text)) {
 		b.WriteString("  " + strings.TrimRight(l, "\n") + "\n")
 	}
-	_, _ = io.WriteString(t.out, b.String())
+	return b.String()
+}
+
+// print writes a post tekbot made on its own, as a block.
+func (t *terminal) print(header, text string) {
+	_, _ = io.WriteString(t.out, "\n"+t.block("["+header+"]", text))
 }
 
 // Post prints a promotion's progress as a post in the releases channel; a
@@ -118,8 +178,7 @@ func (t *terminal) print(header, text string) {
 func (t *terminal) Post(_ context.Context, thread promotion.Thread, reply bot.Reply, offer *bot.Request) (promotion.Thread, error) {
 	t.mu.Lock()
 	if thread.TS == "" {
-		t.thread++
-		thread.TS = fmt.Sprintf("thread-%d", t.thread)
+		thread.TS = t.newThread(thread.Channel)
 	}
 	var offered string
 	if reply.Confirm != nil && offer != nil {
@@ -135,7 +194,17 @@ func (t *terminal) Post(_ context.Context, thread promotion.Thread, reply bot.Re
 	return thread, nil
 }
 
-// press takes button n (1-based) for person, once.
+// newThread names the next thread of a channel; t.mu is held.
+func (t *terminal) newThread(channel string) string {
+	if t.threads == nil {
+		t.threads = map[string]int{}
+	}
+	t.threads[channel]++
+	return fmt.Sprintf("thread-%d", t.threads[channel])
+}
+
+// press takes button n (1-based) for person, who must be allowed to
+// press it.
 func (t *terminal) press(n int, person *config.Person) (*button, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -144,14 +213,11 @@ func (t *terminal) press(n int, person *config.Person) (*button, error) {
 	}
 	b := t.buttons[n-1]
 	switch {
-	case b.pressed:
-		return nil, fmt.Errorf("button %d was pressed already", n)
 	case len(b.confirm.Approvers) > 0 && !slices.Contains(b.confirm.Approvers, person.Name):
 		return nil, fmt.Errorf("only %s may press %q", strings.Join(b.confirm.Approvers, ", "), b.confirm.Button)
 	case len(b.confirm.Approvers) == 0 && b.req.Caller.Person != nil && b.req.Caller.Person.Name != person.Name:
 		return nil, fmt.Errorf("only %s may press %q", b.req.Caller.Person.Name, b.confirm.Button)
 	}
-	b.pressed = true
 	return b, nil
 }
 
@@ -172,8 +238,7 @@ func (c captain) DirectMessage(_ context.Context, to *config.Person, text, ackPa
 // PostThread prints a failure alert, in the day's thread when there is one.
 func (c captain) PostThread(_ context.Context, channel, threadTS, text string) (string, error) {
 	c.mu.Lock()
-	c.thread++
-	ts := fmt.Sprintf("thread-%d", c.thread)
+	ts := c.newThread(channel)
 	c.mu.Unlock()
 	where := "slack " + c.channel(channel) + ", " + ts
 	if threadTS != "" {

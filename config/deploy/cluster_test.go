@@ -471,7 +471,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 
 	t.Run("claims", func(t *testing.T) {
 		t.Parallel()
-		claims := &state.Claims{Kube: kc, Namespace: nsState}
+		claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(kc, nsState)}
 		key := "deploy-test/" + rand.Text()
 		for _, step := range []struct {
 			name string
@@ -555,10 +555,10 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 		// tekbot's auditor writes one Event in its namespace and one on
 		// the PipelineRun a command touched; `tekbot audit` reads them.
 		auditor := &audit.EventAuditor{
-			State: kc, Namespace: nsState, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			Clusters: func(name string) audit.Kube {
+			State: audit.EventsIn(kc), Namespace: nsState, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			Clusters: func(name string) audit.Events {
 				if name == "nightly" {
-					return kc
+					return audit.EventsIn(kc)
 				}
 				return nil
 			},
@@ -569,7 +569,7 @@ func TestServiceAccountDoesItsJob(t *testing.T) {
 			Time: time.Now().UTC(), RequestID: id, Transport: bot.Slack, CallerID: "U01ANDREA", Person: "andrea",
 			Verb: "rerun", Args: []string{run}, Targets: []string{"nightly/" + nsCI + "/" + run}, Outcome: bot.Done,
 		})
-		records, err := audit.LastRecords(ctx, kc, nsState, 1000)
+		records, err := audit.LastRecords(ctx, audit.EventsIn(kc), nsState, 1000)
 		if err != nil {
 			t.Fatalf("tekbot audit, as tekbot: %v", err)
 		}

@@ -189,10 +189,10 @@ func e2eReceiver(c *kube.Cluster, cfg *config.Config, ghURL string, st *steps, r
 	clusters := tekton.NewClusters(cluster)
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg, Clusters: clusters, Policy: policy, PullRequests: api, Log: log})
 	auditor := &audit.EventAuditor{
-		State: kc, Namespace: cfg.State.Namespace, Log: log,
-		Clusters: func(string) audit.Kube { return kc },
+		State: audit.EventsIn(kc), Namespace: cfg.State.Namespace, Log: log,
+		Clusters: func(string) audit.Events { return audit.EventsIn(kc) },
 	}
-	claims := &state.Claims{Kube: kc, Namespace: cfg.State.Namespace}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(kc, cfg.State.Namespace)}
 	return &github.Receiver{
 		Secret: webhookSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot: &bot.Bot{Registry: reg, Policy: policy, Audit: auditor, Metrics: metrics, Log: log}, API: api,

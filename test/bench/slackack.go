@@ -97,7 +97,7 @@ func slackServer(cfg *config.Config, rc *rest.Config, api string) (*httptest.Ser
 		SigningSecret: slackSecret, MaxBody: cfg.Server.MaxBodyBytes, Config: cfg, Registry: reg,
 		Bot:    &bot.Bot{Registry: reg, Policy: policy, Audit: bot.LogAuditor{Log: log}, Log: log},
 		Poster: poster, Log: log,
-		Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: &state.Claims{Kube: kc, Namespace: cfg.Clusters[0].Namespace}, Pool: pool, Log: log},
+		Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(kc, cfg.Clusters[0].Namespace)}, Pool: pool, Log: log},
 	}).Register(mux)
 	return httptest.NewServer(mux), pool, nil
 }

@@ -147,7 +147,7 @@ func statusPageOver(ctx context.Context, c *kube.Cluster, ns, stateNS string) (*
 		Roster: []string{"andrea", "vincent", "priya", "jerop"}, Location: time.UTC,
 		Handoff: schedule.TimeOfDay{Hour: 9}, Start: schedule.DateOf(now, time.UTC).AddDays(-60),
 	}
-	changes := &state.RotationState{Kube: kc, Namespace: stateNS}
+	changes := &state.RotationState{ConfigMaps: state.ConfigMapsIn(kc, stateNS)}
 	if err := changes.Change(ctx, func(rc *state.RotationChanges) error {
 		for i := range 30 {
 			rc.Holidays[schedule.DateOf(now, time.UTC).AddDays(i*3)] = "day off"
@@ -156,7 +156,7 @@ func statusPageOver(ctx context.Context, c *kube.Cluster, ns, stateNS string) (*
 	}); err != nil {
 		return nil, err
 	}
-	pages := &paging.Store{Kube: kc, Namespace: stateNS}
+	pages := &paging.Store{ConfigMaps: state.ConfigMapsIn(kc, stateNS)}
 	for i := range 5 {
 		p := &paging.Page{ID: fmt.Sprintf("bench-%d", i), Requester: "vincent", Reason: "nightly broken", Created: now,
 			DeliverAt: now, Delivered: true, Paged: []string{"andrea"}, NextEscalation: now.Add(10 * time.Minute)}
@@ -164,7 +164,7 @@ func statusPageOver(ctx context.Context, c *kube.Cluster, ns, stateNS string) (*
 			return nil, err
 		}
 	}
-	ring := &audit.Ring{Kube: kc, Namespace: stateNS}
+	ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(kc, stateNS)}
 	var records []bot.Record
 	for i := range 4000 {
 		records = append(records, bot.Record{
@@ -176,7 +176,7 @@ func statusPageOver(ctx context.Context, c *kube.Cluster, ns, stateNS string) (*
 	if err := ring.Append(ctx, records); err != nil {
 		return nil, err
 	}
-	record := &promotion.Record{Kube: kc, Namespace: stateNS}
+	record := &promotion.Record{ConfigMaps: state.ConfigMapsIn(kc, stateNS)}
 	if err := record.Update(ctx, now, func(b *promotion.Book) error {
 		for _, p := range []string{"pipeline", "triggers", "dashboard", "chains"} {
 			b.Production[p+"/dogfooding"] = &promotion.Deployed{Version: "v20261129-1a2b3c4", By: "andrea", At: now}

@@ -83,16 +83,16 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	claims := &state.Claims{Kube: o.State, Namespace: o.StateNamespace}
-	approvals := &state.Approvals{Kube: o.State, Namespace: o.StateNamespace}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
+	approvals := &state.Approvals{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
 	if o.Audit == nil {
 		o.Audit = bot.LogAuditor{Log: o.Log}
 	}
 	policy := bot.NewPolicy(o.Config.Policy)
 	deps := &handlers.Deps{
 		Config: o.Config, Clusters: o.Clusters, Policy: policy, Approvals: approvals, Log: o.Log,
-		Rotation: &state.RotationState{Kube: o.State, Namespace: o.StateNamespace},
-		Queue:    &state.Queue{Kube: o.State, Namespace: o.StateNamespace},
+		Rotation: &state.RotationState{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)},
+		Queue:    &state.Queue{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)},
 		Audit:    o.Audit,
 	}
 	if o.GitHub != nil {
@@ -116,7 +116,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
-		roles := &state.RoleChanges{Kube: o.State, Namespace: o.StateNamespace, Keep: github.RolesCachedFor}
+		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(o.State, o.StateNamespace), Keep: github.RolesCachedFor}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
 			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,

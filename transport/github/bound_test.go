@@ -11,6 +11,7 @@ import (
 
 	"tekbot/audit"
 	"tekbot/bot"
+	"tekbot/state"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
 	"tekbot/test/testenv"
@@ -45,12 +46,12 @@ func TestOneCommentDoesBoundedWork(t *testing.T) {
 			e.seed("unit-tests", kube.Failed, false)
 			e.gh.SetPermission(owner, repoName, tt.login, tt.permission)
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			ring := &audit.Ring{Kube: e.cluster.Kube, Namespace: e.ns, Log: log}
+			ring := &audit.Ring{ConfigMaps: state.ConfigMapsIn(e.cluster.Kube, e.ns), Log: log}
 			ctx, stop := context.WithCancel(context.Background())
 			ringDone := make(chan struct{})
 			go func() { ring.Run(ctx); close(ringDone) }()
 			o := e.options()
-			o.Audit = &audit.EventAuditor{State: e.cluster.Kube, Namespace: e.ns, Ring: ring, Log: log}
+			o.Audit = &audit.EventAuditor{State: audit.EventsIn(e.cluster.Kube), Namespace: e.ns, Ring: ring, Log: log}
 			r := testenv.NewReplica(t, o)
 
 			payload := githubtest.PRComment(t, githubtest.PRCommentOptions{
@@ -77,7 +78,7 @@ func TestOneCommentDoesBoundedWork(t *testing.T) {
 					t.Errorf("audit record: %s", rec.Summary())
 				}
 			}
-			events, err := audit.LastRecords(context.Background(), e.cluster.Kube, e.ns, 10_000)
+			events, err := audit.LastRecords(context.Background(), audit.EventsIn(e.cluster.Kube), e.ns, 10_000)
 			if err != nil {
 				t.Fatal(err)
 			}

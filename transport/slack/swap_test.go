@@ -44,7 +44,7 @@ func TestSwapAsksTheOtherPersonByDM(t *testing.T) {
 		t.Fatalf("click: %d %q", code, msg)
 	}
 	r.Drain(t)
-	changes, err := (&state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}).Changes(context.Background())
+	changes, err := (&state.RotationState{ConfigMaps: state.ConfigMapsIn(e.prod.Kube, e.prodNS)}).Changes(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestSwapAsksTheOtherPersonByDM(t *testing.T) {
 		t.Fatalf("click: %d %q", code, msg)
 	}
 	r.Drain(t)
-	changes, err = (&state.RotationState{Kube: e.prod.Kube, Namespace: e.prodNS}).Changes(context.Background())
+	changes, err = (&state.RotationState{ConfigMaps: state.ConfigMapsIn(e.prod.Kube, e.prodNS)}).Changes(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

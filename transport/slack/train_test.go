@@ -43,7 +43,7 @@ func TestPromotionTrainIsApprovedFromSlack(t *testing.T) {
 	seedRelease(t, e.nightly, e.nightlyNS, "pipeline", tag)
 
 	// The train is due on Wednesday at noon (the replicas' clock).
-	claims := &state.Claims{Kube: e.prod.Kube, Namespace: e.prodNS}
+	claims := &state.Claims{ConfigMaps: state.ConfigMapsIn(e.prod.Kube, e.prodNS)}
 	if err := e.replica().Deps.Promotions().TrainTick(context.Background(), wednesdayNoon(), claims); err != nil {
 		t.Fatalf("train: %v", err)
 	}
