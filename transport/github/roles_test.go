@@ -28,7 +28,7 @@ func TestRoleEventsTakeEffectAtOnce(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		from, to  string // the maintainer's role before and after
+		from, to  string // the maintainer's role before and after ("team": through a trusted team)
 		event     func(*testing.T) (kind string, body []byte)
 		expire    bool // the list of writers is over a minute old
 		allowed   bool // the second /retest reruns
@@ -45,6 +45,11 @@ func TestRoleEventsTakeEffectAtOnce(t *testing.T) {
 				return "team", githubtest.Example(t, "team", "removed_from_repository", 0)
 			},
 			wantCalls: []string{callPR, callPerm}},
+		{name: "removed from a trusted team", from: "team", to: "read",
+			event: func(t *testing.T) (string, []byte) {
+				return "membership", githubtest.Member(t, githubtest.MemberOptions{Event: "membership", Action: "removed", Login: maintainer, Owner: owner})
+			},
+			wantCalls: []string{callPR, callPerm, callTeam}},
 		{name: "event lost, list under a minute old", from: "write", to: "none", allowed: true,
 			wantCalls: []string{callPR}},
 		{name: "event lost, list over a minute old", from: "write", to: "none", expire: true,
@@ -54,17 +59,26 @@ func TestRoleEventsTakeEffectAtOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.gh.SetPermission(owner, repoName, maintainer, tt.from)
+			if tt.from == "team" { // read access, trusted through a team
+				e.cfg.GitHub.Repositories[0].TrustedTeams = []string{team}
+				e.gh.SetPermission(owner, repoName, maintainer, "read")
+				e.gh.AddTeamMember(owner, "plumbing", maintainer)
+			} else {
+				e.gh.SetPermission(owner, repoName, maintainer, tt.from)
+			}
 			api := e.apiClient()
 			lint := e.seed("lint", kube.Failed, false)
 			r := e.replicaWith(api)
 			e.send(r, event{maintainer, "/retest", "MEMBER"}, 9400)
 			r.Drain(t)
-			if _, ok := reruns(e.runs())[lint.Name]; ok != (tt.from == "write") {
+			if _, ok := reruns(e.runs())[lint.Name]; ok != (tt.from != "read") {
 				t.Fatalf("first /retest as %s: rerun %v", tt.from, ok)
 			}
 
 			e.gh.SetPermission(owner, repoName, maintainer, tt.to)
+			if tt.from == "team" {
+				e.gh.SetTeamMembership(owner, "plumbing", maintainer, "member", "pending")
+			}
 			r = e.replicaWith(api)
 			if tt.event != nil {
 				kind, body := tt.event(t)
