@@ -66,9 +66,9 @@ type Deps struct {
 	// GitOps is GitHub for gitops promotions (transport/github's API); nil
 	// refuses them.
 	GitOps promotion.Repos
-	// Background runs work that outlives a command (watching a deploy)
-	// until the process stops; nil watches nothing.
-	Background func(job func(ctx context.Context))
+	// Runner runs work that outlives a command (watching a deploy) until
+	// the process stops (the app's lifecycle.Group); nil watches nothing.
+	Runner promotion.Runner
 	// Audit records what tekbot does by itself; nil records nothing.
 	Audit bot.Auditor
 	Log   *slog.Logger

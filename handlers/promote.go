@@ -34,7 +34,7 @@ func (d *Deps) Promotions() *promotion.Engine {
 	e := &promotion.Engine{
 		Config: d.Config, Clusters: d.Clusters,
 		Roles: d.Policy.Roles(&bot.Spec{Verb: promotion.Verb, DefaultAllow: promoteRoles}),
-		Repos: d.GitOps, Notifier: d.Notifier, Background: d.Background, Audit: d.Audit, Now: d.Now, Log: d.Log,
+		Repos: d.GitOps, Notifier: d.Notifier, Runner: d.Runner, Audit: d.Audit, Now: d.Now, Log: d.Log,
 	}
 	if d.Pager != nil {
 		e.Pager = captainPager{pager: d.Pager, now: d.Now}

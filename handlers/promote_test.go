@@ -24,6 +24,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
+	"tekbot/lifecycle"
 	"tekbot/promotion"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
@@ -89,14 +90,16 @@ func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environm
 		}
 		cs = append(cs, c)
 	}
+	// Watches run as serve runs them: added to the process's group.
 	ctx, cancel := context.WithCancel(context.Background())
-	var watches sync.WaitGroup
-	t.Cleanup(func() { cancel(); watches.Wait() })
+	var watches lifecycle.Group
+	watches.Start(ctx, nil)
+	t.Cleanup(func() { cancel(); _ = watches.Wait() })
 	policy := bot.NewPolicy(w.cfg.Policy)
 	w.deps = &handlers.Deps{
 		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: w.bot.Log,
 		Notifier: w.notes, GitOps: gitops, Audit: w.records,
-		Background: func(job func(context.Context)) { watches.Go(func() { job(ctx) }) },
+		Runner: &watches,
 	}
 	w.bot = &bot.Bot{Registry: handlers.NewRegistry(w.deps), Policy: policy, Log: w.bot.Log}
 	return w

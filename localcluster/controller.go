@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -35,6 +36,9 @@ type Controller struct {
 	Changed func(pr *pipelinev1.PipelineRun, state RunState)
 	// Errors, if set, is told of writes that failed.
 	Errors func(pr *pipelinev1.PipelineRun, err error)
+	// Kubelet, if set, serves the logs of a failed run: the run gets a
+	// failed TaskRun whose step's log it serves (failTask).
+	Kubelet *Kubelet
 
 	mu      sync.Mutex
 	pending map[types.UID]bool // runs with a finish scheduled
@@ -123,6 +127,11 @@ func (c *Controller) finishLater(ctx context.Context, pr *pipelinev1.PipelineRun
 
 // set writes state, retrying on a conflict with another writer.
 func (c *Controller) set(ctx context.Context, pr *pipelinev1.PipelineRun, state RunState) {
+	if state == Failed && c.Kubelet != nil {
+		if err := c.failTask(ctx, pr); err != nil && ctx.Err() == nil && c.Errors != nil {
+			c.Errors(pr, fmt.Errorf("writing its failed TaskRun: %w", err))
+		}
+	}
 	var got *pipelinev1.PipelineRun
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var err error

@@ -114,9 +114,9 @@ type Engine struct {
 	// Notifier posts progress to the releases channel; nil posts nothing
 	// (and so the two-person rule cannot ask for an approval).
 	Notifier Notifier
-	// Background runs a watch for the life of the process; nil watches
+	// Runner runs a watch for the life of the process; nil watches
 	// nothing, and the record catches up when a gate or a listing reads it.
-	Background func(job func(ctx context.Context))
+	Runner Runner
 	// Pager pages the build captain when a verification fails and tekbot
 	// rolls back by itself; nil pages nobody.
 	Pager Pager

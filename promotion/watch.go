@@ -16,6 +16,7 @@ import (
 	"knative.dev/pkg/apis"
 
 	"tekbot/bot"
+	"tekbot/lifecycle"
 	"tekbot/tekton"
 )
 
@@ -27,17 +28,29 @@ const createGrace = 2 * time.Minute
 // work outlive a command.
 func (e *Engine) watchLater(id string) { e.later("watching the deploy", id, e.Watch) }
 
-// later runs job on promotion id in the background, if the process lets
-// work outlive a command; the record says what is left to do if not.
+// Runner runs work for the life of the process, started when added
+// (lifecycle.Group).
+type Runner interface {
+	Add(rs ...lifecycle.Runnable) error
+}
+
+// later runs job on promotion id in the background, on this replica, if
+// the process lets work outlive a command; the record says what is left to
+// do if not. A failed job is logged, not fatal: the record catches up when
+// a gate or a listing reads it.
 func (e *Engine) later(what, id string, job func(context.Context, string) error) {
-	if e.Background == nil {
+	if e.Runner == nil {
 		return
 	}
-	e.Background(func(ctx context.Context) {
+	err := e.Runner.Add(lifecycle.Runnable{Name: "promotion " + id + ": " + what, Everywhere: true, Run: func(ctx context.Context) error {
 		if err := job(ctx, id); err != nil && ctx.Err() == nil {
 			e.log().ErrorContext(ctx, "promotion: "+what, "promotion", id, "err", err)
 		}
-	})
+		return nil
+	}})
+	if err != nil {
+		e.log().Info("promotion: not "+what+"; the record catches up at the next start", "promotion", id, "err", err)
+	}
 }
 
 // Resume watches every deploy PipelineRun under way, for a process that

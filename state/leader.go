@@ -2,7 +2,10 @@ package state
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
+	"os"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,6 +34,21 @@ type Leader struct {
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 }
 
+// ProcessIdentity names this process in the leader Lease: POD_NAME (the
+// Downward API) or the hostname, for people reading the Lease, and a
+// random suffix, because client-go's election takes a Lease held under its
+// own identity as its own: two processes on one host (or one pod name
+// reused) would both lead.
+func ProcessIdentity() string {
+	name := os.Getenv("POD_NAME")
+	if name == "" {
+		name, _ = os.Hostname()
+	}
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix) // crypto/rand.Read never fails
+	return name + "_" + hex.EncodeToString(suffix)
+}
+
 // Run calls work with a context that ends when leadership is lost, and
 // campaigns again, until ctx ends.
 func (l *Leader) Run(ctx context.Context, work func(ctx context.Context)) {
@@ -57,6 +75,11 @@ func (l *Leader) Run(ctx context.Context, work func(ctx context.Context)) {
 					work(ctx)
 				},
 				OnStoppedLeading: func() { l.Log.Info("stopped leading", "lease", l.Lease, "identity", l.Identity) },
+				OnNewLeader: func(leader string) {
+					if leader != l.Identity {
+						l.Log.Info("following", "lease", l.Lease, "identity", l.Identity, "leader", leader)
+					}
+				},
 			},
 		})
 	}

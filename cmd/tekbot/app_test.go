@@ -16,6 +16,7 @@ import (
 	"tekbot/config"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 	"tekbot/transport/github"
 )
 
@@ -39,6 +40,20 @@ func testApp(t *testing.T) (*app, string) {
 	}
 	t.Cleanup(func() { _ = a.pool.Shutdown(context.Background()) })
 	return a, filepath.Join(dir, "tekbot.yaml")
+}
+
+// startApp runs a's runnables (the run indexes, the audit ring, the
+// leader's jobs) until the test ends.
+func startApp(t *testing.T, a *app) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.startBackground(ctx)
+	t.Cleanup(func() {
+		cancel()
+		if err := a.stopBackground(); err != nil {
+			t.Errorf("runnables: %v", err)
+		}
+	})
 }
 
 func TestMetricsAfterOneCommandOfEachVerb(t *testing.T) {
@@ -82,12 +97,28 @@ func TestHealthAndReadiness(t *testing.T) {
 	a, _ := testApp(t)
 	srv := httptest.NewServer(a.mux)
 	defer srv.Close()
-	for _, path := range []string{"/healthz", "/readyz"} {
+	get := func(path string) (int, string) {
 		resp, err := http.Get(srv.URL + path)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Errorf("%s: %v %v", path, resp, err)
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
 	}
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz: %d %s", code, body)
+	}
+	// Not ready until the run indexes have synced: before, a PR command
+	// would read the apiserver instead.
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, ": syncing") {
+		t.Errorf("/readyz before the indexes synced: %d %s", code, body)
+	}
+	startApp(t, a)
+	poll.Until(t, "/readyz answers 200 once the indexes synced", time.Minute, func() bool {
+		code, _ := get("/readyz")
+		return code == http.StatusOK
+	})
 	// A cluster that cannot be reached is reported; only the state cluster
 	// (dogfooding in the sandbox's config) makes the bot not ready.
 	broken := *a.cfg
@@ -101,9 +132,15 @@ func TestHealthAndReadiness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := httptest.NewRecorder()
-	b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "cluster nightly: degraded") {
+	// Its indexes sync but for the nightly cluster's, which cannot.
+	startApp(t, b)
+	var rec *httptest.ResponseRecorder
+	poll.Until(t, "/readyz answers 200 with the nightly cluster down", time.Minute, func() bool {
+		rec = httptest.NewRecorder()
+		b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		return rec.Code == http.StatusOK
+	})
+	if !strings.Contains(rec.Body.String(), "cluster nightly: degraded") {
 		t.Errorf("readyz with the nightly cluster down: %d %s", rec.Code, rec.Body)
 	}
 	broken.Clusters[0].Kubeconfig, broken.Clusters[1].Kubeconfig = a.cfg.Clusters[0].Kubeconfig, kc

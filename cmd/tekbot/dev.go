@@ -123,6 +123,12 @@ func devCommand(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	d := &driver{app: a, github: gh, out: out, term: term, session: strconv.FormatInt(time.Now().UnixNano(), 36)}
 	for _, c := range clusters {
 		ctl := d.controller(c, *runTime, log)
+		// A stand-in kubelet serves the logs of the runs it fails: a
+		// failed run has a real excerpt.
+		if ctl.Kubelet, err = localcluster.StartKubelet(ctx, c.Kube.CoreV1(), "sandbox-"+c.Name); err != nil {
+			return err
+		}
+		defer ctl.Kubelet.Close()
 		controllers.Go(func() { ctl.Run(bgCtx) })
 	}
 	fmt.Fprintf(stderr, "tekbot dev: ready in %.1fs (logs and audit: %s)\n", time.Since(start).Seconds(), logFile.Name())

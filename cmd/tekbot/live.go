@@ -52,7 +52,9 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 			Clusters: a.clusters, Watch: cfg.Alerts.Watch, Rotation: rotation, Mention: job.Mention,
 			Chat: live, Channel: cfg.Slack.Channels.Captain, Days: days, Claims: a.claims, Log: log.With("job", "alerts"),
 		}
-		a.runnables.Add(lifecycle.Runnable{Name: "failure alerts", Leader: true, Run: func(ctx context.Context) { logErr(log, "failure alerts", alerter.Run(ctx)) }})
+		// Its error is a watch that cannot be set up (an unknown cluster):
+		// fatal.
+		a.runnables.Add(lifecycle.Runnable{Name: "failure alerts", Run: alerter.Run})
 	}
 	if cfg.Slack.CaptainGroup != "" {
 		group := &handoff.Group{
@@ -65,13 +67,13 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 				return ""
 			},
 		}
-		a.runnables.Add(lifecycle.Runnable{Name: "@build-captain group", Leader: true, Run: func(ctx context.Context) { group.Run(ctx, groupInterval) }})
+		a.runnables.Add(leader("@build-captain group", func(ctx context.Context) { group.Run(ctx, groupInterval) }))
 	}
 	if cfg.Slack.Channels.Releases != "" && len(cfg.Promotion.Environments) > 0 {
 		drift := &alerts.DriftWatch{Observer: observer, Poster: live, Channel: cfg.Slack.Channels.Releases, Claims: a.claims, Log: log.With("job", "drift")}
-		a.runnables.Add(lifecycle.Runnable{Name: "drift check", Leader: true, Run: func(ctx context.Context) {
+		a.runnables.Add(leader("drift check", func(ctx context.Context) {
 			every(ctx, 5*time.Minute, func() { logErr(log, "drift check", drift.Tick(ctx)) })
-		}})
+		}))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"tekbot/bot"
 	"tekbot/captain/paging"
 	"tekbot/schedule"
+	"tekbot/test/poll"
 )
 
 func TestHandoffDue(t *testing.T) {
@@ -73,9 +74,15 @@ func TestAPIServerRequestsInMetrics(t *testing.T) {
 	a, _ := testApp(t)
 	srv := httptest.NewServer(a.mux)
 	defer srv.Close()
-	if resp, err := http.Get(srv.URL + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("readyz: %v %v", resp, err)
-	}
+	startApp(t, a)
+	poll.Until(t, "/readyz answers 200", time.Minute, func() bool {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 	resp, err := http.Get(srv.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
