@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"tekbot/handlers"
@@ -46,9 +47,12 @@ func (a *app) mountGitHub(api *github.API, deps *handlers.Deps) error {
 	if err != nil {
 		return fmt.Errorf("github.webhookSecret: %w", err)
 	}
+	// Role events reach one replica; every replica forgets what they change.
+	roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(a.state.Kube, cfg.State.Namespace), Keep: github.RolesCachedFor}
+	a.runnables.Add(everywhere("github role changes", func(ctx context.Context) { roles.Follow(ctx, api.Forget, a.log) }))
 	a.mux.Handle("/github/webhook", a.bodies.Wrap(&github.Receiver{
 		Secret: []byte(secret), MaxBody: cfg.Server.MaxBodyBytes, Config: cfg,
-		Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims,
+		Registry: a.registry, Bot: a.bot, API: api, Intake: a.intake, Denials: a.claims, RoleChanges: roles,
 		Approvals: a.approvals,
 		Closed:    deps,
 		Pushes:    deps,

@@ -54,6 +54,7 @@ import (
 //	GET    /repos/{owner}/{repo}/issues/{issue_number}/labels
 //	POST   /repos/{owner}/{repo}/issues/{issue_number}/labels
 //	DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}
+//	GET    /repos/{owner}/{repo}/collaborators
 //	GET    /repos/{owner}/{repo}/collaborators/{username}/permission
 //	GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
 //	GET    /repos/{owner}/{repo}/pulls/{pull_number}
@@ -577,6 +578,7 @@ var builtins = map[string]builtin{
 	"GET /repos/{owner}/{repo}/issues/{issue_number}/labels":            (*Server).listLabels,
 	"POST /repos/{owner}/{repo}/issues/{issue_number}/labels":           (*Server).addLabels,
 	"DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}":  (*Server).removeLabel,
+	"GET /repos/{owner}/{repo}/collaborators":                           (*Server).listCollaborators,
 	"GET /repos/{owner}/{repo}/collaborators/{username}/permission":     (*Server).getPermission,
 	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":          (*Server).getTeamMembership,
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}":                     (*Server).getPull,
@@ -967,9 +969,32 @@ func (s *Server) getPermission(c *call) {
 			role = "none"
 		}
 	}
-	perm := roles[role]
+	writeJSON(c.w, http.StatusOK, newObject("permission", roles[role], "user", collaboratorJSON(login, role), "role_name", role))
+}
+
+// roleRank orders the roles: each includes the ones below it.
+var roleRank = map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+
+// listCollaborators lists the users given a role (SetPermission), sorted,
+// with at least the role that the permission parameter names (pull,
+// triage, push, maintain or admin), as GitHub filters it.
+func (s *Server) listCollaborators(c *call) {
+	owner, repo := c.p["owner"], c.p["repo"]
+	least := map[string]int{"": 1, "pull": 1, "triage": 2, "push": 3, "maintain": 4, "admin": 5}[c.r.URL.Query().Get("permission")]
+	perms := s.perms[lower(owner+"/"+repo)]
+	items := []any{}
+	for _, login := range slices.Sorted(maps.Keys(perms)) {
+		if r := roleRank[perms[login]]; r >= least && r > 0 {
+			items = append(items, collaboratorJSON(login, perms[login]))
+		}
+	}
+	paginate(c, items)
+}
+
+// collaboratorJSON is GitHub's collaborator: a user with their role.
+func collaboratorJSON(login, role string) *object {
 	user := userJSON(login, "User")
-	rank := map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}[role]
+	rank := roleRank[role]
 	user.set("permissions", newObject(
 		"admin", rank >= 5,
 		"maintain", rank >= 4,
@@ -978,7 +1003,7 @@ func (s *Server) getPermission(c *call) {
 		"pull", rank >= 1,
 	))
 	user.set("role_name", role)
-	writeJSON(c.w, http.StatusOK, newObject("permission", perm, "user", user, "role_name", role))
+	return user
 }
 
 func (s *Server) getTeamMembership(c *call) {

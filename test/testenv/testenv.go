@@ -123,11 +123,16 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
+		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(o.State, o.StateNamespace), Keep: github.RolesCachedFor}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
 			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
-			Commits: []github.CommitPulls{deps, o.GitHub},
+			Commits: []github.CommitPulls{deps, o.GitHub}, RoleChanges: roles,
 		})
+		ctx, cancel := context.WithCancel(context.Background())
+		followed := make(chan struct{})
+		go func() { defer close(followed); roles.Follow(ctx, o.GitHub.Forget, o.Log) }()
+		t.Cleanup(func() { cancel(); <-followed })
 	}
 	if r.Slack != nil {
 		r.Slack.Registry, r.Slack.Bot = reg, b

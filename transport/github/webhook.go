@@ -51,6 +51,9 @@ type Receiver struct {
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
+	// RoleChanges tell the other replicas about a role event
+	// (state.RoleChanges); nil keeps it to this one.
+	RoleChanges RoleChanges
 	// Commits find the PR of a re-run button's commit when GitHub names
 	// none (a fork's PR), asked in order; nil ignores such presses.
 	Commits []CommitPulls
@@ -58,6 +61,18 @@ type Receiver struct {
 	Log     *slog.Logger
 	// Now is the clock for the comment window; nil means time.Now.
 	Now func() time.Time
+}
+
+// RoleEvents forget what is known of a person's roles ("" for everyone's)
+// when GitHub says they changed. An API that does (API) is told by the
+// Receiver.
+type RoleEvents interface {
+	Forget(login string)
+}
+
+// RoleChanges pass a role event on to every replica (state.RoleChanges).
+type RoleChanges interface {
+	Note(ctx context.Context, login string, now time.Time) error
 }
 
 // Denials are claims that renew after a period (state.Claims).
@@ -133,6 +148,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	log := r.Log.With("delivery", id, "event", event)
+	if roleEvents[event] {
+		r.rolesChanged(req.Context(), w, log, event, body)
+		return
+	}
 	d, why, err := r.decode(event, body)
 	if err != nil {
 		log.Info("github webhook malformed", "err", err)
