@@ -67,8 +67,15 @@ type Deps struct {
 	Approvals Approvals
 	// Queue keeps the declared commands asked on open PRs that run when
 	// the PR merges (state.Queue); nil refuses them on open PRs.
-	Queue    Queue
-	Rotation RotationStore
+	Queue Queue
+	// Holds keeps /hold's records and HoldGitHub shows them on GitHub;
+	// either nil refuses /hold.
+	Holds      HoldStore
+	HoldGitHub HoldGitHub
+	// MergeQueue, when set, syncs a PR's merge queue entry as soon as a
+	// hold changes.
+	MergeQueue QueueSync
+	Rotation   RotationStore
 	// CaptainGroup is nil to read it from the state cluster in Clusters.
 	CaptainGroup CaptainGroup
 	// Pager is nil when paging is not configured (it needs Slack).
@@ -88,6 +95,11 @@ type Deps struct {
 	Log   *slog.Logger
 	// Now is the clock; nil means time.Now. Tests pass a fake one.
 	Now func() time.Time
+
+	// Verdicts judge failures from the outcome history; nil gives none.
+	Verdicts Verdicts
+	// Excerpts read failed runs' logs (package triage); nil shows none.
+	Excerpts Excerpter
 }
 
 // NewRegistry registers every command, in the order help lists them.
@@ -99,7 +111,10 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.testSpec(),
 		h.cancelSpec(),
 		h.okToTestSpec(),
+		h.holdSpec(),
+		h.unholdSpec(),
 		h.rerunSpec(),
+		h.whySpec(),
 		h.statusSpec(),
 		h.captainSpec(),
 		h.pageSpec(),

@@ -30,6 +30,9 @@ type Runs interface {
 	// Cancel asks Tekton to cancel a run; Start releases a pending one.
 	Cancel(ctx context.Context, cluster string, pr *pipelinev1.PipelineRun) error
 	Start(ctx context.Context, cluster string, pr *pipelinev1.PipelineRun) error
+	// FailedTasks names the pipeline tasks of a run's TaskRuns (its
+	// childReferences) that failed.
+	FailedTasks(ctx context.Context, cluster, namespace string, children []pipelinev1.ChildStatusReference) ([]string, error)
 	// URL links to a run in the cluster's dashboard, or is "".
 	URL(cluster, namespace, name string) string
 }

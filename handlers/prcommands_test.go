@@ -16,11 +16,11 @@ import (
 	"tekbot/test/kube"
 )
 
-// writer vouches for GitHub's repo-writers, as the GitHub transport does
+// writesRepo vouches for GitHub's repo-writers, as the GitHub transport does
 // for someone with write access.
-type writer struct{}
+type writesRepo struct{}
 
-func (writer) HasRole(_ context.Context, role string) (bool, error) {
+func (writesRepo) HasRole(_ context.Context, role string) (bool, error) {
 	return role == config.RoleRepoWriters, nil
 }
 
@@ -106,7 +106,7 @@ func TestPRCommandsOnTheirRuns(t *testing.T) {
 		}
 		r := w.bot.Run(context.Background(), &bot.Request{
 			ID: fmt.Sprintf("delivery-%d", i), Command: cmds[0], PullRequest: pr,
-			Caller: bot.Caller{Transport: bot.GitHub, ID: "a-writer", Vouch: writer{}},
+			Caller: bot.Caller{Transport: bot.GitHub, ID: "a-writer", Vouch: writesRepo{}},
 		})
 		created := w.count("nightly", w.nightlyNS) - before
 		if r.Outcome != st.outcome || !strings.Contains(r.Text, st.contains) || created != st.created {

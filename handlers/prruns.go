@@ -145,6 +145,7 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 		b.WriteString(sprintf("Rerunning for %s:\n", shortSHA(p.pr.HeadSHA)))
 	}
 	var errs, refusals int
+	var reran []*pipelinev1.PipelineRun
 	for _, orig := range targets {
 		if why := h.deployOf(p.cluster, orig); why != "" {
 			refusals++
@@ -168,7 +169,9 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 			note = alreadyRerun(run, req)
 		}
 		bullet(&b, "%s: %s (%s)", p.pipeline(orig), h.runLink(p.cluster.Name, run), note)
+		reran = append(reran, orig)
 	}
+	h.rerunVerdicts(ctx, req, &b, p, reran) // after every Create: never in their way
 	for _, n := range unknown {
 		bullet(&b, "%s: no such pipeline for this commit", bot.UserText(n))
 	}

@@ -55,13 +55,8 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 		n, _ := strconv.Atoi(m[2])
 		return h.rerunPR(ctx, req, m[1], n)
 	}
-	namespace, name := "", target
-	if m := dashboardRunRE.FindStringSubmatch(target); m != nil {
-		namespace, name = m[1], m[2]
-	} else if ns, n, ok := strings.Cut(target, "/"); ok {
-		namespace, name = ns, n
-	}
-	if !objectNameRE.MatchString(name) || (namespace != "" && !objectNameRE.MatchString(namespace)) {
+	namespace, name, ok := runTarget(target)
+	if !ok {
 		return refused("%s is not a PipelineRun name, dashboard link or PR link. %s", bot.UserText(target), rerunUsage)
 	}
 	cluster, orig, reply := h.locate(ctx, req, clusterName, namespace, name)
@@ -99,6 +94,19 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 	}
 	reply2.Text = fmt.Sprintf("%s reran %s (was %s): %s", req.Caller.Name(), where, tekton.StateOf(orig), h.runLink(cluster.Name, run))
 	return reply2
+}
+
+// runTarget reads a run named as "name", "namespace/name" or a dashboard
+// link; ok is false for anything else, before it reaches the apiserver.
+func runTarget(target string) (namespace, name string, ok bool) {
+	name = target
+	if m := dashboardRunRE.FindStringSubmatch(target); m != nil {
+		namespace, name = m[1], m[2]
+	} else if ns, n, cut := strings.Cut(target, "/"); cut {
+		namespace, name = ns, n
+	}
+	ok = objectNameRE.MatchString(name) && (namespace == "" || objectNameRE.MatchString(namespace))
+	return namespace, name, ok
 }
 
 // locate finds a PipelineRun by name on the named cluster, or on whichever

@@ -68,7 +68,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	defer srv.Close()
 	ctx := browser(t)
 
-	var captain, runs, pages, actions, pipeline, warnColour string
+	var captain, runs, pages, actions, pipeline, warnColour, flaky string
 	var elements int
 	var pwned, phoneOverflow bool
 	var desktop, phone []byte
@@ -82,6 +82,7 @@ func TestStatusPageInChromium(t *testing.T) {
 		text(&runs, "#runs"),
 		text(&pages, "#pages"),
 		text(&actions, "#actions"),
+		text(&flaky, "#flakes"),
 		text(&pipeline, "table.runs tr.run td"),
 		into(&elements, chromedp.Evaluate[int](`document.querySelectorAll("img, script, iframe, object").length`)),
 		into(&pwned, chromedp.Evaluate[bool](`typeof window.pwned !== "undefined"`)),
@@ -119,6 +120,9 @@ func TestStatusPageInChromium(t *testing.T) {
 		{"the hostile pipeline name, as text", pipeline, `"><img src=x onerror="window.pwned=2">`},
 		{"the hostile argument, as text", actions, `"><img src=x onerror=window.pwned=3>`},
 		{"the inline style under the CSP", warnColour, "rgb(255, 244, 206)"},
+		{"the flakiest pipeline, with its count", flaky, "pipeline\tunit-tests\tany\t2"},
+		{"a flaky task", flaky, "unit-tests\te2e\t1"},
+		{"the hostile flaky pipeline, as text", flaky, hostilePipeline},
 	}
 	for _, c := range checks {
 		if !strings.Contains(c.got, c.want) {

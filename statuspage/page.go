@@ -72,6 +72,7 @@ type Page struct {
 	Clusters   Clusters
 	Actions    Actions
 	Promotions Promotions
+	Flakes     Flakes
 	// Token must be given as ?token= or "Authorization: Bearer". The page
 	// names private repositories' runs and holds the audit trail: without
 	// a Token it answers 404 to everyone, unless Public opens it (to an

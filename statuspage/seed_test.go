@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"os"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"tekbot/bot"
 	"tekbot/captain/paging"
 	"tekbot/config"
+	"tekbot/flakes"
 	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
@@ -143,6 +145,25 @@ func seedWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 
+	// The outcome history: unit-tests failed, then passed, on two
+	// commits; its e2e task on one; a hostile pipeline name flaked once.
+	history := &state.Shards{Kube: c.Kube, Namespace: stateNS, Set: "flakes"}
+	rec := &flakes.Recorder{Store: history, Now: func() time.Time { return now }}
+	for i, o := range []flakes.Outcome{
+		{Pipeline: "unit-tests", Commit: "aaa", Failed: true, FailedTasks: []string{"e2e"}},
+		{Pipeline: "unit-tests", Commit: "aaa"},
+		{Pipeline: "unit-tests", Commit: "bbb", Failed: true, FailedTasks: []string{"lint"}},
+		{Pipeline: "unit-tests", Commit: "bbb"},
+		{Pipeline: hostilePipeline, Commit: "ccc", Failed: true},
+		{Pipeline: hostilePipeline, Commit: "ccc"},
+	} {
+		o.Repo, o.Run, o.At = "pipeline", fmt.Sprint("run-", i), now.Add(-time.Duration(i)*time.Hour)
+		rec.Observe(o)
+	}
+	if err := rec.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	cluster, err := tekton.NewCluster(
 		config.Cluster{Name: "dogfooding", Role: config.RoleProduction, Namespace: ciNS},
 		&config.Dashboard{PipelineRunURL: "https://dashboard.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"},
@@ -155,6 +176,7 @@ func seedWorld(t *testing.T) *world {
 		page: &statuspage.Page{
 			Title: "tekbot", Token: viewerToken, Rotation: rot, Changes: changes, Pages: pages, Actions: ring, Promotions: record,
 			Clusters: tekton.NewClusters(cluster), Now: func() time.Time { return now },
+			Flakes: &flakes.Reader{Store: history},
 		},
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"tekbot/bot"
 	"tekbot/captain/paging"
+	"tekbot/flakes"
 	"tekbot/promotion"
 	"tekbot/schedule"
 	"tekbot/state"
@@ -35,6 +36,7 @@ type view struct {
 	ActionsErr  bool
 	HasActions  bool
 	Promos      *promosView
+	Flakes      *flakesView
 }
 
 type dutyView struct {
@@ -113,6 +115,8 @@ type storesSnapshot struct {
 	pagesErr   bool
 	actionsErr bool
 	bookErr    bool
+	flakes     []flakes.Flake
+	flakesErr  bool
 }
 
 // loadStores reads every store at once: a refresh waits for the slowest
@@ -149,12 +153,15 @@ func (p *Page) loadStores(ctx context.Context) *storesSnapshot {
 			s.bookErr = p.failed("the promotion record", err)
 		})
 	}
+	if p.Flakes != nil {
+		wg.Go(func() { p.loadFlakes(ctx, s, p.now()) })
+	}
 	wg.Wait()
 	return s
 }
 
 // unread stands for the stores before their first read ends.
-var unread = &storesSnapshot{changesErr: true, pagesErr: true, actionsErr: true, bookErr: true}
+var unread = &storesSnapshot{changesErr: true, pagesErr: true, actionsErr: true, bookErr: true, flakesErr: true}
 
 // snapshots returns what the page shows, starting refreshes as due: nil
 // for what has not been read yet.
@@ -190,6 +197,9 @@ func (p *Page) view(st *storesSnapshot, runs *runsSnapshot, now time.Time) *view
 	}
 	if p.Promotions != nil {
 		v.Promos = promotions(st)
+	}
+	if p.Flakes != nil {
+		v.Flakes = &flakesView{Err: st.flakesErr, List: st.flakes}
 	}
 	v.RunsLoading = p.Clusters != nil && v.Runs == nil
 	return v

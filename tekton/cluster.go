@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"text/template"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -25,6 +26,9 @@ type Cluster struct {
 	dashboard *template.Template
 	// runs are the slim indexes of watched namespaces (WatchRuns).
 	runs runIndexes
+	// finished is called with each finished run the indexes see
+	// (OnFinished).
+	finished func(*pipelinev1.PipelineRun)
 }
 
 // ClientQPS and ClientBurst bound the requests tekbot's client for one

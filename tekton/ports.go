@@ -82,6 +82,15 @@ func (cs *Clusters) Start(ctx context.Context, cluster string, pr *pipelinev1.Pi
 	return c.Start(ctx, pr)
 }
 
+// FailedTasks names a run's failed pipeline tasks: see Cluster.FailedTasks.
+func (cs *Clusters) FailedTasks(ctx context.Context, cluster, namespace string, children []pipelinev1.ChildStatusReference) ([]string, error) {
+	c, err := cs.cluster(cluster)
+	if err != nil {
+		return nil, err
+	}
+	return c.FailedTasks(ctx, namespace, children)
+}
+
 // URL links to a run in the cluster's dashboard, or is "".
 func (cs *Clusters) URL(cluster, namespace, name string) string {
 	if c := cs.Get(cluster); c != nil {

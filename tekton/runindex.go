@@ -120,6 +120,8 @@ type labelPool struct {
 	pairs map[label]*label
 	// live is how many pairs were in use at the last sweep.
 	live int
+	// finished is the cluster's OnFinished hook, nil for none.
+	finished func(*pipelinev1.PipelineRun)
 }
 
 func (p *labelPool) get(key, value string) *label {
@@ -163,6 +165,9 @@ func (p *labelPool) slim(obj any) (any, error) {
 	pr, ok := obj.(*pipelinev1.PipelineRun)
 	if !ok {
 		return obj, nil
+	}
+	if p.finished != nil && StateOf(pr).Done() {
+		p.finished(pr) // the last moment the run is whole
 	}
 	s := &slimRun{name: pr.Name}
 	if !pr.CreationTimestamp.IsZero() {
@@ -288,6 +293,7 @@ func (c *Cluster) watchRuns(ctx context.Context, namespace string, lw cache.List
 		return
 	}
 	ix := &runIndex{indexed: map[string]bool{}}
+	ix.labels.finished = c.finished
 	ix.informer = cache.NewSharedIndexInformerWithOptions(&pagedSlim{
 		ListerWatcherWithContext: cache.ToListerWatcherWithContext(lw),
 		streams:                  !watchlist.DoesClientNotSupportWatchListSemantics(lw),

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/cache"
@@ -57,6 +58,13 @@ type Alerter struct {
 	// Resync is how often every cached run is looked at again, retrying
 	// alerts that could not be posted; zero means five minutes.
 	Resync time.Duration
+	// Verdicts puts flaky/broken/new on each failure's line, Excerpts the
+	// lines of its log that explain it in the thread; nil adds nothing.
+	Verdicts Verdicts
+	Excerpts Excerpter
+	// Finished is called with every finished run the watch receives
+	// (the outcome history); nil calls nothing.
+	Finished func(c *tekton.Cluster, pr *pipelinev1.PipelineRun)
 
 	sent once
 
@@ -104,7 +112,7 @@ func (a *Alerter) Run(ctx context.Context) error {
 		if c == nil {
 			return fmt.Errorf("alerts: unknown cluster %q", w.Cluster)
 		}
-		inf, err := informer(c, w, resync)
+		inf, err := informer(c, w, resync, func(pr *pipelinev1.PipelineRun) { a.observed(c, pr) })
 		if err != nil {
 			return err
 		}
@@ -195,6 +203,9 @@ func (a *Alerter) failure(ctx context.Context, c *tekton.Cluster, r *Run, rot sc
 	}
 	key := lineKey(c.Name, r.Pipeline)
 	detail := a.whatFailed(ctx, c, r)
+	if v := a.verdict(ctx, c, r); v != "" {
+		detail = v + ": " + detail
+	}
 	day, err := a.Days.Update(ctx, today, func(d *Day) {
 		l := d.Lines[key]
 		if l == nil {
@@ -212,11 +223,16 @@ func (a *Alerter) failure(ctx context.Context, c *tekton.Cluster, r *Run, rot sc
 		func(d *Day) string { return d.Lines[key].TS },
 		func(d *Day, ts string) { d.Lines[key].TS = ts },
 		func() (string, error) { return a.Chat.PostThread(ctx, a.Channel, thread, text) })
-	if err != nil || fresh {
+	if err != nil {
 		return err
 	}
-	// The pipeline failed earlier in the day: its line is edited in place.
-	return a.Chat.Update(ctx, a.Channel, ts, text)
+	if !fresh {
+		// The pipeline failed earlier in the day: its line is edited in place.
+		if err := a.Chat.Update(ctx, a.Channel, ts, text); err != nil {
+			return err
+		}
+	}
+	return a.excerpt(ctx, c, r, thread)
 }
 
 // recovery posts "green again" when a pipeline with a failure today

@@ -107,8 +107,9 @@ func (f *fixture) poster() *slack.Poster {
 	return p
 }
 
-// replica starts one tekbot's alerter; stop ends it as a restart would.
-func (f *fixture) replica(t *testing.T) (stop func()) {
+// replica starts one tekbot's alerter, changed by opts; stop ends it as
+// a restart would.
+func (f *fixture) replica(t *testing.T, opts ...func(*alerts.Alerter)) (stop func()) {
 	t.Helper()
 	a := &alerts.Alerter{
 		Clusters: tekton.NewClusters(f.cluster),
@@ -119,6 +120,9 @@ func (f *fixture) replica(t *testing.T) (stop func()) {
 		Days:   &alerts.Days{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)},
 		Claims: &state.Claims{ConfigMaps: state.ConfigMapsIn(f.kube.Kube, f.ns)},
 		Log:    quiet(), Now: f.clock.Now,
+	}
+	for _, o := range opts {
+		o(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -84,12 +84,13 @@ func (r *Run) failed() bool {
 // slim turns a PipelineRun into a Run as the informer receives it, before
 // it is cached. Pipeline and namespace names repeat across thousands of
 // runs, so they are interned.
-func slim(pipelineLabel string) cache.TransformFunc {
+func slim(pipelineLabel string, seen func(*pipelinev1.PipelineRun)) cache.TransformFunc {
 	return func(obj any) (any, error) {
 		pr, ok := obj.(*pipelinev1.PipelineRun)
 		if !ok {
 			return obj, nil // a tombstone, or already slim
 		}
+		seen(pr)
 		r := &Run{
 			Name: pr.Name, Namespace: unique.Make(pr.Namespace).Value(), UID: parseUID(pr.UID),
 			Pipeline: unique.Make(tekton.Pipeline(pr, pipelineLabel)).Value(),
@@ -114,8 +115,8 @@ func slim(pipelineLabel string) cache.TransformFunc {
 }
 
 // informer watches the runs one config entry selects on its cluster,
-// caching slim Runs.
-func informer(c *tekton.Cluster, w config.AlertWatch, resync time.Duration) (cache.SharedIndexInformer, error) {
+// caching slim Runs; seen gets each run whole as it arrives.
+func informer(c *tekton.Cluster, w config.AlertWatch, resync time.Duration, seen func(*pipelinev1.PipelineRun)) (cache.SharedIndexInformer, error) {
 	if _, err := labels.Parse(w.Selector); err != nil {
 		return nil, fmt.Errorf("alerts on %s: selector: %w", c.Name, err)
 	}
@@ -134,7 +135,7 @@ func informer(c *tekton.Cluster, w config.AlertWatch, resync time.Duration) (cac
 		ResyncPeriod:      resync,
 		ObjectDescription: "alerted PipelineRuns on " + c.Name,
 	})
-	if err := inf.SetTransform(slim(w.PipelineLabel)); err != nil {
+	if err := inf.SetTransform(slim(w.PipelineLabel, seen)); err != nil {
 		return nil, err
 	}
 	return inf, nil

@@ -44,7 +44,7 @@ func TestSlimKeepsWhatAlertsNeed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			obj, err := slim(tt.label)(pr.DeepCopy())
+			obj, err := slim(tt.label, func(*pipelinev1.PipelineRun) {})(pr.DeepCopy())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +66,7 @@ func TestSlimKeepsWhatAlertsNeed(t *testing.T) {
 		})
 	}
 	// A tombstone passes through untouched.
-	if got, _ := slim("")("not a run"); got != "not a run" {
+	if got, _ := slim("", func(*pipelinev1.PipelineRun) {})("not a run"); got != "not a run" {
 		t.Errorf("tombstone = %v", got)
 	}
 }

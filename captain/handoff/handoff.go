@@ -74,6 +74,8 @@ type Job struct {
 	Pages  Pages
 	Drift  Drift
 	Alerts AlertDays
+	// Flakes, when set, adds the week's flakiest pipelines and tasks.
+	Flakes Flakes
 	// Claims make each day's message happen once, across replicas and
 	// restarts: "posted for date D" lives in the apiserver.
 	Claims  bot.Claimer
@@ -215,6 +217,7 @@ func (j *Job) message(ctx context.Context, r schedule.Rotation, d schedule.Date,
 		b.WriteString("(Some clusters could not be read; see tekbot's log.)\n")
 	}
 	j.alertsSince(ctx, &b, r, d)
+	j.flakiest(ctx, &b, now)
 	j.openPages(ctx, &b)
 	j.drift(ctx, &b)
 	return strings.TrimRight(b.String(), "\n")

@@ -11,8 +11,10 @@ import (
 
 	"tekbot/bot"
 	"tekbot/config"
+	"tekbot/flakes"
 	"tekbot/handlers"
 	"tekbot/lifecycle"
+	"tekbot/mergequeue"
 	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -50,6 +52,13 @@ type app struct {
 	claims *state.Claims
 	// approvals are the commits approved with /ok-to-test.
 	approvals *state.Approvals
+	// outcomes record how watched runs end; verdicts judge failures from
+	// that record (outcomeHistory).
+	outcomes *flakes.Recorder
+	verdicts *flakes.Reader
+	// mergeQueue enqueues the PRs that meet their repository's
+	// mergeQueue rule (nil without GitHub).
+	mergeQueue *mergequeue.Bridge
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over
@@ -102,6 +111,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	}
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
+	a.outcomeHistory(cfg, log)
 	a.watchRunIndexes()
 	rotation := &state.RotationState{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
 	deps := a.handlerDeps(rotation, opts)

@@ -24,6 +24,7 @@ func newStatusPage(cfg *config.Config, a *app, rotation *state.RotationState, ri
 		Title: "tekbot", Clusters: a.clusters, Log: a.log.With("component", "statuspage"),
 		Pages:      &paging.Store{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 		Promotions: &promotion.Record{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
+		Flakes:     a.verdicts,
 	}
 	// A nil store stays a nil interface: that part is left out.
 	if rotation != nil {

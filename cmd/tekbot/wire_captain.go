@@ -32,6 +32,7 @@ func (a *app) captainDuties(cfg *config.Config, log *slog.Logger, notify notifie
 		Rotation: rot, Changes: rotation, Channel: cfg.Slack.Channels.Captain,
 		RunbookURL: cfg.Rotation.RunbookURL, LogURL: cfg.Rotation.LogURL, Mention: mention,
 		Poster: notify, Failures: a.clusters, Claims: a.claims, Metrics: a.metrics, Log: log.With("job", "handoff"),
+		Flakes: a.verdicts,
 	}
 	pager := &paging.Pager{
 		Rotation: func(ctx context.Context) (schedule.Rotation, error) {

@@ -16,6 +16,7 @@ func (a *app) handlerDeps(rotation *state.RotationState, opts appOptions) *handl
 		Rotation:  rotation,
 		Approvals: a.approvals,
 		Queue:     &state.Queue{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
+		Verdicts:  a.verdicts,
 		// A deploy's watch outlives the command that started it.
 		Runner: &a.runnables,
 	}

@@ -41,6 +41,7 @@ type Clusters struct {
 type cluster struct {
 	rv       int64
 	runs     map[types.NamespacedName]*pipelinev1.PipelineRun
+	taskRuns map[types.NamespacedName]*pipelinev1.TaskRun
 	watchers []*watcher
 }
 
@@ -49,7 +50,7 @@ type cluster struct {
 func NewClusters(names ...string) *Clusters {
 	f := &Clusters{clusters: map[string]*cluster{}}
 	for _, n := range names {
-		f.clusters[n] = &cluster{runs: map[types.NamespacedName]*pipelinev1.PipelineRun{}}
+		f.clusters[n] = &cluster{runs: map[types.NamespacedName]*pipelinev1.PipelineRun{}, taskRuns: map[types.NamespacedName]*pipelinev1.TaskRun{}}
 	}
 	return f
 }
@@ -231,6 +232,35 @@ func (f *Clusters) patchSpecStatus(clusterName string, pr *pipelinev1.PipelineRu
 	next.Generation++
 	c.put(key, next, watch.Modified)
 	return nil
+}
+
+// PutTaskRun stores a TaskRun as the Tekton controller would make it
+// for a PipelineRun, status included.
+func (f *Clusters) PutTaskRun(clusterName string, tr *pipelinev1.TaskRun) error {
+	c, err := f.lock(clusterName)
+	if err != nil {
+		return err
+	}
+	defer f.mu.Unlock()
+	c.taskRuns[types.NamespacedName{Namespace: tr.Namespace, Name: tr.Name}] = tr.DeepCopy()
+	return nil
+}
+
+// FailedTasks names a run's failed pipeline tasks, as tekton.Clusters
+// does (tekton.FailedTasksOf).
+func (f *Clusters) FailedTasks(ctx context.Context, clusterName, namespace string, children []pipelinev1.ChildStatusReference) ([]string, error) {
+	return tekton.FailedTasksOf(ctx, namespace, children, func(_ context.Context, name string) (*pipelinev1.TaskRun, error) {
+		c, err := f.lock(clusterName)
+		if err != nil {
+			return nil, err
+		}
+		defer f.mu.Unlock()
+		tr := c.taskRuns[types.NamespacedName{Namespace: namespace, Name: name}]
+		if tr == nil {
+			return nil, apierrors.NewNotFound(pipelinev1.Resource("taskruns"), name)
+		}
+		return tr.DeepCopy(), nil
+	})
 }
 
 // URL is URLFor's link, or "".
