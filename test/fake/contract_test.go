@@ -10,9 +10,12 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"knative.dev/pkg/apis"
 
 	"tekbot/config"
 	"tekbot/handlers"
@@ -33,6 +36,15 @@ type backend interface {
 	UpdateStatus(ctx context.Context, cluster string, pr *pipelinev1.PipelineRun) (*pipelinev1.PipelineRun, error)
 	SetState(ctx context.Context, cluster, namespace, name string, state localcluster.RunState) (*pipelinev1.PipelineRun, error)
 	Watch(ctx context.Context, cluster, namespace string, opts metav1.ListOptions) (watch.Interface, error)
+	// PutTaskRun stores a TaskRun with its status, as the controller would.
+	PutTaskRun(ctx context.Context, cluster string, tr *pipelinev1.TaskRun) error
+}
+
+// fakeBackend is fake.Clusters as a backend.
+type fakeBackend struct{ *fake.Clusters }
+
+func (f fakeBackend) PutTaskRun(_ context.Context, cluster string, tr *pipelinev1.TaskRun) error {
+	return f.Clusters.PutTaskRun(cluster, tr)
 }
 
 // The one cluster each backend has.
@@ -55,6 +67,7 @@ var contracts = []struct {
 	{"rerun", rerun},
 	{"watch order", watchOrder},
 	{"watch filters", watchFilters},
+	{"failed tasks", failedTasks},
 }
 
 // TestContractFake runs the contract on the in-memory fake (short tier).
@@ -63,7 +76,7 @@ func TestContractFake(t *testing.T) {
 	for _, c := range contracts {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			c.test(t, fake.NewClusters(clusterName), "ns-a", "ns-b")
+			c.test(t, fakeBackend{fake.NewClusters(clusterName)}, "ns-a", "ns-b")
 		})
 	}
 }
@@ -105,6 +118,17 @@ func (a *apiserver) UpdateStatus(ctx context.Context, _ string, pr *pipelinev1.P
 
 func (a *apiserver) SetState(ctx context.Context, _, namespace, name string, state localcluster.RunState) (*pipelinev1.PipelineRun, error) {
 	return kube.SetState(ctx, a.kc, namespace, name, state)
+}
+
+func (a *apiserver) PutTaskRun(ctx context.Context, _ string, tr *pipelinev1.TaskRun) error {
+	trs := a.tc.Tekton.TektonV1().TaskRuns(tr.Namespace)
+	made, err := trs.Create(ctx, tr, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+	made.Status = tr.Status
+	_, err = trs.UpdateStatus(ctx, made, metav1.UpdateOptions{})
+	return err
 }
 
 func (a *apiserver) Watch(ctx context.Context, _, namespace string, opts metav1.ListOptions) (watch.Interface, error) {
@@ -488,5 +512,32 @@ func watchFilters(t *testing.T, b backend, ns, other string) {
 	}
 	if got := seen(next(t, byName)); got != "MODIFIED old-lint succeeded" {
 		t.Errorf("field-selected watch then saw %q", got)
+	}
+}
+
+func failedTasks(t *testing.T, b backend, ns, _ string) {
+	ctx := t.Context()
+	for _, tr := range []struct {
+		name   string
+		status corev1.ConditionStatus
+	}{{"unit-x-build", corev1.ConditionTrue}, {"unit-x-test", corev1.ConditionFalse}, {"unit-x-lint", corev1.ConditionUnknown}} {
+		run := &pipelinev1.TaskRun{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tr.name},
+			Spec:       pipelinev1.TaskRunSpec{TaskRef: &pipelinev1.TaskRef{Name: "t"}},
+		}
+		run.Status.SetCondition(&apis.Condition{Type: apis.ConditionSucceeded, Status: tr.status, Reason: "x"})
+		if err := b.PutTaskRun(ctx, clusterName, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	child := func(name, task string) pipelinev1.ChildStatusReference {
+		return pipelinev1.ChildStatusReference{TypeMeta: runtime.TypeMeta{Kind: "TaskRun"}, Name: name, PipelineTaskName: task}
+	}
+	got, err := b.FailedTasks(ctx, clusterName, ns, []pipelinev1.ChildStatusReference{child("unit-x-build", "build"), child("unit-x-test", "test"), child("unit-x-lint", "lint")})
+	if err != nil || !slices.Equal(got, []string{"test"}) {
+		t.Errorf("FailedTasks = %v, %v; want [test]", got, err)
+	}
+	if _, err := b.FailedTasks(ctx, clusterName, ns, []pipelinev1.ChildStatusReference{child("missing", "m")}); !apierrors.IsNotFound(err) {
+		t.Errorf("FailedTasks of a missing TaskRun: %v, want NotFound", err)
 	}
 }
