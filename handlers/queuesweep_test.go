@@ -57,17 +57,6 @@ func (g *closedPRs) Comment(_ context.Context, repo string, number int, body str
 	return nil
 }
 
-type auditLog struct {
-	mu      sync.Mutex
-	records []bot.Record
-}
-
-func (a *auditLog) Record(_ context.Context, r bot.Record) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.records = append(a.records, r)
-}
-
 var cherryPick = config.Command{
 	Verb: "cherry-pick", Help: "cherry-pick", On: config.OnGitHub, When: config.WhenMerged,
 	Args:    []config.CommandArg{{Name: "release-branch", Pattern: `release-v\d+\.\d+\.x`}},
@@ -121,7 +110,7 @@ func TestSweepQueuedActsOnPRsWhoseCloseWasLost(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			audit := &auditLog{}
+			audit := &records{}
 			cfg := &config.Config{People: people, Commands: []config.Command{cherryPick}}
 			deps := &handlers.Deps{Config: cfg, Queue: queue, Audit: audit}
 
@@ -141,18 +130,18 @@ func TestSweepQueuedActsOnPRsWhoseCloseWasLost(t *testing.T) {
 			}
 			comments := github.comments["tektoncd/pipeline#42"]
 			if tt.wantComment == "" {
-				if len(comments) != 0 || len(audit.records) != 0 {
-					t.Errorf("nothing was to be done, but: comments %q, audit %+v", comments, audit.records)
+				if len(comments) != 0 || len(audit.list) != 0 {
+					t.Errorf("nothing was to be done, but: comments %q, audit %+v", comments, audit.list)
 				}
 				return
 			}
 			if len(comments) != 1 || !strings.Contains(comments[0], tt.wantComment) || !strings.Contains(comments[0], "release-v1.1.x") {
 				t.Errorf("comments %q, want one saying %q for both commands", comments, tt.wantComment)
 			}
-			if len(audit.records) != 2 {
-				t.Fatalf("audit records %+v, want one per dropped command", audit.records)
+			if len(audit.list) != 2 {
+				t.Fatalf("audit records %+v, want one per dropped command", audit.list)
 			}
-			for _, r := range audit.records {
+			for _, r := range audit.list {
 				if r.Verb != "cherry-pick" || r.CallerID != "vdemeest" || r.Outcome != bot.Refused {
 					t.Errorf("audit record %+v, want vdemeest's cherry-pick, refused", r)
 				}
