@@ -105,6 +105,12 @@ func (d *Deps) PullRequestClosed(ctx context.Context, requestID string, pr *bot.
 // week leaves the PRs that merge normally alone.
 const QueuedCheckAfter = 7 * 24 * time.Hour
 
+// QueuedKeptAtMost bounds the wait of a command whose PR GitHub does not
+// answer about (a deleted repository, an uninstalled app): after it, the
+// sweep drops the PR's queued commands, audited, rather than read it
+// forever. A PR GitHub says is open keeps its queue however old.
+const QueuedKeptAtMost = 90 * 24 * time.Hour
+
 // ClosedPRs is what the sweep of old queued commands needs of GitHub: the
 // PR's state now, and a comment saying what ran or was dropped.
 type ClosedPRs interface {
@@ -137,14 +143,18 @@ func (d *Deps) SweepQueued(ctx context.Context, github ClosedPRs, now time.Time)
 			continue
 		}
 		read[pr] = true
-		errs = append(errs, d.sweepPR(ctx, github, pr.repo, pr.number, now))
+		// Oldest first: q is the PR's oldest command.
+		errs = append(errs, d.sweepPR(ctx, github, pr.repo, pr.number, now, q.At))
 	}
 	return errors.Join(errs...)
 }
 
-func (d *Deps) sweepPR(ctx context.Context, github ClosedPRs, repo string, number int, now time.Time) error {
+func (d *Deps) sweepPR(ctx context.Context, github ClosedPRs, repo string, number int, now, oldest time.Time) error {
 	pr, err := github.Get(ctx, repo, number)
-	if err != nil {
+	switch {
+	case err != nil && now.Sub(oldest) >= QueuedKeptAtMost:
+		return d.dropUnreadable(ctx, repo, number, err)
+	case err != nil:
 		return fmt.Errorf("reading %s#%d for its queued commands: %w", repo, number, err)
 	}
 	if pr.Open {
@@ -160,6 +170,32 @@ func (d *Deps) sweepPR(ctx context.Context, github ClosedPRs, repo string, numbe
 		return nil
 	}
 	return github.Comment(ctx, repo, number, "tekbot did not hear of this PR closing, and found it closed when it looked at the commands queued on it.\n\n"+strings.Join(parts, "\n\n"))
+}
+
+// dropUnreadable drops the commands queued on a PR that GitHub has not
+// answered about for QueuedKeptAtMost. The PR cannot be told: the audit
+// records and the log say what was dropped and why.
+func (d *Deps) dropUnreadable(ctx context.Context, repo string, number int, readErr error) error {
+	h := &commands{Deps: d}
+	queued, err := d.Queue.List(ctx, repo, number)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, q := range queued {
+		req := &bot.Request{ID: q.RequestID, Command: bot.Command{Verb: q.Verb, Args: q.Args}, Caller: h.requester(q)}
+		h.logFailure(ctx, req, "reading the PR of a command queued too long: dropped", readErr)
+		if err := d.Queue.Remove(ctx, q); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reply := refused("GitHub did not answer about %s#%d for %d days: the queued command was dropped.", repo, number, int(QueuedKeptAtMost.Hours()/24))
+		reply.Targets = []string{fmt.Sprintf("%s#%d (queued until merged)", repo, number)}
+		if d.Audit != nil {
+			d.Audit.Record(ctx, bot.NewRecord(req, reply, 0))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runQueued runs or drops q, and takes it off the queue unless that failed

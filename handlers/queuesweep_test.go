@@ -69,7 +69,7 @@ var cherryPick = config.Command{
 // week ago has its PR read once per sweep; closed without merging, it is
 // dropped, audited and the PR told; open, it keeps waiting; younger ones
 // are left alone without a read; a failed read keeps the record and is
-// reported.
+// reported, until the longest wait, when it is dropped and audited.
 func TestSweepQueuedActsOnPRsWhoseCloseWasLost(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 8, 4, 0, 0, 0, time.UTC)
@@ -88,10 +88,14 @@ func TestSweepQueuedActsOnPRsWhoseCloseWasLost(t *testing.T) {
 			false, 1, 0, false, "closed without merging: the queued `/cherry-pick release-v1.2.x` (asked by vincent) was dropped"},
 		{"still open a week on: kept", 30 * 24 * time.Hour, bot.PullRequest{Open: true},
 			false, 1, 2, false, ""},
+		{"still open after the longest wait: kept", handlers.QueuedKeptAtMost + time.Hour, bot.PullRequest{Open: true},
+			false, 1, 2, false, ""},
 		{"closed but queued under a week ago: not read", handlers.QueuedCheckAfter - time.Minute, bot.PullRequest{Open: false},
 			false, 0, 2, false, ""},
-		{"GitHub fails: kept, reported", handlers.QueuedCheckAfter, bot.PullRequest{Open: false},
+		{"GitHub fails: kept, reported", handlers.QueuedKeptAtMost - time.Minute, bot.PullRequest{Open: false},
 			true, 1, 2, true, ""},
+		{"GitHub fails after the longest wait: dropped, audited", handlers.QueuedKeptAtMost, bot.PullRequest{Open: false},
+			true, 1, 0, false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,14 +133,17 @@ func TestSweepQueuedActsOnPRsWhoseCloseWasLost(t *testing.T) {
 				t.Errorf("%d commands still queued, want %d", len(left), tt.wantKept)
 			}
 			comments := github.comments["tektoncd/pipeline#42"]
-			if tt.wantComment == "" {
-				if len(comments) != 0 || len(audit.list) != 0 {
-					t.Errorf("nothing was to be done, but: comments %q, audit %+v", comments, audit.list)
+			if tt.wantComment == "" && len(comments) != 0 {
+				t.Errorf("comments %q, want none", comments)
+			}
+			if tt.wantComment != "" && (len(comments) != 1 || !strings.Contains(comments[0], tt.wantComment) || !strings.Contains(comments[0], "release-v1.1.x")) {
+				t.Errorf("comments %q, want one saying %q for both commands", comments, tt.wantComment)
+			}
+			if tt.wantKept != 0 {
+				if len(audit.list) != 0 {
+					t.Errorf("nothing was dropped, but audited: %+v", audit.list)
 				}
 				return
-			}
-			if len(comments) != 1 || !strings.Contains(comments[0], tt.wantComment) || !strings.Contains(comments[0], "release-v1.1.x") {
-				t.Errorf("comments %q, want one saying %q for both commands", comments, tt.wantComment)
 			}
 			if len(audit.list) != 2 {
 				t.Fatalf("audit records %+v, want one per dropped command", audit.list)
