@@ -14,8 +14,7 @@ const LabelEnqueued = "tekbot.dev/enqueued"
 // it put there, never a person's entry, and two replicas meeting one PR
 // enqueue it once.
 type Enqueued struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 // Entry is one PR tekbot enqueued, at the head it pinned.
@@ -27,7 +26,7 @@ type Entry struct {
 }
 
 func (s *Enqueued) records() prRecords[Entry] {
-	return prRecords[Entry]{kube: s.Kube, namespace: s.Namespace, what: "the merge queue entry", prefix: "tekbot-enqueued-", label: LabelEnqueued}
+	return prRecords[Entry]{cms: s.ConfigMaps, what: "the merge queue entry", prefix: "tekbot-enqueued-", label: LabelEnqueued}
 }
 
 // Get returns tekbot's entry for repo#number, or nil.

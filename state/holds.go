@@ -13,8 +13,7 @@ const LabelHold = "tekbot.dev/hold"
 // rights can remove, says who held and why: it decides who may unhold and
 // puts the hold back on every new head.
 type Holds struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 }
 
 // Hold is one held PR.
@@ -33,7 +32,7 @@ type Hold struct {
 }
 
 func (s *Holds) records() prRecords[Hold] {
-	return prRecords[Hold]{kube: s.Kube, namespace: s.Namespace, what: "the hold", prefix: "tekbot-hold-", label: LabelHold}
+	return prRecords[Hold]{cms: s.ConfigMaps, what: "the hold", prefix: "tekbot-hold-", label: LabelHold}
 }
 
 // Get returns the hold on repo#number, or nil.

@@ -6,15 +6,14 @@ import (
 	"time"
 
 	"tekbot/state"
-	"tekbot/test/kube"
+	"tekbot/test/fake"
 )
 
 // TestHoldsKeepOneHoldPerPR: a hold is found under any spelling of its
 // repository, replaced whole by a second /hold, listed, and lifted once.
 func TestHoldsKeepOneHoldPerPR(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "state")
-	s := &state.Holds{Kube: c.Kube, Namespace: c.Namespace(t)}
+	s := &state.Holds{ConfigMaps: fake.NewConfigMaps("tekbot")}
 	ctx := context.Background()
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	if h, err := s.Get(ctx, "tektoncd/pipeline", 12); h != nil || err != nil {

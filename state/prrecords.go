@@ -18,8 +18,7 @@ import (
 // PR that neither a label nor a branch name can prove (a hold, an entry
 // tekbot put in the merge queue).
 type prRecords[T any] struct {
-	kube      Kube
-	namespace string
+	cms ConfigMaps
 	// what names the record in errors ("the hold"); prefix starts its
 	// ConfigMaps' names; label marks them for List.
 	what, prefix, label string
@@ -34,7 +33,7 @@ func (s prRecords[T]) name(repo string, number int) string {
 }
 
 func (s prRecords[T]) get(ctx context.Context, repo string, number int) (*T, error) {
-	cm, err := s.kube.CoreV1().ConfigMaps(s.namespace).Get(ctx, s.name(repo, number), metav1.GetOptions{})
+	cm, err := s.cms.Get(ctx, s.name(repo, number))
 	switch {
 	case apierrors.IsNotFound(err):
 		return nil, nil
@@ -65,7 +64,7 @@ func (s prRecords[T]) add(ctx context.Context, repo string, number int, v T) (ad
 	if err != nil {
 		return false, err
 	}
-	_, err = s.kube.CoreV1().ConfigMaps(s.namespace).Create(ctx, cm, metav1.CreateOptions{})
+	_, err = s.cms.Create(ctx, cm)
 	switch {
 	case apierrors.IsAlreadyExists(err):
 		return false, nil
@@ -81,10 +80,10 @@ func (s prRecords[T]) put(ctx context.Context, repo string, number int, v T) err
 	if err != nil {
 		return err
 	}
-	cms := s.kube.CoreV1().ConfigMaps(s.namespace)
-	_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
+	_, err = s.cms.Create(ctx, cm)
 	if apierrors.IsAlreadyExists(err) {
-		_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+		// No resourceVersion: the update is unconditional.
+		_, err = s.cms.Update(ctx, cm)
 	}
 	if err != nil {
 		return fmt.Errorf("recording %s on %s#%d: %w", s.what, repo, number, err)
@@ -94,7 +93,7 @@ func (s prRecords[T]) put(ctx context.Context, repo string, number int, v T) err
 
 // delete forgets the PR's record; forgetting none is not an error.
 func (s prRecords[T]) delete(ctx context.Context, repo string, number int) error {
-	err := s.kube.CoreV1().ConfigMaps(s.namespace).Delete(ctx, s.name(repo, number), metav1.DeleteOptions{})
+	err := s.cms.Delete(ctx, s.name(repo, number), nil)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("forgetting %s on %s#%d: %w", s.what, repo, number, err)
 	}
@@ -102,13 +101,13 @@ func (s prRecords[T]) delete(ctx context.Context, repo string, number int) error
 }
 
 func (s prRecords[T]) list(ctx context.Context) ([]T, error) {
-	list, err := s.kube.CoreV1().ConfigMaps(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: s.label + "=true"})
+	list, err := s.cms.List(ctx, s.label+"=true")
 	if err != nil {
 		return nil, fmt.Errorf("listing %s records: %w", s.what, err)
 	}
-	out := make([]T, 0, len(list.Items))
-	for i := range list.Items {
-		v, err := s.decode(&list.Items[i])
+	out := make([]T, 0, len(list))
+	for i := range list {
+		v, err := s.decode(&list[i])
 		if err != nil {
 			return nil, err
 		}

@@ -14,7 +14,7 @@ import (
 // promotions, holds, the merge queue bridge); nil when GitHub is off or
 // the sandbox stands in for it.
 func (a *app) githubAPI(deps *handlers.Deps, opts appOptions) (*github.API, error) {
-	holds := &state.Holds{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace}
+	holds := &state.Holds{ConfigMaps: state.ConfigMapsIn(a.state.Kube, a.cfg.State.Namespace)}
 	if hold, ok := opts.pullRequests.(handlers.HoldGitHub); ok { // the sandbox
 		deps.Holds, deps.HoldGitHub = holds, hold
 	}
@@ -29,7 +29,7 @@ func (a *app) githubAPI(deps *handlers.Deps, opts appOptions) (*github.API, erro
 	deps.PullRequests, deps.GitOps = api, api
 	deps.Holds, deps.HoldGitHub = holds, api
 	a.mergeQueue = &mergequeue.Bridge{
-		Config: a.cfg, GitHub: api, Entries: &state.Enqueued{Kube: a.state.Kube, Namespace: a.cfg.State.Namespace}, Holds: holds,
+		Config: a.cfg, GitHub: api, Entries: &state.Enqueued{ConfigMaps: state.ConfigMapsIn(a.state.Kube, a.cfg.State.Namespace)}, Holds: holds,
 		Log: a.log.With("subsystem", "merge queue"),
 	}
 	deps.MergeQueue = a.mergeQueue

@@ -35,9 +35,14 @@ func (a *app) watchRunIndexes() {
 // a repository's resync is one GraphQL query and one per open PR.
 const mergeQueueResync = 10 * time.Minute
 
+// queuedSweep is how often the leader looks for commands queued on PRs
+// whose close event was lost (handlers.Deps.SweepQueued): one GitHub read
+// per PR with a command queued longer than a week.
+const queuedSweep = 6 * time.Hour
+
 // backgroundJobs are the jobs that belong to no transport: claims and
-// holds expire and the merge queue is resynced on the leader; promotions
-// are watched and proposed.
+// holds expire, the merge queue is resynced and old queued commands are
+// looked at on the leader; promotions are watched and proposed.
 func (a *app) backgroundJobs(deps *handlers.Deps) {
 	cfg, log := a.cfg, a.log
 	a.runnables.Add(leader("claim expiry", func(ctx context.Context) {
@@ -45,6 +50,9 @@ func (a *app) backgroundJobs(deps *handlers.Deps) {
 	}))
 	a.runnables.Add(leader("hold expiry", func(ctx context.Context) {
 		every(ctx, time.Minute, func() { logErr(log, "expiring holds", deps.ExpireHolds(ctx, time.Now())) })
+	}))
+	a.runnables.Add(leader("queued command sweep", func(ctx context.Context) {
+		every(ctx, queuedSweep, func() { logErr(log, "sweeping queued commands", deps.SweepQueued(ctx, deps.HoldGitHub, time.Now())) })
 	}))
 	if a.mergeQueue != nil {
 		a.runnables.Add(leader("merge queue resync", func(ctx context.Context) {

@@ -98,10 +98,10 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
-		holds := &state.Holds{Kube: o.State, Namespace: o.StateNamespace}
+		holds := &state.Holds{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
 		deps.Holds, deps.HoldGitHub = holds, o.GitHub
 		deps.MergeQueue = &mergequeue.Bridge{
-			Config: o.Config, GitHub: o.GitHub, Entries: &state.Enqueued{Kube: o.State, Namespace: o.StateNamespace}, Holds: holds,
+			Config: o.Config, GitHub: o.GitHub, Entries: &state.Enqueued{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}, Holds: holds,
 			Audit: o.Audit, Log: o.Log,
 		}
 	}
