@@ -173,6 +173,15 @@ func TestRead(t *testing.T) {
 			wantTasks: []string{"push"},
 			wantLines: map[string][]string{"push": {"Error: plain " + Redacted, "Error: push refused with token " + Redacted}},
 			absent:    []string{secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue)), url.QueryEscape(secretValue), "ghp_"}},
+		{name: "a docker config's password printed alone, redacted",
+			setup: func(w *world) {
+				w.secrets["creds"] = map[string][]byte{".dockerconfigjson": []byte(`{"auths":{"r.example.com":{"password":"` + secretValue + `"}}}`)}
+				w.task("push", true, "Error: login with "+secretValue+" refused\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			wantLines: map[string][]string{"push": {"Error: login with " + Redacted + " refused"}},
+			absent:    []string{secretValue}},
 		{name: "a Secret tekbot may not read: logs withheld",
 			setup: func(w *world) {
 				w.refused["creds"] = true

@@ -53,12 +53,16 @@ type redactor struct {
 }
 
 // newRedactor looks for every value in values, in each form a log may
-// print it (secretForms). Values are Secret data: every key of every
-// Secret the run could read.
+// print it (secretForms), and so every part of it a log may print alone
+// (parts). Values are Secret data: every key of every Secret the run
+// could read.
 func newRedactor(values [][]byte) *redactor {
 	r := &redactor{}
 	for _, v := range values {
 		r.needles = append(r.needles, secretForms(string(v))...)
+		for _, p := range parts(string(v)) {
+			r.needles = append(r.needles, secretForms(p)...)
+		}
 	}
 	// Sorted only to drop duplicates: every match of every form is
 	// marked, overlapping or not.
