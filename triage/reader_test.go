@@ -204,7 +204,48 @@ func TestRead(t *testing.T) {
 			},
 			secrets:   true,
 			wantTasks: []string{"unit"},
-			truncated: true},
+			truncated: true,
+			absent:    []string{"Error: real", "look at me"}},
+		{name: "another task's pod gone: logs withheld (its Secrets are unknown)",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.pods, tr.Status.PodName)
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "another task's pod not its TaskRun's: logs withheld",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				w.pods[tr.Status.PodName].OwnerReferences = nil
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "another TaskRun not read: logs withheld",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.trs, tr.Name)
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "a passed task that never had a pod: logs shown",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.pods, tr.Status.PodName)
+				tr.Status.PodName = ""
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			wantLines: map[string][]string{"unit": {"Error: x"}}},
 		{name: "too many TaskRuns: conditions only, logs withheld",
 			setup: func(w *world) {
 				w.task("unit", true, "Error: x\n")
