@@ -150,13 +150,12 @@ func TestLastBytes(t *testing.T) {
 		{in: "abcdefghijklmnopqrstuvwxyz", n: 4, want: "wxyz", dropped: true},
 		{in: "abcdefghi", n: 3, want: "ghi", dropped: true},
 	} {
-		got, dropped, err := lastBytes(iotest.OneByteReader(strings.NewReader(tc.in)), tc.n)
-		if err != nil || string(got) != tc.want || dropped != tc.dropped {
-			t.Errorf("lastBytes(%q, %d) = %q, %v, %v; want %q, %v", tc.in, tc.n, got, dropped, err, tc.want, tc.dropped)
-		}
-		got, dropped, err = lastBytes(strings.NewReader(tc.in), tc.n)
-		if err != nil || string(got) != tc.want || dropped != tc.dropped {
-			t.Errorf("lastBytes(%q, %d) in one read = %q, %v, %v; want %q, %v", tc.in, tc.n, got, dropped, err, tc.want, tc.dropped)
+		// Byte by byte, and all at once.
+		for _, r := range []io.Reader{iotest.OneByteReader(strings.NewReader(tc.in)), strings.NewReader(tc.in)} {
+			got, dropped, err := lastBytes(r, tc.n)
+			if err != nil || string(got) != tc.want || dropped != tc.dropped {
+				t.Errorf("lastBytes(%q, %d) = %q, %v, %v; want %q, %v", tc.in, tc.n, got, dropped, err, tc.want, tc.dropped)
+			}
 		}
 	}
 	if _, _, err := lastBytes(iotest.ErrReader(io.ErrUnexpectedEOF), 4); !errors.Is(err, io.ErrUnexpectedEOF) {

@@ -47,28 +47,35 @@ func TestRedact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var values [][]byte
-			for _, v := range tc.values {
-				values = append(values, []byte(v))
-			}
-			got := newRedactor(values).Redact(tc.in)
-			for _, g := range tc.gone {
-				if strings.Contains(got, g) {
-					t.Errorf("Redact(%q) = %q: still holds %q", tc.in, got, g)
-				}
-			}
-			for _, k := range tc.kept {
-				if !strings.Contains(got, k) {
-					t.Errorf("Redact(%q) = %q: lost %q", tc.in, got, k)
-				}
-			}
-			if len(tc.gone) > 0 && !strings.Contains(got, Redacted) {
-				t.Errorf("Redact(%q) = %q: no %s marker", tc.in, got, Redacted)
-			}
-			if strings.Count(got, "\n") != strings.Count(tc.in, "\n") {
-				t.Errorf("Redact(%q) = %q: lines not kept", tc.in, got)
-			}
+			checkRedact(t, tc.values, tc.in, tc.gone, tc.kept)
 		})
+	}
+}
+
+// checkRedact redacts in with values' redactor: gone must not be in the
+// result, kept must, and lines stay lines.
+func checkRedact(t *testing.T, values []string, in string, gone, kept []string) {
+	t.Helper()
+	var vs [][]byte
+	for _, v := range values {
+		vs = append(vs, []byte(v))
+	}
+	got := newRedactor(vs).Redact(in)
+	for _, g := range gone {
+		if strings.Contains(got, g) {
+			t.Errorf("Redact(%q) = %q: still holds %q", in, got, g)
+		}
+	}
+	for _, k := range kept {
+		if !strings.Contains(got, k) {
+			t.Errorf("Redact(%q) = %q: lost %q", in, got, k)
+		}
+	}
+	if len(gone) > 0 && !strings.Contains(got, Redacted) {
+		t.Errorf("Redact(%q) = %q: no %s marker", in, got, Redacted)
+	}
+	if strings.Count(got, "\n") != strings.Count(in, "\n") {
+		t.Errorf("Redact(%q) = %q: lines not kept", in, got)
 	}
 }
 
@@ -116,20 +123,7 @@ func TestRedactStructured(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := newRedactor([][]byte{[]byte(tc.value)}).Redact(tc.in)
-			for _, g := range tc.gone {
-				if strings.Contains(got, g) {
-					t.Errorf("Redact(%q) = %q: still holds %q", tc.in, got, g)
-				}
-			}
-			for _, k := range tc.kept {
-				if !strings.Contains(got, k) {
-					t.Errorf("Redact(%q) = %q: lost %q", tc.in, got, k)
-				}
-			}
-			if len(tc.gone) > 0 && !strings.Contains(got, Redacted) {
-				t.Errorf("Redact(%q) = %q: no %s marker", tc.in, got, Redacted)
-			}
+			checkRedact(t, []string{tc.value}, tc.in, tc.gone, tc.kept)
 		})
 	}
 }
