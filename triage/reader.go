@@ -160,8 +160,20 @@ func (r *Reader) redactor(ctx context.Context, namespace string, reach tekton.Re
 			values = append(values, v)
 		}
 	}
-	return newRedactor(values), ok
+	red := newRedactor(values)
+	if len(red.needles) > maxNeedles {
+		slog.WarnContext(ctx, "triage: too many Secret values to look for: logs withheld", "namespace", namespace, "needles", len(red.needles))
+		ok = false
+	}
+	return red, ok
 }
+
+// maxNeedles bounds the strings redaction looks for in a log, each one a
+// pass over it (about half a millisecond per MiB of log): a Secret
+// holding a large document
+// would make every excerpt of its runs take minutes. Beyond it, logs
+// are withheld.
+const maxNeedles = 5000
 
 // task is one failed TaskRun's excerpt; cut is true when its log was not
 // all read or could not be read.

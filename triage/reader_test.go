@@ -182,6 +182,19 @@ func TestRead(t *testing.T) {
 			wantTasks: []string{"push"},
 			wantLines: map[string][]string{"push": {"Error: login with " + Redacted + " refused"}},
 			absent:    []string{secretValue}},
+		{name: "a Secret too large a document to look for: logs withheld",
+			setup: func(w *world) {
+				var doc strings.Builder
+				for i := range maxNeedles {
+					fmt.Fprintf(&doc, "key%d: value-number-%d\n", i, i)
+				}
+				w.secrets["creds"] = map[string][]byte{"values.yaml": []byte(doc.String())}
+				w.task("push", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
 		{name: "a Secret tekbot may not read: logs withheld",
 			setup: func(w *world) {
 				w.refused["creds"] = true
