@@ -170,9 +170,8 @@ func (r *Reader) redactor(ctx context.Context, namespace string, reach tekton.Re
 
 // maxNeedles bounds the strings redaction looks for in a log, each one a
 // pass over it (about half a millisecond per MiB of log): a Secret
-// holding a large document
-// would make every excerpt of its runs take minutes. Beyond it, logs
-// are withheld.
+// holding a large document would make every excerpt of its runs take
+// minutes. Beyond it, logs are withheld.
 const maxNeedles = 5000
 
 // task is one failed TaskRun's excerpt; cut is true when its log was not
