@@ -191,7 +191,11 @@ func (r *Reader) task(ctx context.Context, f failed, red *redactor, showLogs boo
 		slog.WarnContext(ctx, "triage: log not read", "namespace", f.tr.Namespace, "pod", f.pod.Name, "container", step.Container, "err", err)
 		return t, true
 	}
-	t.Lines = pick(red.Redact(log))
+	if cut {
+		t.Lines = pick(red.RedactTail(log))
+	} else {
+		t.Lines = pick(red.Redact(log))
+	}
 	return t, cut
 }
 

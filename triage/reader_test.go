@@ -28,6 +28,7 @@ type fakeCluster struct {
 	logs    map[string]string // pod/container
 	secrets map[string]map[string][]byte
 	refused map[string]bool // Secrets whose read fails
+	cut     map[string]bool // pod/container: logs whose start was not read
 }
 
 var errNotFound = errors.New("not found")
@@ -52,7 +53,7 @@ func (f *fakeCluster) Pod(_ context.Context, _, name string) (*corev1.Pod, error
 }
 func (f *fakeCluster) Log(_ context.Context, _, pod, container string) (string, bool, error) {
 	l, err := get(f.logs, pod+"/"+container)
-	return l, false, err
+	return l, f.cut[pod+"/"+container], err
 }
 func (f *fakeCluster) SecretData(_ context.Context, _, name string) (map[string][]byte, error) {
 	if f.refused[name] {
@@ -195,6 +196,17 @@ func TestRead(t *testing.T) {
 			wantTasks: []string{"push"},
 			truncated: true,
 			absent:    []string{"Error: x"}},
+		{name: "a cut log starting with a value's end: redacted",
+			setup: func(w *world) {
+				w.secrets["creds"] = map[string][]byte{"token": []byte(secretValue)}
+				tr := w.task("push", true, secretValue[10:]+" was the token\nError: x\n")
+				w.cut = map[string]bool{tr.Status.PodName + "/step-test": true}
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			wantLines: map[string][]string{"push": {Redacted + " was the token", "Error: x"}},
+			truncated: true,
+			absent:    []string{secretValue[10:]}},
 		{name: "a Secret tekbot may not read: logs withheld",
 			setup: func(w *world) {
 				w.refused["creds"] = true

@@ -127,3 +127,37 @@ func TestRedactStructured(t *testing.T) {
 		})
 	}
 }
+
+// TestRedactTail: a log read from the middle may start with the end of a
+// value that began in the lines not read; only a tail is searched so.
+func TestRedactTail(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("0123456789abcdef", 8)
+	b64 := base64.StdEncoding.EncodeToString([]byte(long)) // wraps at 76
+	red := newRedactor([][]byte{[]byte(long)})
+	for _, tc := range []struct {
+		name, in  string
+		tail      bool
+		gone      string
+		wantShown bool
+	}{
+		{name: "wrapped base64's last line, at a tail's start", in: b64[76:] + "\n--- FAIL: x\n", tail: true, gone: b64[76:]},
+		{name: "the value's end, at a tail's start", in: long[40:] + " rest\nnext\n", tail: true, gone: long[40:]},
+		{name: "a whole log is not searched so", in: b64[76:] + "\n", gone: b64[76:], wantShown: true},
+		{name: "shorter than a piece worth hiding", in: long[len(long)-5:] + " ok\n", tail: true, gone: long[len(long)-5:], wantShown: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := red.Redact(tc.in)
+			if tc.tail {
+				got = red.RedactTail(tc.in)
+			}
+			if shown := strings.Contains(got, tc.gone); shown != tc.wantShown {
+				t.Errorf("redacting %q (tail %v) = %q: shows %q %v, want %v", tc.in, tc.tail, got, tc.gone, shown, tc.wantShown)
+			}
+			if strings.Count(got, "\n") != strings.Count(tc.in, "\n") {
+				t.Errorf("lines not kept: %q", got)
+			}
+		})
+	}
+}
