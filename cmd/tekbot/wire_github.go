@@ -57,9 +57,13 @@ func (a *app) mountGitHub(api *github.API, deps *handlers.Deps) error {
 		Closed:    deps,
 		Pushes:    deps,
 		Queue:     a.mergeQueue,
-		Commits:   []github.CommitPulls{deps, api},
-		Metrics:   a.metrics,
-		Log:       a.log.With("transport", "github"),
+		Groups: &mergequeue.Groups{
+			Config: cfg, Clusters: mergequeue.GroupClustersOf(a.clusters.All()), Checks: api, Audit: a.bot.Audit,
+			Log: a.log.With("subsystem", "merge groups"),
+		},
+		Commits: []github.CommitPulls{deps, api},
+		Metrics: a.metrics,
+		Log:     a.log.With("transport", "github"),
 	}))
 	return nil
 }
