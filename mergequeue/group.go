@@ -7,7 +7,10 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"maps"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -46,6 +49,10 @@ type GroupCluster interface {
 type GroupChecks interface {
 	// StartCheck posts an in_progress check run named name on sha.
 	StartCheck(ctx context.Context, repo, sha, name, detailsURL string) error
+	// PostCheck posts a completed check run on sha.
+	PostCheck(ctx context.Context, repo, sha string, c bot.Check) error
+	// Comment comments on a PR.
+	Comment(ctx context.Context, repo string, number int, body string) error
 }
 
 // Groups runs the declared merge-group pipelines (config.MergeQueue's
@@ -87,7 +94,7 @@ func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) err
 			errs = append(errs, err)
 			continue
 		}
-		run.Annotations = map[string]string{tekton.AnnotationRequester: "merge queue", tekton.AnnotationRequestID: requestID}
+		run.Annotations = map[string]string{tekton.AnnotationRequester: groupRequester, tekton.AnnotationRequestID: requestID, AnnotationGroupRef: grp.HeadRef}
 		made, created, err := cluster.CreateOnce(ctx, run)
 		if err != nil {
 			errs = append(errs, err)
@@ -150,6 +157,15 @@ func (g *Groups) audit(ctx context.Context, what, requestID, target string) {
 	})
 }
 
+// groupRequester is who requested a merge-group run, in its
+// tekton.AnnotationRequester.
+const groupRequester = "merge queue"
+
+// AnnotationGroupRef keeps the group's head ref
+// (refs/heads/gh-readonly-queue/<base>/pr-<n>-<sha>), which names the PR
+// whose entry made the group, for the failure comment.
+const AnnotationGroupRef = "tekbot.dev/merge-group-ref"
+
 // LabelGroup holds the head SHA of the merge group a run was started for,
 // for people and dashboards; tekbot finds its runs by name, not by it.
 const LabelGroup = "tekbot.dev/merge-group"
@@ -196,4 +212,83 @@ func GroupClustersOf(clusters []*tekton.Cluster) map[string]GroupCluster {
 		out[c.Name] = c
 	}
 	return out
+}
+
+// groupPRRE finds the PR in a merge group's head ref.
+var groupPRRE = regexp.MustCompile(`^refs/heads/gh-readonly-queue/.+/pr-([0-9]+)-[0-9a-f]+$`)
+
+// Finished reports a finished merge-group run of cluster: its check run
+// completes with the run's outcome, and a failed (not cancelled) run gets
+// one comment on the PR its group's head ref names. A run is taken as
+// tekbot's only if its name is the one tekbot derives for a declared
+// pipeline of the repository watched in that namespace, from the head SHA
+// it carries: anything else is not reported. Callers run it once per
+// finished run (a claim), off the watch.
+func (g *Groups) Finished(ctx context.Context, cluster string, run *pipelinev1.PipelineRun) error {
+	repo, p := g.ownerOf(cluster, run)
+	if p == nil || !tekton.StateOf(run).Done() {
+		return nil
+	}
+	sha := run.Labels[LabelGroup]
+	url := ""
+	if c := g.Clusters[cluster]; c != nil {
+		url = c.URL(run.Namespace, run.Name)
+	}
+	state := tekton.StateOf(run)
+	conclusion := groupConclusions[state]
+	if conclusion == "" {
+		conclusion = "failure"
+	}
+	check := bot.Check{
+		Name: p.Check, Conclusion: conclusion, DetailsURL: url,
+		Title:   fmt.Sprintf("%s: %s", p.Check, state),
+		Summary: fmt.Sprintf("Pipeline %s on the merge group's head %.12s: %s.", run.Spec.PipelineRef.Name, sha, state),
+	}
+	if err := g.Checks.PostCheck(ctx, repo.Name, sha, check); err != nil {
+		return err
+	}
+	g.audit(ctx, "report "+conclusion, run.Annotations[tekton.AnnotationRequestID], cluster+"/"+run.Namespace+"/"+run.Name)
+	if conclusion != "failure" && conclusion != "timed_out" {
+		return nil
+	}
+	m := groupPRRE.FindStringSubmatch(run.Annotations[AnnotationGroupRef])
+	if m == nil {
+		g.Log.Warn("failed merge group names no pull request; not commented", "run", run.Name)
+		return nil
+	}
+	number, err := strconv.Atoi(m[1])
+	if err != nil {
+		return fmt.Errorf("merge group ref of %s: %w", run.Name, err)
+	}
+	body := fmt.Sprintf("The merge queue's checks failed for the group with this pull request (head %.12s): **%s** (Pipeline %s) %s. "+
+		"GitHub takes the group out of the queue; see %s.", sha, p.Check, run.Spec.PipelineRef.Name, strings.ToLower(string(state)), url)
+	return g.Checks.Comment(ctx, repo.Name, number, body)
+}
+
+// groupConclusions are the check conclusions of a finished run's states.
+var groupConclusions = map[tekton.State]string{
+	tekton.StateSucceeded: "success",
+	tekton.StateCancelled: "cancelled",
+	tekton.StateTimedOut:  "timed_out",
+}
+
+// ownerOf finds the repository and declared pipeline a run of cluster
+// was started for, by the name tekbot gives such runs; nil when none.
+func (g *Groups) ownerOf(cluster string, run *pipelinev1.PipelineRun) (*config.Repository, *config.GroupPipeline) {
+	sha := run.Labels[LabelGroup]
+	if sha == "" || run.Annotations[tekton.AnnotationRequester] != groupRequester {
+		return nil, nil
+	}
+	for i := range g.Config.GitHub.Repositories {
+		r := &g.Config.GitHub.Repositories[i]
+		if r.Cluster != cluster || r.Namespace != run.Namespace || r.MergeQueue == nil {
+			continue
+		}
+		for j := range r.MergeQueue.Pipelines {
+			if GroupRunName(r.Name, sha, r.MergeQueue.Pipelines[j].Check) == run.Name {
+				return r, &r.MergeQueue.Pipelines[j]
+			}
+		}
+	}
+	return nil, nil
 }
