@@ -78,13 +78,9 @@ var ErrNoCluster = errors.New("the repository's cluster is not connected")
 // run there and starts nothing more. Each new run is reported as an
 // in_progress check run under its PR check's name.
 func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) error {
-	repo := g.Config.Repository(grp.Repo)
-	if repo == nil || repo.MergeQueue == nil {
-		return nil
-	}
-	cluster := g.Clusters[repo.Cluster]
-	if cluster == nil {
-		return fmt.Errorf("merge group %s@%s: %w", grp.Repo, grp.HeadSHA, ErrNoCluster)
+	repo, cluster, err := g.target(grp)
+	if repo == nil {
+		return err
 	}
 	var errs []error
 	for i := range repo.MergeQueue.Pipelines {
@@ -117,13 +113,9 @@ func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) err
 // matter. Only runs of the names tekbot derives for the group are
 // touched, never one found by a label.
 func (g *Groups) Destroyed(ctx context.Context, requestID string, grp Group) error {
-	repo := g.Config.Repository(grp.Repo)
-	if repo == nil || repo.MergeQueue == nil {
-		return nil
-	}
-	cluster := g.Clusters[repo.Cluster]
-	if cluster == nil {
-		return fmt.Errorf("merge group %s@%s: %w", grp.Repo, grp.HeadSHA, ErrNoCluster)
+	repo, cluster, err := g.target(grp)
+	if repo == nil {
+		return err
 	}
 	var errs []error
 	for i := range repo.MergeQueue.Pipelines {
@@ -145,6 +137,20 @@ func (g *Groups) Destroyed(ctx context.Context, requestID string, grp Group) err
 		g.audit(ctx, "cancel", requestID, repo.Cluster+"/"+run.Namespace+"/"+run.Name)
 	}
 	return errors.Join(errs...)
+}
+
+// target is the group's repository, when it has a merge queue, and its
+// cluster.
+func (g *Groups) target(grp Group) (*config.Repository, GroupCluster, error) {
+	repo := g.Config.Repository(grp.Repo)
+	if repo == nil || repo.MergeQueue == nil {
+		return nil, nil, nil
+	}
+	cluster := g.Clusters[repo.Cluster]
+	if cluster == nil {
+		return nil, nil, fmt.Errorf("merge group %s@%s: %w", grp.Repo, grp.HeadSHA, ErrNoCluster)
+	}
+	return repo, cluster, nil
 }
 
 func (g *Groups) audit(ctx context.Context, what, requestID, target string) {
