@@ -31,17 +31,17 @@ type Group struct {
 	BaseRef string
 }
 
-// GroupCluster is where a repository's merge-group runs go
-// (tekton.Cluster).
-type GroupCluster interface {
+// GroupRuns are the PipelineRuns of the clusters tekbot reaches, each
+// call naming its cluster (tekton.Clusters).
+type GroupRuns interface {
 	// CreateOnce creates a run; created is false when one of its name
 	// exists already, which is then returned.
-	CreateOnce(ctx context.Context, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error)
-	// Get returns a run; its error satisfies apierrors.IsNotFound when
+	CreateOnce(ctx context.Context, cluster string, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error)
+	// Run reads a run; its error satisfies apierrors.IsNotFound when
 	// there is none.
-	Get(ctx context.Context, namespace, name string) (*pipelinev1.PipelineRun, error)
-	Cancel(ctx context.Context, pr *pipelinev1.PipelineRun) error
-	URL(namespace, name string) string
+	Run(ctx context.Context, cluster, namespace, name string) (*pipelinev1.PipelineRun, error)
+	Cancel(ctx context.Context, cluster string, pr *pipelinev1.PipelineRun) error
+	URL(cluster, namespace, name string) string
 }
 
 // GroupChecks report a group's runs on its head commit (transport/github's
@@ -60,17 +60,11 @@ type GroupChecks interface {
 // destroyed.
 type Groups struct {
 	Config *config.Config
-	// Clusters by name; a repository whose cluster is missing gets
-	// nothing run and an error logged.
-	Clusters map[string]GroupCluster
-	Checks   GroupChecks
-	Audit    bot.Auditor
-	Log      *slog.Logger
+	Runs   GroupRuns
+	Checks GroupChecks
+	Audit  bot.Auditor
+	Log    *slog.Logger
 }
-
-// ErrNoCluster: the repository's cluster is not one tekbot is connected
-// to.
-var ErrNoCluster = errors.New("the repository's cluster is not connected")
 
 // Requested starts the repository's merge-group pipelines on the group's
 // head commit, each once: the run's name is derived from the repository,
@@ -78,9 +72,9 @@ var ErrNoCluster = errors.New("the repository's cluster is not connected")
 // run there and starts nothing more. Each new run is reported as an
 // in_progress check run under its PR check's name.
 func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) error {
-	repo, cluster, err := g.target(grp)
+	repo := g.repository(grp)
 	if repo == nil {
-		return err
+		return nil
 	}
 	var errs []error
 	for i := range repo.MergeQueue.Pipelines {
@@ -91,7 +85,7 @@ func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) err
 			continue
 		}
 		run.Annotations = map[string]string{tekton.AnnotationRequester: groupRequester, tekton.AnnotationRequestID: requestID, AnnotationGroupRef: grp.HeadRef}
-		made, created, err := cluster.CreateOnce(ctx, run)
+		made, created, err := g.Runs.CreateOnce(ctx, repo.Cluster, run)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -101,7 +95,7 @@ func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) err
 			continue
 		}
 		g.audit(ctx, "start", requestID, repo.Cluster+"/"+made.Namespace+"/"+made.Name)
-		if err := g.Checks.StartCheck(ctx, grp.Repo, grp.HeadSHA, p.Check, cluster.URL(made.Namespace, made.Name)); err != nil {
+		if err := g.Checks.StartCheck(ctx, grp.Repo, grp.HeadSHA, p.Check, g.Runs.URL(repo.Cluster, made.Namespace, made.Name)); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -113,14 +107,14 @@ func (g *Groups) Requested(ctx context.Context, requestID string, grp Group) err
 // matter. Only runs of the names tekbot derives for the group are
 // touched, never one found by a label.
 func (g *Groups) Destroyed(ctx context.Context, requestID string, grp Group) error {
-	repo, cluster, err := g.target(grp)
+	repo := g.repository(grp)
 	if repo == nil {
-		return err
+		return nil
 	}
 	var errs []error
 	for i := range repo.MergeQueue.Pipelines {
 		name := GroupRunName(grp.Repo, grp.HeadSHA, repo.MergeQueue.Pipelines[i].Check)
-		run, err := cluster.Get(ctx, repo.Namespace, name)
+		run, err := g.Runs.Run(ctx, repo.Cluster, repo.Namespace, name)
 		switch {
 		case apierrors.IsNotFound(err):
 			continue
@@ -130,7 +124,7 @@ func (g *Groups) Destroyed(ctx context.Context, requestID string, grp Group) err
 		case tekton.StateOf(run).Done() || run.Spec.Status == pipelinev1.PipelineRunSpecStatusCancelled:
 			continue
 		}
-		if err := cluster.Cancel(ctx, run); err != nil {
+		if err := g.Runs.Cancel(ctx, repo.Cluster, run); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -139,18 +133,12 @@ func (g *Groups) Destroyed(ctx context.Context, requestID string, grp Group) err
 	return errors.Join(errs...)
 }
 
-// target is the group's repository, when it has a merge queue, and its
-// cluster.
-func (g *Groups) target(grp Group) (*config.Repository, GroupCluster, error) {
-	repo := g.Config.Repository(grp.Repo)
-	if repo == nil || repo.MergeQueue == nil {
-		return nil, nil, nil
+// repository is the group's repository, when it has a merge queue.
+func (g *Groups) repository(grp Group) *config.Repository {
+	if repo := g.Config.Repository(grp.Repo); repo != nil && repo.MergeQueue != nil {
+		return repo
 	}
-	cluster := g.Clusters[repo.Cluster]
-	if cluster == nil {
-		return nil, nil, fmt.Errorf("merge group %s@%s: %w", grp.Repo, grp.HeadSHA, ErrNoCluster)
-	}
-	return repo, cluster, nil
+	return nil
 }
 
 func (g *Groups) audit(ctx context.Context, what, requestID, target string) {
@@ -211,15 +199,6 @@ func groupRun(p *config.GroupPipeline, grp Group, namespace string) (*pipelinev1
 	return run, nil
 }
 
-// GroupClustersOf indexes tekbot's clusters by name for Groups.
-func GroupClustersOf(clusters []*tekton.Cluster) map[string]GroupCluster {
-	out := make(map[string]GroupCluster, len(clusters))
-	for _, c := range clusters {
-		out[c.Name] = c
-	}
-	return out
-}
-
 // groupPRRE finds the PR in a merge group's head ref.
 var groupPRRE = regexp.MustCompile(`^refs/heads/gh-readonly-queue/.+/pr-([0-9]+)-[0-9a-f]+$`)
 
@@ -236,10 +215,7 @@ func (g *Groups) Finished(ctx context.Context, cluster string, run *pipelinev1.P
 		return nil
 	}
 	sha := run.Labels[LabelGroup]
-	url := ""
-	if c := g.Clusters[cluster]; c != nil {
-		url = c.URL(run.Namespace, run.Name)
-	}
+	url := g.Runs.URL(cluster, run.Namespace, run.Name)
 	state := tekton.StateOf(run)
 	conclusion := groupConclusions[state]
 	if conclusion == "" {

@@ -42,9 +42,11 @@ func (g *groupGitHub) Comment(_ context.Context, _ string, number int, body stri
 
 // urlOnly is a cluster that only links to runs: Finished reads nothing
 // else of it.
-type urlOnly struct{ mergequeue.GroupCluster }
+type urlOnly struct{ mergequeue.GroupRuns }
 
-func (urlOnly) URL(namespace, name string) string { return "https://dash/" + namespace + "/" + name }
+func (urlOnly) URL(cluster, namespace, name string) string {
+	return "https://dash/" + cluster + "/" + namespace + "/" + name
+}
 
 const (
 	groupRepo = "tektoncd/pipeline"
@@ -84,7 +86,7 @@ func TestGroupFinished(t *testing.T) {
 			t.Parallel()
 			gh := &groupGitHub{}
 			g := &mergequeue.Groups{
-				Config: cfg, Clusters: map[string]mergequeue.GroupCluster{"ci": urlOnly{}}, Checks: gh,
+				Config: cfg, Runs: urlOnly{}, Checks: gh,
 				Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}
 			run := &pipelinev1.PipelineRun{

@@ -75,7 +75,7 @@ func (a *app) mountGitHub(api *github.API, deps *handlers.Deps) error {
 func (a *app) mergeGroups(api *github.API) *mergequeue.Groups {
 	log := a.log.With("subsystem", "merge groups")
 	groups := &mergequeue.Groups{
-		Config: a.cfg, Clusters: mergequeue.GroupClustersOf(a.clusters.All()), Checks: api, Audit: a.bot.Audit, Log: log,
+		Config: a.cfg, Runs: a.clusters, Checks: api, Audit: a.bot.Audit, Log: log,
 	}
 	for _, c := range a.clusters.All() {
 		c.OnFinished(func(pr *pipelinev1.PipelineRun) {
