@@ -2,6 +2,8 @@ package github_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -166,4 +168,41 @@ func names(runs []pipelinev1.PipelineRun) []string {
 		out = append(out, r.Name)
 	}
 	return out
+}
+
+// TestMergeGroupFailureReported: once a group's run fails on the real
+// apiserver, reporting it (as the run watch does) completes its check run
+// on the group's head with failure and comments once on the PR the
+// group's head ref names, both requests checked against GitHub's OpenAPI
+// description.
+func TestMergeGroupFailureReported(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	withGroupPipelines(e)
+	const queued = 104 // the PR the recorded example's head ref names
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadSHA: headSHA})
+	r := e.replica()
+	if code, msg := r.Deliver(t, "merge_group", "group-fails", githubtest.MergeGroup(t, githubtest.MergeGroupOptions{HeadSHA: groupSHA, Owner: owner, Repo: repoName})); code != http.StatusAccepted {
+		t.Fatalf("checks_requested: %d %s", code, msg)
+	}
+	r.Drain(t)
+	e2e := mergequeue.GroupRunName(owner+"/"+repoName, groupSHA, "e2e-tests")
+	failed, err := kube.SetState(context.Background(), e.cluster, e.ns, e2e, kube.Failed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := &mergequeue.Groups{Config: e.cfg, Runs: e.clusters, Checks: e.apiClient(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if err := groups.Finished(context.Background(), "dogfooding", failed); err != nil {
+		t.Fatal(err)
+	}
+	if c, ok := e.gh.LatestCheck(owner, repoName, groupSHA, "e2e-tests"); !ok || c.Status != "completed" || c.Conclusion != "failure" {
+		t.Errorf("e2e-tests check on the group's head: %+v, want completed with failure", c)
+	}
+	if c, _ := e.gh.LatestCheck(owner, repoName, groupSHA, "unit-tests"); c.Status != "in_progress" {
+		t.Errorf("unit-tests check %+v, want still in_progress", c)
+	}
+	comments := e.gh.Comments(owner, repoName, queued)
+	if len(comments) != 1 || !strings.Contains(comments[0].Body, "e2e-tests") || !strings.Contains(comments[0].Body, "merge queue") {
+		t.Fatalf("comments on #%d: %+v, want one naming e2e-tests", queued, comments)
+	}
 }
