@@ -5,6 +5,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"text/template"
 )
 
 // MergeQueue is a repository's way in to its default branch, as Prow's
@@ -20,6 +21,42 @@ type MergeQueue struct {
 	Block []string `yaml:"block"`
 	// Method is how a PR merges: merge (the default), squash or rebase.
 	Method MergeMethod `yaml:"method"`
+	// Pipelines run on every merge group of the repository (GitHub's
+	// merge_group checks_requested), each reported as a check run under
+	// the name of the PR check it stands for, which branch protection
+	// already requires.
+	Pipelines []GroupPipeline `yaml:"pipelines"`
+}
+
+// GroupPipeline is a PipelineRun template run on a merge group's head
+// commit, in the repository's cluster and namespace.
+type GroupPipeline struct {
+	// Check is the name of the PR check the run stands for.
+	Check string `yaml:"check"`
+	// PipelineRef and Params are templates (missing keys are errors); they
+	// see the group's .Repository .HeadSHA .HeadRef .BaseRef, all from
+	// GitHub's signed payload.
+	PipelineRef    string            `yaml:"pipelineRef"`
+	Params         map[string]string `yaml:"params"`
+	ServiceAccount string            `yaml:"serviceAccount"`
+}
+
+// GroupFields are what a GroupPipeline's templates see.
+type GroupFields struct {
+	Repository, HeadSHA, HeadRef, BaseRef string
+}
+
+// Render fills in one of the pipeline's templates for a group.
+func (p *GroupPipeline) Render(text string, g GroupFields) (string, error) {
+	t, err := template.New("").Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("parsing %q: %w", text, err)
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, g); err != nil {
+		return "", fmt.Errorf("filling in %q: %w", text, err)
+	}
+	return b.String(), nil
 }
 
 // MergeMethod is GitHub's merge method.
@@ -78,6 +115,28 @@ func (v *validator) mergeQueue(p string, q *MergeQueue) {
 	}
 	if len(q.Require) == 0 {
 		v.add(p+".require", "needs at least one label (e.g. [lgtm, approved]): otherwise every PR would merge")
+	}
+	checks := map[string]bool{}
+	for j := range q.Pipelines {
+		gp, pp := &q.Pipelines[j], fmt.Sprintf("%s.pipelines[%d]", p, j)
+		switch {
+		case strings.TrimSpace(gp.Check) == "":
+			v.add(pp+".check", "needs the name of the PR check the run stands for")
+		case checks[strings.ToLower(gp.Check)]:
+			v.add(pp+".check", "%q is reported by another pipeline already", gp.Check)
+		}
+		checks[strings.ToLower(gp.Check)] = true
+		sample := GroupFields{Repository: "o/r", HeadSHA: "0", HeadRef: "refs/heads/q", BaseRef: "refs/heads/main"}
+		if gp.PipelineRef == "" {
+			v.add(pp+".pipelineRef", "needs the Pipeline to run")
+		} else if _, err := gp.Render(gp.PipelineRef, sample); err != nil {
+			v.add(pp+".pipelineRef", "does not fill in: %v", err)
+		}
+		for k, t := range gp.Params {
+			if _, err := gp.Render(t, sample); err != nil {
+				v.add(pp+".params."+k, "does not fill in: %v", err)
+			}
+		}
 	}
 	for j, b := range q.Block {
 		if _, err := path.Match(b, ""); err != nil || strings.TrimSpace(b) == "" {

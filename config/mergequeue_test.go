@@ -18,6 +18,10 @@ func TestMergeQueueConfigErrors(t *testing.T) {
 		{"bad glob", "      mergeQueue: {require: [lgtm], block: [\"do-not-merge/[\"]}\n", "github.repositories[0].mergeQueue.block[0]", "not a label or glob"},
 		{"block what is required", "      mergeQueue: {require: [lgtm, approved], block: [\"*ed\"]}\n", "github.repositories[0].mergeQueue.block[0]", `blocks the required label "approved"`},
 		{"unknown key", "      mergeQueue: {require: [lgtm], blocks: [x]}\n", "github.repositories[0].mergeQueue.blocks", "unknown field"},
+		{"group pipeline without check", "      mergeQueue: {require: [lgtm], pipelines: [{pipelineRef: unit}]}\n", "github.repositories[0].mergeQueue.pipelines[0].check", "PR check"},
+		{"group pipeline check twice", "      mergeQueue: {require: [lgtm], pipelines: [{check: unit, pipelineRef: a}, {check: Unit, pipelineRef: b}]}\n", "github.repositories[0].mergeQueue.pipelines[1].check", "another pipeline"},
+		{"group pipeline without pipeline", "      mergeQueue: {require: [lgtm], pipelines: [{check: unit}]}\n", "github.repositories[0].mergeQueue.pipelines[0].pipelineRef", "needs the Pipeline"},
+		{"group param unknown field", "      mergeQueue: {require: [lgtm], pipelines: [{check: unit, pipelineRef: a, params: {pr: \"{{.PullRequest}}\"}}]}\n", "github.repositories[0].mergeQueue.pipelines[0].params.pr", "does not fill in"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

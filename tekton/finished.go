@@ -13,8 +13,13 @@ import (
 // with every finished PipelineRun they receive, whole, before it is
 // slimmed: the outcome history (package flakes) is fed from the watch
 // tekbot already keeps. fn runs on the watch's goroutine and must not
-// block; it may see a run more than once.
+// block; it may see a run more than once. Hooks added by several calls
+// (the outcome history, merge-group checks) are called in order.
 func (c *Cluster) OnFinished(fn func(*pipelinev1.PipelineRun)) {
+	if prev := c.finished; prev != nil {
+		c.finished = func(pr *pipelinev1.PipelineRun) { prev(pr); fn(pr) }
+		return
+	}
 	c.finished = fn
 }
 

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"tekbot/bot"
 	"tekbot/handlers"
 	"tekbot/mergequeue"
 	"tekbot/state"
@@ -57,9 +61,40 @@ func (a *app) mountGitHub(api *github.API, deps *handlers.Deps) error {
 		Closed:    deps,
 		Pushes:    deps,
 		Queue:     a.mergeQueue,
+		Groups:    a.mergeGroups(api),
 		Commits:   []github.CommitPulls{deps, api},
 		Metrics:   a.metrics,
 		Log:       a.log.With("transport", "github"),
 	}))
 	return nil
+}
+
+// mergeGroups runs the merge-group pipelines of merge_group events and
+// reports each finished run on its group's head: the run watch hands the
+// run to the intake, whose claim makes one replica report it once.
+func (a *app) mergeGroups(api *github.API) *mergequeue.Groups {
+	log := a.log.With("subsystem", "merge groups")
+	groups := &mergequeue.Groups{
+		Config: a.cfg, Runs: a.clusters, Checks: api, Audit: a.bot.Audit, Log: log,
+	}
+	for _, c := range a.clusters.All() {
+		c.OnFinished(func(pr *pipelinev1.PipelineRun) {
+			if pr.Labels[mergequeue.LabelGroup] == "" {
+				return
+			}
+			run := pr.DeepCopy()
+			key := fmt.Sprintf("merge-group-finished/%s/%s/%s/%s", c.Name, run.Namespace, run.Name, run.UID)
+			err := a.intake.Take(key, nil, func(ctx context.Context) bool {
+				if err := groups.Finished(ctx, c.Name, run); err != nil {
+					log.Error("reporting a merge group run failed", "run", run.Name, "err", err)
+					return true
+				}
+				return false
+			})
+			if err != nil && !errors.Is(err, bot.ErrTaken) {
+				log.Warn("merge group run not reported", "run", run.Name, "err", err)
+			}
+		})
+	}
+	return groups
 }

@@ -124,9 +124,11 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
 		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(o.State, o.StateNamespace), Keep: github.RolesCachedFor}
+		groups := &mergequeue.Groups{Config: o.Config, Runs: o.Clusters, Checks: o.GitHub, Audit: o.Audit, Log: o.Log}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
 			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
+			Groups:  groups,
 			Commits: []github.CommitPulls{deps, o.GitHub}, RoleChanges: roles,
 		})
 		ctx, cancel := context.WithCancel(context.Background())

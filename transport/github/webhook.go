@@ -48,6 +48,9 @@ type Receiver struct {
 	// Queue is told when a PR's labels, head or state change; nil leaves
 	// GitHub's merge queue alone.
 	Queue Queue
+	// Groups runs the merge-group pipelines of merge_group events; nil
+	// ignores them.
+	Groups Groups
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
@@ -118,6 +121,9 @@ type delivery struct {
 	// head); pushed says the head moved and Pushes follows it.
 	changed *bot.PullRequest
 	pushed  bool
+	// group is the merge group a merge_group event is about; the delivery
+	// then has no commands.
+	group *groupEvent
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -190,7 +196,7 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	switch event {
 	case "ping":
 		return nil, "ping", nil
-	case "issue_comment", "check_run", "check_suite", "pull_request":
+	case "issue_comment", "check_run", "check_suite", "pull_request", "merge_group":
 	default:
 		return nil, "event " + event + " is not one tekbot acts on", nil
 	}
@@ -205,6 +211,8 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 		return r.decodeCheckRun(e)
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
+	case *gh.MergeGroupEvent:
+		return r.decodeMergeGroup(e)
 	case *gh.PullRequestEvent:
 		if e.GetAction() != "closed" {
 			return r.decodeChanged(e)
@@ -309,6 +317,9 @@ func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, c
 	}
 	if d.changed != nil {
 		return r.processChanged(ctx, log, d, claim)
+	}
+	if d.group != nil {
+		return r.processMergeGroup(ctx, log, d, claim)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no
