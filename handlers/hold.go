@@ -134,6 +134,21 @@ func (h *commands) hold(ctx context.Context, req *bot.Request) bot.Reply {
 	if err != nil {
 		return refused("Usage: `/hold [reason] [expiry]`: %s.", err)
 	}
+	// A hold replaces the record whole and its holder may lift it, so
+	// replacing a hold takes what lifting it takes: else a trusted author
+	// could re-hold a maintainer's hold and then /unhold it.
+	prior, err := h.Holds.Get(ctx, pr.Repository, pr.Number)
+	if err != nil {
+		return h.trouble(ctx, req, "tekbot's state store", err, "read the hold")
+	}
+	if prior != nil {
+		if ok, err := h.mayUnhold(ctx, req, prior); err != nil || !ok {
+			if err != nil {
+				return h.trouble(ctx, req, "GitHub", err, "check who may replace the hold")
+			}
+			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, this PR is already " + holdWords(prior) + ", and only people with write access to " + pr.Repository + " or the build captain may replace someone else's hold."}
+		}
+	}
 	now := h.now().UTC()
 	hold := state.Hold{Repository: pr.Repository, Number: pr.Number, Login: req.Caller.ID, Reason: reason, At: now}
 	if req.Caller.Person != nil {

@@ -167,19 +167,25 @@ func newHoldWorld(t *testing.T, now time.Time) *holdWorld {
 // not and may be a configured person.
 func (w *holdWorld) comment(t *testing.T, login string, canWrite bool, person string, body string) []bot.Reply {
 	t.Helper()
-	cmds, _ := w.bot.Registry.ParseComment(body)
-	if len(cmds) == 0 {
-		t.Fatalf("%q holds no command", body)
-	}
 	caller := bot.Caller{Transport: bot.GitHub, ID: login, Vouch: writer(canWrite)}
 	for i := range people {
 		if people[i].Name == person {
 			caller.Person = &people[i]
 		}
 	}
+	return w.commentAs(t, caller, body)
+}
+
+// commentAs runs a PR comment's commands as caller.
+func (w *holdWorld) commentAs(t *testing.T, caller bot.Caller, body string) []bot.Reply {
+	t.Helper()
+	cmds, _ := w.bot.Registry.ParseComment(body)
+	if len(cmds) == 0 {
+		t.Fatalf("%q holds no command", body)
+	}
 	pr := *w.pr
 	pr.Labels = slices.Clone(w.github.labels)
-	return w.bot.RunAll(context.Background(), &bot.Request{ID: "req-" + login, Caller: caller, PullRequest: &pr}, cmds)
+	return w.bot.RunAll(context.Background(), &bot.Request{ID: "req-" + caller.ID, Caller: caller, PullRequest: &pr}, cmds)
 }
 
 // TestHoldAndWhoMayUnhold: /hold puts the label and a blocking check naming
@@ -363,5 +369,65 @@ func TestHoldNeedsWriteAccess(t *testing.T) {
 	}
 	if len(w.store.holds) != 0 || len(w.github.labels) != 0 || len(w.github.checks) != 0 {
 		t.Errorf("a stranger's /hold changed something: %v %v %v", w.store.holds, w.github.labels, w.github.checks)
+	}
+}
+
+// roles vouches for the roles listed.
+type roles []string
+
+func (r roles) HasRole(_ context.Context, role string) (bool, error) {
+	return slices.Contains(r, role), nil
+}
+
+// TestHoldAuthorCannotTakeOverAHold: a trusted author may hold their PR,
+// but not replace a maintainer's hold and so become the holder who may
+// lift it; a writer and the holder may re-hold.
+func TestHoldAuthorCannotTakeOverAHold(t *testing.T) {
+	t.Parallel()
+	author := roles{config.RoleTrustedAuthors}
+	tests := []struct {
+		name   string
+		login  string
+		vouch  bot.RoleChecker
+		want   bot.Outcome
+		holder string
+	}{
+		{"the trusted author", "octocat", author, bot.Denied, "vdemeester"},
+		{"the holder", "vdemeester", roles{config.RoleRepoWriters}, bot.Done, "vdemeester"},
+		{"another writer", "afrittoli", roles{config.RoleRepoWriters}, bot.Done, "afrittoli"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newHoldWorld(t, monday)
+			w.comment(t, "vdemeester", true, "", "/hold needs review")
+			r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: tt.login, Vouch: tt.vouch}, "/hold")
+			if r[0].Outcome != tt.want {
+				t.Fatalf("%s's /hold answered %+v, want %s", tt.login, r[0], tt.want)
+			}
+			h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number)
+			if h == nil || h.Login != tt.holder {
+				t.Fatalf("after %s's /hold the hold is %+v, want held by %s", tt.login, h, tt.holder)
+			}
+			if tt.want != bot.Denied {
+				return
+			}
+			if r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: tt.login, Vouch: tt.vouch}, "/unhold"); r[0].Outcome != bot.Denied {
+				t.Errorf("%s's /unhold answered %+v", tt.login, r[0])
+			}
+			if h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number); h == nil || !slices.Contains(w.github.labels, handlers.HoldLabel) {
+				t.Errorf("the maintainer's hold is gone: %+v, labels %v", h, w.github.labels)
+			}
+		})
+	}
+}
+
+// TestHoldAuthorMayHoldUnheld: a trusted author may still hold their own
+// PR when nobody else holds it.
+func TestHoldAuthorMayHoldUnheld(t *testing.T) {
+	t.Parallel()
+	w := newHoldWorld(t, monday)
+	if r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: "octocat", Vouch: roles{config.RoleTrustedAuthors}}, "/hold wip"); r[0].Outcome != bot.Done {
+		t.Errorf("the trusted author's /hold answered %+v", r[0])
 	}
 }
