@@ -106,8 +106,12 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 			admits, why = false, "held by @"+hold.Login
 		}
 	}
+	// An entry at the PR's head, younger than entryGrace, with the PR not
+	// (yet) in the queue is another replica between recording it and
+	// enqueueing: dropping it would lose tekbot's record of the entry.
+	dropped := entry != nil && !pr.InQueue && (entry.HeadSHA != pr.HeadSHA || b.now().Sub(entry.At) > entryGrace)
 	switch {
-	case !pr.Open || (!pr.InQueue && entry != nil):
+	case !pr.Open || dropped:
 		// Merged, closed, or out of the queue by GitHub's hand (a push,
 		// a failed group): the entry is history.
 		if entry != nil {
@@ -119,19 +123,12 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 			return Nothing, nil
 		}
 		return b.Sync(ctx, repo, number)
+	case entry != nil && !pr.InQueue:
+		return Nothing, nil
 	case admits && pr.InQueue:
 		return Nothing, nil
 	case admits && pr.QueueEnabled:
-		added, err := b.Entries.Add(ctx, state.Entry{Repository: repo, Number: number, HeadSHA: pr.HeadSHA, At: b.now()})
-		if err != nil || !added {
-			return Nothing, err
-		}
-		if err := b.GitHub.Enqueue(ctx, pr.ID, pr.HeadSHA); err != nil {
-			// Not in the queue: the entry must not stop the next try.
-			return Nothing, errors.Join(err, b.Entries.Delete(ctx, repo, number))
-		}
-		b.audit(ctx, repo, number, pr.HeadSHA, Enqueued)
-		return Enqueued, nil
+		return b.enqueue(ctx, repo, number, pr)
 	case admits:
 		if err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault()); err != nil {
 			return Nothing, err
@@ -150,6 +147,31 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 		return Dequeued, nil
 	}
 	return Nothing, nil
+}
+
+// entryGrace is how long an entry at the PR's head may stand while the PR
+// is not in the queue before it counts as dropped by GitHub: far longer
+// than one enqueue takes, far shorter than the resync's period.
+const entryGrace = 2 * time.Minute
+
+// enqueue records tekbot's entry, once across replicas, then enqueues.
+func (b *Bridge) enqueue(ctx context.Context, repo string, number int, pr *PullRequest) (Action, error) {
+	added, err := b.Entries.Add(ctx, state.Entry{Repository: repo, Number: number, HeadSHA: pr.HeadSHA, At: b.now()})
+	if err != nil || !added {
+		return Nothing, err
+	}
+	if err := b.GitHub.Enqueue(ctx, pr.ID, pr.HeadSHA); err != nil {
+		// The enqueue may have happened all the same (an answer lost on
+		// the way back): the entry stays while the PR is in the queue.
+		// Not in the queue, it must not stop the next try.
+		if now, rerr := b.GitHub.QueueState(ctx, repo, number); rerr == nil && now.InQueue {
+			b.logger().WarnContext(ctx, "enqueue failed, but the PR is in the queue: keeping the entry", "repo", repo, "pr", number, "err", err)
+			return Nothing, nil
+		}
+		return Nothing, errors.Join(err, b.Entries.Delete(ctx, repo, number))
+	}
+	b.audit(ctx, repo, number, pr.HeadSHA, Enqueued)
+	return Enqueued, nil
 }
 
 func (b *Bridge) audit(ctx context.Context, repo string, number int, sha string, a Action) {

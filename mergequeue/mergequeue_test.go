@@ -20,6 +20,11 @@ type github struct {
 	pr         mergequeue.PullRequest
 	calls      []string
 	enqueueErr error
+	// beforeEnqueue, when set, runs once as an enqueue begins: another
+	// replica's Sync in the middle of this one.
+	beforeEnqueue func()
+	// enqueueLost: the enqueue happens but its answer is lost.
+	enqueueLost bool
 }
 
 func (g *github) QueueState(context.Context, string, int) (*mergequeue.PullRequest, error) {
@@ -32,12 +37,25 @@ func (g *github) QueueState(context.Context, string, int) (*mergequeue.PullReque
 
 func (g *github) Enqueue(_ context.Context, id, head string) error {
 	g.mu.Lock()
+	before := g.beforeEnqueue
+	g.beforeEnqueue = nil
+	g.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.calls = append(g.calls, "enqueue "+id+" "+head)
-	if g.enqueueErr != nil {
+	switch {
+	case g.enqueueErr != nil:
 		return g.enqueueErr
+	case g.pr.InQueue:
+		return errors.New("the pull request is already queued")
 	}
 	g.pr.InQueue = true
+	if g.enqueueLost {
+		return errors.New("connection reset")
+	}
 	return nil
 }
 
@@ -194,5 +212,48 @@ func TestResyncCatchesAMissedEvent(t *testing.T) {
 	bridge(g, e, holds{}, "").Resync(context.Background())
 	if !slices.Equal(g.calls, []string{"enqueue " + id + " " + head}) {
 		t.Errorf("calls %q", g.calls)
+	}
+}
+
+// TestSyncConcurrentKeepsTheEntry: a second Sync that runs while the first
+// is between recording its entry and enqueueing leaves both alone; and an
+// enqueue whose answer is lost keeps the entry once the PR is in the
+// queue. Either way a later hold finds tekbot's entry and dequeues.
+func TestSyncConcurrentKeepsTheEntry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		race bool
+		lost bool
+	}{
+		{"another replica syncs mid-enqueue", true, false},
+		{"the enqueue's answer is lost", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := &github{pr: mergequeue.PullRequest{ID: id, HeadSHA: head, Open: true, Labels: []string{"lgtm", "approved"}, QueueEnabled: true}, enqueueLost: tt.lost}
+			e := &entries{m: map[int]state.Entry{}}
+			h := holds{}
+			b := bridge(g, e, h, "")
+			var second mergequeue.Action
+			var secondErr error
+			if tt.race {
+				g.beforeEnqueue = func() { second, secondErr = b.Sync(context.Background(), repo, 12) }
+			}
+			if _, err := b.Sync(context.Background(), repo, 12); err != nil && !tt.race {
+				t.Fatalf("Sync: %v", err)
+			}
+			if second != mergequeue.Nothing || secondErr != nil {
+				t.Errorf("the second Sync = %q %v, want nothing", second, secondErr)
+			}
+			if _, ok := e.m[12]; !ok || !g.pr.InQueue {
+				t.Fatalf("in the queue %v, entry %v: want both", g.pr.InQueue, e.m)
+			}
+			h[12] = &state.Hold{Login: "vdemeest"}
+			if a, err := b.Sync(context.Background(), repo, 12); a != mergequeue.Dequeued || err != nil || g.pr.InQueue {
+				t.Errorf("after a hold Sync = %q %v, in the queue %v; want dequeued", a, err, g.pr.InQueue)
+			}
+		})
 	}
 }
