@@ -39,7 +39,8 @@ type GitHub interface {
 	Dequeue(ctx context.Context, prID string) error
 	// OpenPullRequests lists a repository's open PRs, a bounded number.
 	OpenPullRequests(ctx context.Context, repo string) ([]int, error)
-	// MergeAt merges through REST only while the PR's head is headSHA.
+	// MergeAt merges through REST only while the PR's head is headSHA
+	// and GitHub calls it clean; else it fails with ErrNotClean.
 	MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error
 }
 
@@ -84,6 +85,19 @@ const (
 // events come: an entry is made once (state.Enqueued), an enqueue or a
 // merge is pinned to the head read, and GitHub refuses a stale one.
 func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, error) {
+	return b.sync(ctx, repo, number, false)
+}
+
+// Pushed syncs a PR whose head just moved: it never enqueues or merges,
+// since the labels that admit it (lgtm, approved) were given to the old
+// head and nobody has yet had the time to take them off; it only takes
+// tekbot's entry of an older head out of the queue. The next label
+// change, /unhold or resync decides on the new head.
+func (b *Bridge) Pushed(ctx context.Context, repo string, number int) (Action, error) {
+	return b.sync(ctx, repo, number, true)
+}
+
+func (b *Bridge) sync(ctx context.Context, repo string, number int, pushed bool) (Action, error) {
 	rc := b.Config.Repository(repo)
 	if rc == nil || rc.MergeQueue == nil {
 		return Nothing, nil
@@ -122,31 +136,52 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 		if !pr.Open {
 			return Nothing, nil
 		}
-		return b.Sync(ctx, repo, number)
+		return b.sync(ctx, repo, number, pushed)
 	case entry != nil && !pr.InQueue:
+		return Nothing, nil
+	case pushed:
+		if pr.InQueue && entry != nil && entry.HeadSHA != pr.HeadSHA {
+			return b.dequeue(ctx, repo, number, pr, "pushed")
+		}
 		return Nothing, nil
 	case admits && pr.InQueue:
 		return Nothing, nil
 	case admits && pr.QueueEnabled:
 		return b.enqueue(ctx, repo, number, pr)
 	case admits:
-		if err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault()); err != nil {
+		err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault())
+		if errors.Is(err, ErrNotClean) {
+			// Labels are not enough: GitHub's verdict on the required
+			// checks and reviews is. A later event or the resync retries.
+			b.logger().InfoContext(ctx, "not merged: GitHub does not call it clean", "repo", repo, "pr", number, "err", err)
+			return Nothing, nil
+		}
+		if err != nil {
 			return Nothing, err
 		}
 		b.audit(ctx, repo, number, pr.HeadSHA, Merged)
 		return Merged, nil
 	case pr.InQueue && entry != nil:
-		if err := b.GitHub.Dequeue(ctx, pr.ID); err != nil {
-			return Nothing, err
-		}
-		if err := b.Entries.Delete(ctx, repo, number); err != nil {
-			return Dequeued, err
-		}
-		b.logger().InfoContext(ctx, "dequeued", "repo", repo, "pr", number, "why", why)
-		b.audit(ctx, repo, number, pr.HeadSHA, Dequeued)
-		return Dequeued, nil
+		return b.dequeue(ctx, repo, number, pr, why)
 	}
 	return Nothing, nil
+}
+
+// ErrNotClean is MergeAt's refusal to merge a PR whose mergeable_state at
+// the pinned head is not "clean" (required checks and reviews pass).
+var ErrNotClean = errors.New("the pull request is not clean at this head")
+
+// dequeue takes tekbot's entry out of the queue, then forgets it.
+func (b *Bridge) dequeue(ctx context.Context, repo string, number int, pr *PullRequest, why string) (Action, error) {
+	if err := b.GitHub.Dequeue(ctx, pr.ID); err != nil {
+		return Nothing, err
+	}
+	if err := b.Entries.Delete(ctx, repo, number); err != nil {
+		return Dequeued, err
+	}
+	b.logger().InfoContext(ctx, "dequeued", "repo", repo, "pr", number, "why", why)
+	b.audit(ctx, repo, number, pr.HeadSHA, Dequeued)
+	return Dequeued, nil
 }
 
 // entryGrace is how long an entry at the PR's head may stand while the PR

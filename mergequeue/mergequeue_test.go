@@ -25,6 +25,8 @@ type github struct {
 	beforeEnqueue func()
 	// enqueueLost: the enqueue happens but its answer is lost.
 	enqueueLost bool
+	// notClean: GitHub's mergeable_state is not "clean".
+	notClean bool
 }
 
 func (g *github) QueueState(context.Context, string, int) (*mergequeue.PullRequest, error) {
@@ -72,6 +74,9 @@ func (g *github) Dequeue(_ context.Context, id string) error {
 func (g *github) MergeAt(_ context.Context, repo string, n int, head string, m config.MergeMethod) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.notClean {
+		return fmt.Errorf("%w: blocked", mergequeue.ErrNotClean)
+	}
 	g.calls = append(g.calls, fmt.Sprintf("merge %s#%d %s %s", repo, n, head, m))
 	g.pr.Open = false
 	return nil
@@ -253,6 +258,52 @@ func TestSyncConcurrentKeepsTheEntry(t *testing.T) {
 			h[12] = &state.Hold{Login: "vdemeest"}
 			if a, err := b.Sync(context.Background(), repo, 12); a != mergequeue.Dequeued || err != nil || g.pr.InQueue {
 				t.Errorf("after a hold Sync = %q %v, in the queue %v; want dequeued", a, err, g.pr.InQueue)
+			}
+		})
+	}
+}
+
+// TestPushedNeverEnqueuesOrMerges: after a push a PR whose labels admit it
+// is neither enqueued nor merged; tekbot's entry of the old head is
+// dequeued; and a PR GitHub does not call clean is not merged, without an
+// error to retry.
+func TestPushedNeverEnqueuesOrMerges(t *testing.T) {
+	t.Parallel()
+	const pushed = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+	ready := []string{"lgtm", "approved"}
+	tests := []struct {
+		name     string
+		pr       mergequeue.PullRequest
+		oldEntry bool
+		notClean bool
+		pushed   bool // the Sync a push causes
+		want     []string
+	}{
+		{"queue on the branch", mergequeue.PullRequest{Labels: ready, QueueEnabled: true}, false, false, true, nil},
+		{"no queue on the branch", mergequeue.PullRequest{Labels: ready}, false, false, true, nil},
+		{"tekbot's entry of the old head, still queued", mergequeue.PullRequest{Labels: ready, QueueEnabled: true, InQueue: true}, true, false, true, []string{"dequeue " + id}},
+		{"labels, not clean", mergequeue.PullRequest{Labels: ready}, false, true, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			pr := tt.pr
+			pr.ID, pr.HeadSHA, pr.Open = id, pushed, true
+			g := &github{pr: pr, notClean: tt.notClean}
+			e := &entries{m: map[int]state.Entry{}}
+			if tt.oldEntry {
+				e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: head}
+			}
+			b := bridge(g, e, holds{}, "")
+			sync := b.Sync
+			if tt.pushed {
+				sync = b.Pushed
+			}
+			if _, err := sync(context.Background(), repo, 12); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(g.calls, tt.want) {
+				t.Errorf("GitHub calls %q, want %q", g.calls, tt.want)
 			}
 		})
 	}

@@ -126,7 +126,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(o.State, o.StateNamespace), Keep: github.RolesCachedFor}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue.(github.Queue), Metrics: o.Metrics, Log: o.Log,
 			Commits: []github.CommitPulls{deps, o.GitHub}, RoleChanges: roles,
 		})
 		ctx, cancel := context.WithCancel(context.Background())

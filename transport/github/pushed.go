@@ -23,6 +23,8 @@ type Pushes interface {
 // (mergequeue.Bridge).
 type Queue interface {
 	Sync(ctx context.Context, repo string, number int) (mergequeue.Action, error)
+	// Pushed syncs after a push: never an enqueue or a merge.
+	Pushed(ctx context.Context, repo string, number int) (mergequeue.Action, error)
 }
 
 // queueActions are the pull_request actions that may move a PR in or out
@@ -62,7 +64,7 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 	if action != "synchronize" {
 		d.key += "/" + p.GetUpdatedAt().UTC().Format("20060102T150405")
 	}
-	d.pushed = follows
+	d.pushed = action == "synchronize"
 	return d, "", nil
 }
 
@@ -75,11 +77,17 @@ func (r *Receiver) processChanged(ctx context.Context, log *slog.Logger, d *deli
 		return false
 	}
 	var errs []error
-	if d.pushed {
+	if d.pushed && r.Pushes != nil {
 		errs = append(errs, r.Pushes.PullRequestPushed(ctx, d.changed))
 	}
 	if r.Queue != nil {
-		a, err := r.Queue.Sync(ctx, d.repo, d.number)
+		sync := r.Queue.Sync
+		if d.pushed {
+			// The labels were given to the old head: a push never
+			// enqueues or merges the new one.
+			sync = r.Queue.Pushed
+		}
+		a, err := sync(ctx, d.repo, d.number)
 		if a != mergequeue.Nothing {
 			log.Info("merge queue", "action", a, "pr", d.number)
 		}
