@@ -284,7 +284,7 @@ func (h *commands) liftHold(ctx context.Context, pr *bot.PullRequest) error {
 	}
 	return errors.Join(
 		h.HoldGitHub.RemoveLabel(ctx, pr.Repository, pr.Number, HoldLabel),
-		h.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, bot.Check{Name: HoldCheck, Conclusion: "success", Title: "Not held", Summary: "This pull request is not held."}),
+		h.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, notHeld),
 	)
 }
 
@@ -311,18 +311,26 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// PullRequestPushed keeps a hold on a PR's new head: GitHub's checks belong
-// to a commit, so a push would otherwise leave the new head unheld.
+// PullRequestPushed posts a PR's hold state on its new head (pushed,
+// opened or reopened): GitHub's checks belong to a commit, so a push would
+// otherwise leave the new head unheld, and a head without tekbot/hold
+// could never merge once the check is required.
 func (d *Deps) PullRequestPushed(ctx context.Context, pr *bot.PullRequest) error {
 	if d.Holds == nil || d.HoldGitHub == nil {
 		return nil
 	}
 	hold, err := d.Holds.Get(ctx, pr.Repository, pr.Number)
-	if err != nil || hold == nil {
+	if err != nil {
 		return err
+	}
+	if hold == nil {
+		return d.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, notHeld)
 	}
 	return (&commands{Deps: d}).showHold(ctx, pr, hold)
 }
+
+// notHeld is the passing tekbot/hold check.
+var notHeld = bot.Check{Name: HoldCheck, Conclusion: "success", Title: "Not held", Summary: "This pull request is not held."}
 
 // holdRemindBefore is how long before it lapses a hold's holder is
 // reminded: a day, or half the hold for shorter ones.

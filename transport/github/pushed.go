@@ -13,8 +13,8 @@ import (
 	"tekbot/mergequeue"
 )
 
-// Pushes keeps what follows a PR's head onto a new push (handlers.Deps):
-// a hold's blocking check.
+// Pushes keeps what follows a PR's head onto a new push, or a PR opened
+// or reopened (handlers.Deps): the tekbot/hold check, blocking or passing.
 type Pushes interface {
 	PullRequestPushed(ctx context.Context, pr *bot.PullRequest) error
 }
@@ -31,6 +31,11 @@ type Queue interface {
 // of the merge queue: its labels, its head, its state.
 var queueActions = []string{"labeled", "unlabeled", "synchronize", "reopened", "ready_for_review"}
 
+// headActions are the pull_request actions after which a head may have no
+// tekbot/hold check yet: a required check tekbot never posts would stop
+// every merge.
+var headActions = []string{"opened", "reopened", "synchronize"}
+
 // decodeChanged keeps a pull_request event that changes the PR's labels or
 // head ("synchronize": a push to the head branch, a fork's too: the head
 // is read from the signed payload, never from the fork's branch name).
@@ -38,7 +43,7 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 	repo := e.GetRepo().GetFullName()
 	p := e.GetPullRequest()
 	action := e.GetAction()
-	follows := action == "synchronize" && r.Pushes != nil
+	follows := slices.Contains(headActions, action) && r.Pushes != nil
 	switch {
 	case !follows && (r.Queue == nil || !slices.Contains(queueActions, action)):
 		return nil, "pull request " + action, nil
@@ -55,8 +60,8 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 		URL: p.GetHTMLURL(), Open: p.GetState() == "open", BaseBranch: p.GetBase().GetRef(),
 	}
 	d := &delivery{
-		// Following a push is keyed to the commit pushed, a label change
-		// to its label and time: redelivered, either is done once.
+		// Following a head is keyed to its commit, a label change to its
+		// label and time: redelivered, either is done once.
 		key:  fmt.Sprintf("github-pr/%s/%d/%s/%s/%s", repo, pr.Number, action, pr.HeadSHA, e.GetLabel().GetName()),
 		repo: repo, number: pr.Number, login: e.GetSender().GetLogin(),
 		changed: pr,
@@ -64,7 +69,9 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 	if action != "synchronize" {
 		d.key += "/" + p.GetUpdatedAt().UTC().Format("20060102T150405")
 	}
-	d.pushed = action == "synchronize"
+	// Opened, its labels were set before anyone saw this head.
+	d.pushed = action == "synchronize" || action == "opened"
+	d.showHead = follows
 	return d, "", nil
 }
 
@@ -77,7 +84,7 @@ func (r *Receiver) processChanged(ctx context.Context, log *slog.Logger, d *deli
 		return false
 	}
 	var errs []error
-	if d.pushed && r.Pushes != nil {
+	if d.showHead {
 		errs = append(errs, r.Pushes.PullRequestPushed(ctx, d.changed))
 	}
 	if r.Queue != nil {
