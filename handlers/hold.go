@@ -363,7 +363,22 @@ func (d *Deps) ExpireHolds(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// unchanged re-reads the hold just before ExpireHolds acts on it: a /hold
+// since List replaced it, and the new hold must not be written over or
+// lifted. A /hold between this read and the act can still be lost; it is
+// a window of one store round trip, not of the whole sweep.
+func (d *Deps) unchanged(ctx context.Context, hold *state.Hold) (bool, error) {
+	now, err := d.Holds.Get(ctx, hold.Repository, hold.Number)
+	if err != nil || now == nil {
+		return false, err
+	}
+	return now.Login == hold.Login && now.At.Equal(hold.At) && now.Expires.Equal(hold.Expires), nil
+}
+
 func (d *Deps) remind(ctx context.Context, hold *state.Hold) error {
+	if ok, err := d.unchanged(ctx, hold); err != nil || !ok {
+		return err
+	}
 	// Recorded first: a reminder is sent at most once, even if the comment
 	// then fails.
 	hold.Reminded = true
@@ -378,6 +393,9 @@ func (d *Deps) remind(ctx context.Context, hold *state.Hold) error {
 func (d *Deps) lapse(ctx context.Context, hold *state.Hold, now time.Time) error {
 	pr, err := d.HoldGitHub.Get(ctx, hold.Repository, hold.Number)
 	if err != nil {
+		return err
+	}
+	if ok, err := d.unchanged(ctx, hold); err != nil || !ok {
 		return err
 	}
 	if err := (&commands{Deps: d}).liftHold(ctx, pr); err != nil {

@@ -432,3 +432,52 @@ func TestHoldAuthorMayHoldUnheld(t *testing.T) {
 		t.Errorf("the trusted author's /hold answered %+v", r[0])
 	}
 }
+
+// rehold is a hold store where a fresh /hold lands just after the expiry
+// sweep listed the holds, before it acts on them.
+type rehold struct {
+	*holdStore
+	then func()
+}
+
+func (s *rehold) List(ctx context.Context) ([]state.Hold, error) {
+	list, err := s.holdStore.List(ctx)
+	if s.then != nil {
+		s.then()
+		s.then = nil
+	}
+	return list, err
+}
+
+// TestHoldExpiryKeepsAFreshHold: a /hold that replaces a hold while the
+// expiry sweep runs is neither written over by the reminder nor lifted by
+// the lapse of the hold it replaced.
+func TestHoldExpiryKeepsAFreshHold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		after time.Duration
+	}{
+		{"the reminder", 24 * time.Hour},
+		{"the lapse", 48 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newHoldWorld(t, monday)
+			w.comment(t, "vdemeester", true, "", "/hold let the release settle 2d")
+			fresh := state.Hold{Repository: w.pr.Repository, Number: w.pr.Number, Login: "afrittoli", Reason: "found a regression", At: monday.Add(tt.after)}
+			w.deps.Holds = &rehold{holdStore: w.store, then: func() { _ = w.store.Put(context.Background(), fresh) }}
+			if err := w.deps.ExpireHolds(context.Background(), monday.Add(tt.after)); err != nil {
+				t.Fatal(err)
+			}
+			h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number)
+			if h == nil || *h != fresh {
+				t.Errorf("after %s the hold is %+v, want the fresh one %+v", tt.name, h, fresh)
+			}
+			if len(w.github.comments) != 0 {
+				t.Errorf("comments %q about a hold that was replaced", w.github.comments)
+			}
+		})
+	}
+}
