@@ -45,6 +45,8 @@ type HoldGitHub interface {
 // event.
 type QueueSync interface {
 	Sync(ctx context.Context, repo string, number int) (mergequeue.Action, error)
+	// Forget drops tekbot's entry of a closed PR.
+	Forget(ctx context.Context, repo string, number int) error
 }
 
 func (h *commands) holdSpec() *bot.Spec {
@@ -331,6 +333,20 @@ func (d *Deps) PullRequestPushed(ctx context.Context, pr *bot.PullRequest) error
 
 // notHeld is the passing tekbot/hold check.
 var notHeld = bot.Check{Name: HoldCheck, Conclusion: "success", Title: "Not held", Summary: "This pull request is not held."}
+
+// forgetClosed drops the hold and the merge queue entry of a PR that
+// closed (merged or not): nothing reads them any more, and they would
+// otherwise stay in the state store for ever. A reopened PR is not held.
+func (d *Deps) forgetClosed(ctx context.Context, pr *bot.PullRequest) error {
+	var errs []error
+	if d.Holds != nil {
+		errs = append(errs, d.Holds.Delete(ctx, pr.Repository, pr.Number))
+	}
+	if d.MergeQueue != nil {
+		errs = append(errs, d.MergeQueue.Forget(ctx, pr.Repository, pr.Number))
+	}
+	return errors.Join(errs...)
+}
 
 // holdRemindBefore is how long before it lapses a hold's holder is
 // reminded: a day, or half the hold for shorter ones.

@@ -167,6 +167,12 @@ func (b *Bridge) sync(ctx context.Context, repo string, number int, pushed bool)
 	return Nothing, nil
 }
 
+// Forget drops tekbot's entry of a PR that closed: merged or closed, it
+// left the queue, and the record would otherwise stay for ever.
+func (b *Bridge) Forget(ctx context.Context, repo string, number int) error {
+	return b.Entries.Delete(ctx, repo, number)
+}
+
 // ErrNotClean is MergeAt's refusal to merge a PR whose mergeable_state at
 // the pinned head is not "clean" (required checks and reviews pass).
 var ErrNotClean = errors.New("the pull request is not clean at this head")

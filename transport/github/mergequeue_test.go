@@ -7,8 +7,11 @@ import (
 	"slices"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"tekbot/config"
 	"tekbot/mergequeue"
+	"tekbot/state"
 	"tekbot/test/githubtest"
 )
 
@@ -172,5 +175,40 @@ func TestMergeQueuePushNeverMerges(t *testing.T) {
 		if req.Method == http.MethodPut && req.Template == "/repos/{owner}/{repo}/pulls/{pull_number}/merge" {
 			t.Errorf("merged: %s %s", req.Path, req.Body)
 		}
+	}
+}
+
+// TestClosedForgetsHoldsAndEntries: the signed pull_request "closed"
+// event, merged or not, drops the PR's hold and tekbot's merge queue
+// entry from the state store, which would otherwise keep them for ever.
+func TestClosedForgetsHoldsAndEntries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.GitHub.Repositories[0].MergeQueue = &config.MergeQueue{Require: []string{"lgtm", "approved"}}
+	const queued = 43
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, MergeQueue: true, Labels: []string{"lgtm", "approved"}})
+	opts := githubtest.PullRequestClosedOptions{
+		Number: queued, Owner: owner, Repo: repoName, Author: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, BaseRef: "main",
+		Sender: maintainer, SenderType: "User",
+	}
+	e.deliver("pull_request", "label-43", githubtest.PullRequestLabeled(t, opts, "approved", false))
+	e.say(e.replica(), maintainer, "/hold not this one", 9301)
+	records := func(label string) int {
+		t.Helper()
+		list, err := e.cluster.Kube.CoreV1().ConfigMaps(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+	if h, q := records(state.LabelHold), records(state.LabelEnqueued); h != 1 || q != 1 {
+		t.Fatalf("before closing: %d holds, %d entries; want 1 and 1", h, q)
+	}
+	e.deliver("pull_request", "close-42", e.closePR(false))
+	opts.Merged, opts.MergeCommitSHA, opts.Sender, opts.SenderType = true, mergeSHA, mergeQueue, "Bot"
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, State: "closed", Merged: true, MergeCommitSHA: mergeSHA})
+	e.deliver("pull_request", "merge-43", githubtest.PullRequestClosed(t, opts))
+	if h, q := records(state.LabelHold), records(state.LabelEnqueued); h != 0 || q != 0 {
+		t.Errorf("after closing: %d holds, %d entries; want none", h, q)
 	}
 }
