@@ -123,6 +123,17 @@ const (
 	id   = "PR_kwDOBtVe9c5q3ZxY"
 )
 
+// start is PR #12, open at headSHA, and tekbot's entry of it at entryHead
+// unless that is "".
+func start(pr mergequeue.PullRequest, headSHA, entryHead string) (*github, *entries) {
+	pr.ID, pr.HeadSHA, pr.Open = id, headSHA, true
+	e := &entries{m: map[int]state.Entry{}}
+	if entryHead != "" {
+		e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: entryHead}
+	}
+	return &github{pr: pr}, e
+}
+
 func bridge(g *github, e *entries, h holds, method config.MergeMethod) *mergequeue.Bridge {
 	cfg := &config.Config{GitHub: config.GitHub{Repositories: []config.Repository{{
 		Name: repo, MergeQueue: &config.MergeQueue{Require: []string{"lgtm", "approved"}, Block: []string{"do-not-merge/*", "needs-rebase"}, Method: method},
@@ -167,13 +178,8 @@ func TestSync(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pr := tt.pr
-			pr.ID, pr.HeadSHA, pr.Open = id, head, true
-			g := &github{pr: pr, enqueueErr: tt.enqueueErr}
-			e := &entries{m: map[int]state.Entry{}}
-			if tt.ours {
-				e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: head}
-			}
+			g, e := start(tt.pr, head, map[bool]string{true: head}[tt.ours])
+			g.enqueueErr = tt.enqueueErr
 			h := holds{}
 			if tt.held {
 				h[12] = &state.Hold{Login: "vdemeest"}
@@ -287,13 +293,8 @@ func TestPushedNeverEnqueuesOrMerges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pr := tt.pr
-			pr.ID, pr.HeadSHA, pr.Open = id, pushed, true
-			g := &github{pr: pr, notClean: tt.notClean}
-			e := &entries{m: map[int]state.Entry{}}
-			if tt.oldEntry {
-				e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: head}
-			}
+			g, e := start(tt.pr, pushed, map[bool]string{true: head}[tt.oldEntry])
+			g.notClean = tt.notClean
 			b := bridge(g, e, holds{}, "")
 			sync := b.Sync
 			if tt.pushed {
