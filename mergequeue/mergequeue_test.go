@@ -200,17 +200,37 @@ func TestSync(t *testing.T) {
 	}
 }
 
-// TestSyncForgetsEntriesGitHubDropped: after a push GitHub takes the PR out
-// of the queue; tekbot forgets its entry and enqueues the new head if the
-// PR still meets the rule.
+// TestSyncForgetsEntriesGitHubDropped: after a push, or a failed merge
+// group, GitHub takes the PR out of the queue; tekbot forgets its entry and
+// enqueues the head if the PR still meets the rule. An entry at the PR's
+// head made moments ago is another replica's enqueue under way: left be.
 func TestSyncForgetsEntriesGitHubDropped(t *testing.T) {
 	t.Parallel()
 	const pushed = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
-	g := &github{pr: mergequeue.PullRequest{ID: id, HeadSHA: pushed, Open: true, Labels: []string{"lgtm", "approved"}, QueueEnabled: true}}
-	e := &entries{m: map[int]state.Entry{12: {Repository: repo, Number: 12, HeadSHA: head}}}
-	a, err := bridge(g, e, holds{}, "").Sync(context.Background(), repo, 12)
-	if err != nil || a != mergequeue.Enqueued || !slices.Equal(g.calls, []string{"enqueue " + id + " " + pushed}) || e.m[12].HeadSHA != pushed {
-		t.Errorf("Sync = %q %v; calls %q; entry %+v", a, err, g.calls, e.m[12])
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC) // bridge's clock
+	tests := []struct {
+		name      string
+		entryHead string
+		entryAge  time.Duration
+		want      mergequeue.Action
+		calls     []string
+	}{
+		{"an older head", head, 0, mergequeue.Enqueued, []string{"enqueue " + id + " " + pushed}},
+		{"this head, long ago", pushed, 10 * time.Minute, mergequeue.Enqueued, []string{"enqueue " + id + " " + pushed}},
+		{"this head, moments ago", pushed, 10 * time.Second, mergequeue.Nothing, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, e := start(mergequeue.PullRequest{Labels: []string{"lgtm", "approved"}, QueueEnabled: true}, pushed, tt.entryHead)
+			entry := e.m[12]
+			entry.At = now.Add(-tt.entryAge)
+			e.m[12] = entry
+			a, err := bridge(g, e, holds{}, "").Sync(context.Background(), repo, 12)
+			if err != nil || a != tt.want || !slices.Equal(g.calls, tt.calls) || e.m[12].HeadSHA != pushed {
+				t.Errorf("Sync = %q %v; calls %q; entry %+v", a, err, g.calls, e.m[12])
+			}
+		})
 	}
 }
 
