@@ -45,6 +45,8 @@ type HoldGitHub interface {
 // event.
 type QueueSync interface {
 	Sync(ctx context.Context, repo string, number int) (mergequeue.Action, error)
+	// Forget drops tekbot's entry of a closed PR.
+	Forget(ctx context.Context, repo string, number int) error
 }
 
 func (h *commands) holdSpec() *bot.Spec {
@@ -133,6 +135,21 @@ func (h *commands) hold(ctx context.Context, req *bot.Request) bot.Reply {
 	reason, expiry, err := holdArgs(req.Command.Args)
 	if err != nil {
 		return refused("Usage: `/hold [reason] [expiry]`: %s.", err)
+	}
+	// A hold replaces the record whole and its holder may lift it, so
+	// replacing a hold takes what lifting it takes: else a trusted author
+	// could re-hold a maintainer's hold and then /unhold it.
+	prior, err := h.Holds.Get(ctx, pr.Repository, pr.Number)
+	if err != nil {
+		return h.trouble(ctx, req, "tekbot's state store", err, "read the hold")
+	}
+	if prior != nil {
+		if ok, err := h.mayUnhold(ctx, req, prior); err != nil || !ok {
+			if err != nil {
+				return h.trouble(ctx, req, "GitHub", err, "check who may replace the hold")
+			}
+			return bot.Reply{Outcome: bot.Denied, Text: "Sorry, this PR is already " + holdWords(prior) + ", and only people with write access to " + pr.Repository + " or the build captain may replace someone else's hold."}
+		}
 	}
 	now := h.now().UTC()
 	hold := state.Hold{Repository: pr.Repository, Number: pr.Number, Login: req.Caller.ID, Reason: reason, At: now}
@@ -269,7 +286,7 @@ func (h *commands) liftHold(ctx context.Context, pr *bot.PullRequest) error {
 	}
 	return errors.Join(
 		h.HoldGitHub.RemoveLabel(ctx, pr.Repository, pr.Number, HoldLabel),
-		h.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, bot.Check{Name: HoldCheck, Conclusion: "success", Title: "Not held", Summary: "This pull request is not held."}),
+		h.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, notHeld),
 	)
 }
 
@@ -296,17 +313,39 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// PullRequestPushed keeps a hold on a PR's new head: GitHub's checks belong
-// to a commit, so a push would otherwise leave the new head unheld.
+// PullRequestPushed posts a PR's hold state on its new head (pushed,
+// opened or reopened): GitHub's checks belong to a commit, so a push would
+// otherwise leave the new head unheld, and a head without tekbot/hold
+// could never merge once the check is required.
 func (d *Deps) PullRequestPushed(ctx context.Context, pr *bot.PullRequest) error {
 	if d.Holds == nil || d.HoldGitHub == nil {
 		return nil
 	}
 	hold, err := d.Holds.Get(ctx, pr.Repository, pr.Number)
-	if err != nil || hold == nil {
+	if err != nil {
 		return err
 	}
+	if hold == nil {
+		return d.HoldGitHub.PostCheck(ctx, pr.Repository, pr.HeadSHA, notHeld)
+	}
 	return (&commands{Deps: d}).showHold(ctx, pr, hold)
+}
+
+// notHeld is the passing tekbot/hold check.
+var notHeld = bot.Check{Name: HoldCheck, Conclusion: "success", Title: "Not held", Summary: "This pull request is not held."}
+
+// forgetClosed drops the hold and the merge queue entry of a PR that
+// closed (merged or not): nothing reads them any more, and they would
+// otherwise stay in the state store for ever. A reopened PR is not held.
+func (d *Deps) forgetClosed(ctx context.Context, pr *bot.PullRequest) error {
+	var errs []error
+	if d.Holds != nil {
+		errs = append(errs, d.Holds.Delete(ctx, pr.Repository, pr.Number))
+	}
+	if d.MergeQueue != nil {
+		errs = append(errs, d.MergeQueue.Forget(ctx, pr.Repository, pr.Number))
+	}
+	return errors.Join(errs...)
 }
 
 // holdRemindBefore is how long before it lapses a hold's holder is
@@ -340,7 +379,22 @@ func (d *Deps) ExpireHolds(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// unchanged re-reads the hold just before ExpireHolds acts on it: a /hold
+// since List replaced it, and the new hold must not be written over or
+// lifted. A /hold between this read and the act can still be lost; it is
+// a window of one store round trip, not of the whole sweep.
+func (d *Deps) unchanged(ctx context.Context, hold *state.Hold) (bool, error) {
+	now, err := d.Holds.Get(ctx, hold.Repository, hold.Number)
+	if err != nil || now == nil {
+		return false, err
+	}
+	return now.Login == hold.Login && now.At.Equal(hold.At) && now.Expires.Equal(hold.Expires), nil
+}
+
 func (d *Deps) remind(ctx context.Context, hold *state.Hold) error {
+	if ok, err := d.unchanged(ctx, hold); err != nil || !ok {
+		return err
+	}
 	// Recorded first: a reminder is sent at most once, even if the comment
 	// then fails.
 	hold.Reminded = true
@@ -355,6 +409,9 @@ func (d *Deps) remind(ctx context.Context, hold *state.Hold) error {
 func (d *Deps) lapse(ctx context.Context, hold *state.Hold, now time.Time) error {
 	pr, err := d.HoldGitHub.Get(ctx, hold.Repository, hold.Number)
 	if err != nil {
+		return err
+	}
+	if ok, err := d.unchanged(ctx, hold); err != nil || !ok {
 		return err
 	}
 	if err := (&commands{Deps: d}).liftHold(ctx, pr); err != nil {

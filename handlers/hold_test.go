@@ -167,19 +167,25 @@ func newHoldWorld(t *testing.T, now time.Time) *holdWorld {
 // not and may be a configured person.
 func (w *holdWorld) comment(t *testing.T, login string, canWrite bool, person string, body string) []bot.Reply {
 	t.Helper()
-	cmds, _ := w.bot.Registry.ParseComment(body)
-	if len(cmds) == 0 {
-		t.Fatalf("%q holds no command", body)
-	}
 	caller := bot.Caller{Transport: bot.GitHub, ID: login, Vouch: writer(canWrite)}
 	for i := range people {
 		if people[i].Name == person {
 			caller.Person = &people[i]
 		}
 	}
+	return w.commentAs(t, caller, body)
+}
+
+// commentAs runs a PR comment's commands as caller.
+func (w *holdWorld) commentAs(t *testing.T, caller bot.Caller, body string) []bot.Reply {
+	t.Helper()
+	cmds, _ := w.bot.Registry.ParseComment(body)
+	if len(cmds) == 0 {
+		t.Fatalf("%q holds no command", body)
+	}
 	pr := *w.pr
 	pr.Labels = slices.Clone(w.github.labels)
-	return w.bot.RunAll(context.Background(), &bot.Request{ID: "req-" + login, Caller: caller, PullRequest: &pr}, cmds)
+	return w.bot.RunAll(context.Background(), &bot.Request{ID: "req-" + caller.ID, Caller: caller, PullRequest: &pr}, cmds)
 }
 
 // TestHoldAndWhoMayUnhold: /hold puts the label and a blocking check naming
@@ -293,14 +299,15 @@ func TestHoldLabelWithoutRecord(t *testing.T) {
 }
 
 // TestHoldFollowsPushes: a push to a held PR gets the blocking check on its
-// new head; a push to a PR not held gets nothing.
+// new head; a push to a PR not held gets the passing check, which a
+// branch requiring tekbot/hold needs to merge.
 func TestHoldFollowsPushes(t *testing.T) {
 	t.Parallel()
 	const newHead = "0123456789abcdef0123456789abcdef01234567"
 	w := newHoldWorld(t, monday)
 	pushed := *w.pr
 	pushed.HeadSHA = newHead
-	if err := w.deps.PullRequestPushed(context.Background(), &pushed); err != nil || len(w.github.checks) != 0 {
+	if err := w.deps.PullRequestPushed(context.Background(), &pushed); err != nil || w.github.check(newHead).Conclusion != "success" {
 		t.Fatalf("a push to a PR not held: %v, checks %v", err, w.github.checks)
 	}
 	w.comment(t, "vdemeester", true, "", "/hold until the release is cut")
@@ -363,5 +370,114 @@ func TestHoldNeedsWriteAccess(t *testing.T) {
 	}
 	if len(w.store.holds) != 0 || len(w.github.labels) != 0 || len(w.github.checks) != 0 {
 		t.Errorf("a stranger's /hold changed something: %v %v %v", w.store.holds, w.github.labels, w.github.checks)
+	}
+}
+
+// roles vouches for the roles listed.
+type roles []string
+
+func (r roles) HasRole(_ context.Context, role string) (bool, error) {
+	return slices.Contains(r, role), nil
+}
+
+// TestHoldAuthorCannotTakeOverAHold: a trusted author may hold their PR,
+// but not replace a maintainer's hold and so become the holder who may
+// lift it; a writer and the holder may re-hold.
+func TestHoldAuthorCannotTakeOverAHold(t *testing.T) {
+	t.Parallel()
+	author := roles{config.RoleTrustedAuthors}
+	tests := []struct {
+		name   string
+		login  string
+		vouch  bot.RoleChecker
+		want   bot.Outcome
+		holder string
+	}{
+		{"the trusted author", "octocat", author, bot.Denied, "vdemeester"},
+		{"the holder", "vdemeester", roles{config.RoleRepoWriters}, bot.Done, "vdemeester"},
+		{"another writer", "afrittoli", roles{config.RoleRepoWriters}, bot.Done, "afrittoli"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newHoldWorld(t, monday)
+			w.comment(t, "vdemeester", true, "", "/hold needs review")
+			r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: tt.login, Vouch: tt.vouch}, "/hold")
+			if r[0].Outcome != tt.want {
+				t.Fatalf("%s's /hold answered %+v, want %s", tt.login, r[0], tt.want)
+			}
+			h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number)
+			if h == nil || h.Login != tt.holder {
+				t.Fatalf("after %s's /hold the hold is %+v, want held by %s", tt.login, h, tt.holder)
+			}
+			if tt.want != bot.Denied {
+				return
+			}
+			if r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: tt.login, Vouch: tt.vouch}, "/unhold"); r[0].Outcome != bot.Denied {
+				t.Errorf("%s's /unhold answered %+v", tt.login, r[0])
+			}
+			if h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number); h == nil || !slices.Contains(w.github.labels, handlers.HoldLabel) {
+				t.Errorf("the maintainer's hold is gone: %+v, labels %v", h, w.github.labels)
+			}
+		})
+	}
+}
+
+// TestHoldAuthorMayHoldUnheld: a trusted author may still hold their own
+// PR when nobody else holds it.
+func TestHoldAuthorMayHoldUnheld(t *testing.T) {
+	t.Parallel()
+	w := newHoldWorld(t, monday)
+	if r := w.commentAs(t, bot.Caller{Transport: bot.GitHub, ID: "octocat", Vouch: roles{config.RoleTrustedAuthors}}, "/hold wip"); r[0].Outcome != bot.Done {
+		t.Errorf("the trusted author's /hold answered %+v", r[0])
+	}
+}
+
+// rehold is a hold store where a fresh /hold lands just after the expiry
+// sweep listed the holds, before it acts on them.
+type rehold struct {
+	*holdStore
+	then func()
+}
+
+func (s *rehold) List(ctx context.Context) ([]state.Hold, error) {
+	list, err := s.holdStore.List(ctx)
+	if s.then != nil {
+		s.then()
+		s.then = nil
+	}
+	return list, err
+}
+
+// TestHoldExpiryKeepsAFreshHold: a /hold that replaces a hold while the
+// expiry sweep runs is neither written over by the reminder nor lifted by
+// the lapse of the hold it replaced.
+func TestHoldExpiryKeepsAFreshHold(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		after time.Duration
+	}{
+		{"the reminder", 24 * time.Hour},
+		{"the lapse", 48 * time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := newHoldWorld(t, monday)
+			w.comment(t, "vdemeester", true, "", "/hold let the release settle 2d")
+			fresh := state.Hold{Repository: w.pr.Repository, Number: w.pr.Number, Login: "afrittoli", Reason: "found a regression", At: monday.Add(tt.after)}
+			w.deps.Holds = &rehold{holdStore: w.store, then: func() { _ = w.store.Put(context.Background(), fresh) }}
+			if err := w.deps.ExpireHolds(context.Background(), monday.Add(tt.after)); err != nil {
+				t.Fatal(err)
+			}
+			h, _ := w.store.Get(context.Background(), w.pr.Repository, w.pr.Number)
+			if h == nil || *h != fresh {
+				t.Errorf("after %s the hold is %+v, want the fresh one %+v", tt.name, h, fresh)
+			}
+			if len(w.github.comments) != 0 {
+				t.Errorf("comments %q about a hold that was replaced", w.github.comments)
+			}
+		})
 	}
 }

@@ -78,6 +78,9 @@ func (h *commands) mergedSince(ctx context.Context, req *bot.Request) *bot.PullR
 // named after the request that queued it: a second delivery of the merge
 // starts nothing more.
 func (d *Deps) PullRequestClosed(ctx context.Context, requestID string, pr *bot.PullRequest) []bot.Reply {
+	if err := d.forgetClosed(ctx, pr); err != nil {
+		d.Log.WarnContext(ctx, "forgetting a closed PR's hold and merge queue entry", "request", requestID, "err", err)
+	}
 	if d.Queue == nil {
 		return nil
 	}

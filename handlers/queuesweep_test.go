@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -182,12 +181,9 @@ func TestSweepQueuedRunsWhatAMergeLostItsEventFor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runs, err := w.nightly.Tekton.TektonV1().PipelineRuns(w.nightlyNS).List(ctx, metav1.ListOptions{LabelSelector: tekton.LabelCommand + "=cherry-pick"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs.Items) != 1 || runs.Items[0].Spec.Params[0].Value.StringVal != mergeSHA {
-		t.Fatalf("want one run picking %s, got %d: %+v", mergeSHA, len(runs.Items), runs.Items)
+	runs := w.list("nightly", w.nightlyNS, tekton.LabelCommand+"=cherry-pick")
+	if len(runs) != 1 || runs[0].Spec.Params[0].Value.StringVal != mergeSHA {
+		t.Fatalf("want one run picking %s, got %d: %+v", mergeSHA, len(runs), runs)
 	}
 	comments := github.comments["tektoncd/pipeline#42"]
 	if len(comments) != 1 || !strings.Contains(comments[0], "This PR merged as `3e26ec0`: vincent started `/cherry-pick release-v1.2.x`") {

@@ -39,7 +39,8 @@ type GitHub interface {
 	Dequeue(ctx context.Context, prID string) error
 	// OpenPullRequests lists a repository's open PRs, a bounded number.
 	OpenPullRequests(ctx context.Context, repo string) ([]int, error)
-	// MergeAt merges through REST only while the PR's head is headSHA.
+	// MergeAt merges through REST only while the PR's head is headSHA
+	// and GitHub calls it clean; else it fails with ErrNotClean.
 	MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error
 }
 
@@ -84,6 +85,19 @@ const (
 // events come: an entry is made once (state.Enqueued), an enqueue or a
 // merge is pinned to the head read, and GitHub refuses a stale one.
 func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, error) {
+	return b.sync(ctx, repo, number, false)
+}
+
+// Pushed syncs a PR whose head just moved: it never enqueues or merges,
+// since the labels that admit it (lgtm, approved) were given to the old
+// head and nobody has yet had the time to take them off; it only takes
+// tekbot's entry of an older head out of the queue. The next label
+// change, /unhold or resync decides on the new head.
+func (b *Bridge) Pushed(ctx context.Context, repo string, number int) (Action, error) {
+	return b.sync(ctx, repo, number, true)
+}
+
+func (b *Bridge) sync(ctx context.Context, repo string, number int, pushed bool) (Action, error) {
 	rc := b.Config.Repository(repo)
 	if rc == nil || rc.MergeQueue == nil {
 		return Nothing, nil
@@ -106,8 +120,12 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 			admits, why = false, "held by @"+hold.Login
 		}
 	}
+	// An entry at the PR's head, younger than entryGrace, with the PR not
+	// (yet) in the queue is another replica between recording it and
+	// enqueueing: dropping it would lose tekbot's record of the entry.
+	dropped := entry != nil && !pr.InQueue && (entry.HeadSHA != pr.HeadSHA || b.now().Sub(entry.At) > entryGrace)
 	switch {
-	case !pr.Open || (!pr.InQueue && entry != nil):
+	case !pr.Open || dropped:
 		// Merged, closed, or out of the queue by GitHub's hand (a push,
 		// a failed group): the entry is history.
 		if entry != nil {
@@ -118,38 +136,83 @@ func (b *Bridge) Sync(ctx context.Context, repo string, number int) (Action, err
 		if !pr.Open {
 			return Nothing, nil
 		}
-		return b.Sync(ctx, repo, number)
+		return b.sync(ctx, repo, number, pushed)
+	case entry != nil && !pr.InQueue:
+		return Nothing, nil
+	case pushed:
+		if pr.InQueue && entry != nil && entry.HeadSHA != pr.HeadSHA {
+			return b.dequeue(ctx, repo, number, pr, "pushed")
+		}
+		return Nothing, nil
 	case admits && pr.InQueue:
 		return Nothing, nil
 	case admits && pr.QueueEnabled:
-		added, err := b.Entries.Add(ctx, state.Entry{Repository: repo, Number: number, HeadSHA: pr.HeadSHA, At: b.now()})
-		if err != nil || !added {
-			return Nothing, err
-		}
-		if err := b.GitHub.Enqueue(ctx, pr.ID, pr.HeadSHA); err != nil {
-			// Not in the queue: the entry must not stop the next try.
-			return Nothing, errors.Join(err, b.Entries.Delete(ctx, repo, number))
-		}
-		b.audit(ctx, repo, number, pr.HeadSHA, Enqueued)
-		return Enqueued, nil
+		return b.enqueue(ctx, repo, number, pr)
 	case admits:
-		if err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault()); err != nil {
+		err := b.GitHub.MergeAt(ctx, repo, number, pr.HeadSHA, rc.MergeQueue.MethodOrDefault())
+		if errors.Is(err, ErrNotClean) {
+			// Labels are not enough: GitHub's verdict on the required
+			// checks and reviews is. A later event or the resync retries.
+			b.logger().InfoContext(ctx, "not merged: GitHub does not call it clean", "repo", repo, "pr", number, "err", err)
+			return Nothing, nil
+		}
+		if err != nil {
 			return Nothing, err
 		}
 		b.audit(ctx, repo, number, pr.HeadSHA, Merged)
 		return Merged, nil
 	case pr.InQueue && entry != nil:
-		if err := b.GitHub.Dequeue(ctx, pr.ID); err != nil {
-			return Nothing, err
-		}
-		if err := b.Entries.Delete(ctx, repo, number); err != nil {
-			return Dequeued, err
-		}
-		b.logger().InfoContext(ctx, "dequeued", "repo", repo, "pr", number, "why", why)
-		b.audit(ctx, repo, number, pr.HeadSHA, Dequeued)
-		return Dequeued, nil
+		return b.dequeue(ctx, repo, number, pr, why)
 	}
 	return Nothing, nil
+}
+
+// Forget drops tekbot's entry of a PR that closed: merged or closed, it
+// left the queue, and the record would otherwise stay for ever.
+func (b *Bridge) Forget(ctx context.Context, repo string, number int) error {
+	return b.Entries.Delete(ctx, repo, number)
+}
+
+// ErrNotClean is MergeAt's refusal to merge a PR whose mergeable_state at
+// the pinned head is not "clean" (required checks and reviews pass).
+var ErrNotClean = errors.New("the pull request is not clean at this head")
+
+// dequeue takes tekbot's entry out of the queue, then forgets it.
+func (b *Bridge) dequeue(ctx context.Context, repo string, number int, pr *PullRequest, why string) (Action, error) {
+	if err := b.GitHub.Dequeue(ctx, pr.ID); err != nil {
+		return Nothing, err
+	}
+	if err := b.Entries.Delete(ctx, repo, number); err != nil {
+		return Dequeued, err
+	}
+	b.logger().InfoContext(ctx, "dequeued", "repo", repo, "pr", number, "why", why)
+	b.audit(ctx, repo, number, pr.HeadSHA, Dequeued)
+	return Dequeued, nil
+}
+
+// entryGrace is how long an entry at the PR's head may stand while the PR
+// is not in the queue before it counts as dropped by GitHub: far longer
+// than one enqueue takes, far shorter than the resync's period.
+const entryGrace = 2 * time.Minute
+
+// enqueue records tekbot's entry, once across replicas, then enqueues.
+func (b *Bridge) enqueue(ctx context.Context, repo string, number int, pr *PullRequest) (Action, error) {
+	added, err := b.Entries.Add(ctx, state.Entry{Repository: repo, Number: number, HeadSHA: pr.HeadSHA, At: b.now()})
+	if err != nil || !added {
+		return Nothing, err
+	}
+	if err := b.GitHub.Enqueue(ctx, pr.ID, pr.HeadSHA); err != nil {
+		// The enqueue may have happened all the same (an answer lost on
+		// the way back): the entry stays while the PR is in the queue.
+		// Not in the queue, it must not stop the next try.
+		if now, rerr := b.GitHub.QueueState(ctx, repo, number); rerr == nil && now.InQueue {
+			b.logger().WarnContext(ctx, "enqueue failed, but the PR is in the queue: keeping the entry", "repo", repo, "pr", number, "err", err)
+			return Nothing, nil
+		}
+		return Nothing, errors.Join(err, b.Entries.Delete(ctx, repo, number))
+	}
+	b.audit(ctx, repo, number, pr.HeadSHA, Enqueued)
+	return Enqueued, nil
 }
 
 func (b *Bridge) audit(ctx context.Context, repo string, number int, sha string, a Action) {

@@ -20,6 +20,13 @@ type github struct {
 	pr         mergequeue.PullRequest
 	calls      []string
 	enqueueErr error
+	// beforeEnqueue, when set, runs once as an enqueue begins: another
+	// replica's Sync in the middle of this one.
+	beforeEnqueue func()
+	// enqueueLost: the enqueue happens but its answer is lost.
+	enqueueLost bool
+	// notClean: GitHub's mergeable_state is not "clean".
+	notClean bool
 }
 
 func (g *github) QueueState(context.Context, string, int) (*mergequeue.PullRequest, error) {
@@ -32,12 +39,25 @@ func (g *github) QueueState(context.Context, string, int) (*mergequeue.PullReque
 
 func (g *github) Enqueue(_ context.Context, id, head string) error {
 	g.mu.Lock()
+	before := g.beforeEnqueue
+	g.beforeEnqueue = nil
+	g.mu.Unlock()
+	if before != nil {
+		before()
+	}
+	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.calls = append(g.calls, "enqueue "+id+" "+head)
-	if g.enqueueErr != nil {
+	switch {
+	case g.enqueueErr != nil:
 		return g.enqueueErr
+	case g.pr.InQueue:
+		return errors.New("the pull request is already queued")
 	}
 	g.pr.InQueue = true
+	if g.enqueueLost {
+		return errors.New("connection reset")
+	}
 	return nil
 }
 
@@ -54,6 +74,9 @@ func (g *github) Dequeue(_ context.Context, id string) error {
 func (g *github) MergeAt(_ context.Context, repo string, n int, head string, m config.MergeMethod) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.notClean {
+		return fmt.Errorf("%w: blocked", mergequeue.ErrNotClean)
+	}
 	g.calls = append(g.calls, fmt.Sprintf("merge %s#%d %s %s", repo, n, head, m))
 	g.pr.Open = false
 	return nil
@@ -100,6 +123,17 @@ const (
 	id   = "PR_kwDOBtVe9c5q3ZxY"
 )
 
+// start is PR #12, open at headSHA, and tekbot's entry of it at entryHead
+// unless that is "".
+func start(pr mergequeue.PullRequest, headSHA, entryHead string) (*github, *entries) {
+	pr.ID, pr.HeadSHA, pr.Open = id, headSHA, true
+	e := &entries{m: map[int]state.Entry{}}
+	if entryHead != "" {
+		e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: entryHead}
+	}
+	return &github{pr: pr}, e
+}
+
 func bridge(g *github, e *entries, h holds, method config.MergeMethod) *mergequeue.Bridge {
 	cfg := &config.Config{GitHub: config.GitHub{Repositories: []config.Repository{{
 		Name: repo, MergeQueue: &config.MergeQueue{Require: []string{"lgtm", "approved"}, Block: []string{"do-not-merge/*", "needs-rebase"}, Method: method},
@@ -144,13 +178,8 @@ func TestSync(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pr := tt.pr
-			pr.ID, pr.HeadSHA, pr.Open = id, head, true
-			g := &github{pr: pr, enqueueErr: tt.enqueueErr}
-			e := &entries{m: map[int]state.Entry{}}
-			if tt.ours {
-				e.m[12] = state.Entry{Repository: repo, Number: 12, HeadSHA: head}
-			}
+			g, e := start(tt.pr, head, map[bool]string{true: head}[tt.ours])
+			g.enqueueErr = tt.enqueueErr
 			h := holds{}
 			if tt.held {
 				h[12] = &state.Hold{Login: "vdemeest"}
@@ -171,17 +200,37 @@ func TestSync(t *testing.T) {
 	}
 }
 
-// TestSyncForgetsEntriesGitHubDropped: after a push GitHub takes the PR out
-// of the queue; tekbot forgets its entry and enqueues the new head if the
-// PR still meets the rule.
+// TestSyncForgetsEntriesGitHubDropped: after a push, or a failed merge
+// group, GitHub takes the PR out of the queue; tekbot forgets its entry and
+// enqueues the head if the PR still meets the rule. An entry at the PR's
+// head made moments ago is another replica's enqueue under way: left be.
 func TestSyncForgetsEntriesGitHubDropped(t *testing.T) {
 	t.Parallel()
 	const pushed = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
-	g := &github{pr: mergequeue.PullRequest{ID: id, HeadSHA: pushed, Open: true, Labels: []string{"lgtm", "approved"}, QueueEnabled: true}}
-	e := &entries{m: map[int]state.Entry{12: {Repository: repo, Number: 12, HeadSHA: head}}}
-	a, err := bridge(g, e, holds{}, "").Sync(context.Background(), repo, 12)
-	if err != nil || a != mergequeue.Enqueued || !slices.Equal(g.calls, []string{"enqueue " + id + " " + pushed}) || e.m[12].HeadSHA != pushed {
-		t.Errorf("Sync = %q %v; calls %q; entry %+v", a, err, g.calls, e.m[12])
+	now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC) // bridge's clock
+	tests := []struct {
+		name      string
+		entryHead string
+		entryAge  time.Duration
+		want      mergequeue.Action
+		calls     []string
+	}{
+		{"an older head", head, 0, mergequeue.Enqueued, []string{"enqueue " + id + " " + pushed}},
+		{"this head, long ago", pushed, 10 * time.Minute, mergequeue.Enqueued, []string{"enqueue " + id + " " + pushed}},
+		{"this head, moments ago", pushed, 10 * time.Second, mergequeue.Nothing, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, e := start(mergequeue.PullRequest{Labels: []string{"lgtm", "approved"}, QueueEnabled: true}, pushed, tt.entryHead)
+			entry := e.m[12]
+			entry.At = now.Add(-tt.entryAge)
+			e.m[12] = entry
+			a, err := bridge(g, e, holds{}, "").Sync(context.Background(), repo, 12)
+			if err != nil || a != tt.want || !slices.Equal(g.calls, tt.calls) || e.m[12].HeadSHA != pushed {
+				t.Errorf("Sync = %q %v; calls %q; entry %+v", a, err, g.calls, e.m[12])
+			}
+		})
 	}
 }
 
@@ -194,5 +243,89 @@ func TestResyncCatchesAMissedEvent(t *testing.T) {
 	bridge(g, e, holds{}, "").Resync(context.Background())
 	if !slices.Equal(g.calls, []string{"enqueue " + id + " " + head}) {
 		t.Errorf("calls %q", g.calls)
+	}
+}
+
+// TestSyncConcurrentKeepsTheEntry: a second Sync that runs while the first
+// is between recording its entry and enqueueing leaves both alone; and an
+// enqueue whose answer is lost keeps the entry once the PR is in the
+// queue. Either way a later hold finds tekbot's entry and dequeues.
+func TestSyncConcurrentKeepsTheEntry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		race bool
+		lost bool
+	}{
+		{"another replica syncs mid-enqueue", true, false},
+		{"the enqueue's answer is lost", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := &github{pr: mergequeue.PullRequest{ID: id, HeadSHA: head, Open: true, Labels: []string{"lgtm", "approved"}, QueueEnabled: true}, enqueueLost: tt.lost}
+			e := &entries{m: map[int]state.Entry{}}
+			h := holds{}
+			b := bridge(g, e, h, "")
+			var second mergequeue.Action
+			var secondErr error
+			if tt.race {
+				g.beforeEnqueue = func() { second, secondErr = b.Sync(context.Background(), repo, 12) }
+			}
+			if _, err := b.Sync(context.Background(), repo, 12); err != nil && !tt.race {
+				t.Fatalf("Sync: %v", err)
+			}
+			if second != mergequeue.Nothing || secondErr != nil {
+				t.Errorf("the second Sync = %q %v, want nothing", second, secondErr)
+			}
+			if _, ok := e.m[12]; !ok || !g.pr.InQueue {
+				t.Fatalf("in the queue %v, entry %v: want both", g.pr.InQueue, e.m)
+			}
+			h[12] = &state.Hold{Login: "vdemeest"}
+			if a, err := b.Sync(context.Background(), repo, 12); a != mergequeue.Dequeued || err != nil || g.pr.InQueue {
+				t.Errorf("after a hold Sync = %q %v, in the queue %v; want dequeued", a, err, g.pr.InQueue)
+			}
+		})
+	}
+}
+
+// TestPushedNeverEnqueuesOrMerges: after a push a PR whose labels admit it
+// is neither enqueued nor merged; tekbot's entry of the old head is
+// dequeued; and a PR GitHub does not call clean is not merged, without an
+// error to retry.
+func TestPushedNeverEnqueuesOrMerges(t *testing.T) {
+	t.Parallel()
+	const pushed = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+	ready := []string{"lgtm", "approved"}
+	tests := []struct {
+		name     string
+		pr       mergequeue.PullRequest
+		oldEntry bool
+		notClean bool
+		pushed   bool // the Sync a push causes
+		want     []string
+	}{
+		{"queue on the branch", mergequeue.PullRequest{Labels: ready, QueueEnabled: true}, false, false, true, nil},
+		{"no queue on the branch", mergequeue.PullRequest{Labels: ready}, false, false, true, nil},
+		{"tekbot's entry of the old head, still queued", mergequeue.PullRequest{Labels: ready, QueueEnabled: true, InQueue: true}, true, false, true, []string{"dequeue " + id}},
+		{"labels, not clean", mergequeue.PullRequest{Labels: ready}, false, true, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g, e := start(tt.pr, pushed, map[bool]string{true: head}[tt.oldEntry])
+			g.notClean = tt.notClean
+			b := bridge(g, e, holds{}, "")
+			sync := b.Sync
+			if tt.pushed {
+				sync = b.Pushed
+			}
+			if _, err := sync(context.Background(), repo, 12); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(g.calls, tt.want) {
+				t.Errorf("GitHub calls %q, want %q", g.calls, tt.want)
+			}
+		})
 	}
 }

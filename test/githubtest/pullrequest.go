@@ -73,6 +73,20 @@ func PullRequestSynchronize(tb testing.TB, opts PullRequestClosedOptions, before
 	return encodeOrdered(root)
 }
 
+// PullRequestOpened returns a pull_request "opened" delivery (or
+// "reopened", when reopened) built from the real example, with the fields
+// in opts changed. The merge and close fields of opts are not used.
+func PullRequestOpened(tb testing.TB, opts PullRequestClosedOptions, reopened bool) []byte {
+	tb.Helper()
+	action := "opened"
+	if reopened {
+		action = "reopened"
+	}
+	root := pullRequestEvent(tb, action, opts)
+	root.obj("pull_request").set("updated_at", time.Now().UTC().Format(time.RFC3339))
+	return encodeOrdered(root)
+}
+
 // PullRequestLabeled returns a pull_request "labeled" delivery (or
 // "unlabeled", when removed) built from the real example, with the fields
 // in opts changed and label the one added or removed.

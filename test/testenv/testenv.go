@@ -127,7 +127,7 @@ func NewReplica(t testing.TB, o Options) *Replica {
 		groups := &mergequeue.Groups{Config: o.Config, Runs: o.Clusters, Checks: o.GitHub, Audit: o.Audit, Log: o.Log}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue.(github.Queue), Metrics: o.Metrics, Log: o.Log,
 			Groups:  groups,
 			Commits: []github.CommitPulls{deps, o.GitHub}, RoleChanges: roles,
 		})

@@ -63,3 +63,58 @@ func TestHoldThroughTheWebhook(t *testing.T) {
 		t.Fatalf("the holder's /unhold: check %+v, labels %v; reply %q", c, e.gh.Labels(owner, repoName, prNumber), e.lastComment())
 	}
 }
+
+// TestHoldCheckOnEveryHead: with tekbot/hold required, a PR nobody held
+// must still get a passing check, or nothing merges. Opened, reopened and
+// pushed (a fork's), each head gets a success tekbot/hold once however
+// often GitHub delivers the event; a held PR's new head gets the blocking
+// one instead.
+func TestHoldCheckOnEveryHead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	opts := githubtest.PullRequestClosedOptions{
+		Number: prNumber, Owner: owner, Repo: repoName, Author: contributor, HeadOwner: contributor, HeadSHA: headSHA, BaseRef: "main",
+		Sender: contributor, SenderType: "User",
+	}
+	const reopenedSHA = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+	pushed := opts
+	pushed.HeadSHA = pushedSHA
+	reopened := opts
+	reopened.HeadSHA = reopenedSHA
+	tests := []struct {
+		name       string
+		sha        string
+		body       []byte
+		conclusion string
+	}{
+		{"opened", headSHA, githubtest.PullRequestOpened(t, opts, false), "success"},
+		{"pushed", pushedSHA, githubtest.PullRequestSynchronize(t, pushed, headSHA), "success"},
+		{"reopened", reopenedSHA, githubtest.PullRequestOpened(t, reopened, true), "success"},
+	}
+	for _, tt := range tests {
+		for _, id := range []string{tt.name, tt.name, tt.name + "-redelivered"} {
+			r := e.replica()
+			if code, msg := r.Deliver(t, "pull_request", id, tt.body); code != http.StatusAccepted && code != http.StatusOK {
+				t.Fatalf("%s: %d %s", id, code, msg)
+			}
+			r.Drain(t)
+		}
+		runs := e.gh.CheckRuns(owner, repoName, tt.sha)
+		if len(runs) != 1 || runs[0].Name != handlers.HoldCheck || runs[0].Conclusion != tt.conclusion {
+			t.Errorf("%s: checks on %s %+v, want one %s %s", tt.name, tt.sha, runs, handlers.HoldCheck, tt.conclusion)
+		}
+	}
+
+	e.say(e.replica(), maintainer, "/hold not yet", 9201)
+	const heldPush = "6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b6b"
+	held := opts
+	held.HeadSHA = heldPush
+	r := e.replica()
+	if code, msg := r.Deliver(t, "pull_request", "held-push", githubtest.PullRequestSynchronize(t, held, reopenedSHA)); code != http.StatusAccepted && code != http.StatusOK {
+		t.Fatalf("held push: %d %s", code, msg)
+	}
+	r.Drain(t)
+	if c, ok := e.gh.LatestCheck(owner, repoName, heldPush, handlers.HoldCheck); !ok || c.Conclusion != "action_required" {
+		t.Errorf("a held PR's push: %+v %v, want the blocking check", c, ok)
+	}
+}

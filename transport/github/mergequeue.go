@@ -91,8 +91,17 @@ func (a *API) Dequeue(ctx context.Context, prID string) error {
 
 // MergeAt merges a PR through REST, on a branch without a merge queue,
 // with method, only while its head is headSHA (GitHub refuses, 409,
-// otherwise). It implements mergequeue.GitHub.
+// otherwise) and GitHub calls it "clean": labels say people agreed, the
+// mergeable_state says the branch's required checks and reviews pass on
+// this head. It implements mergequeue.GitHub.
 func (a *API) MergeAt(ctx context.Context, repo string, number int, headSHA string, method config.MergeMethod) error {
+	st, err := a.PullRequestStatus(ctx, repo, number)
+	if err != nil {
+		return err
+	}
+	if !st.Ready || st.Head != headSHA {
+		return fmt.Errorf("%w: %s#%d at %s (head %s)", mergequeue.ErrNotClean, repo, number, headSHA, st.Head)
+	}
 	return a.merge(ctx, repo, number, &gh.PullRequestOptions{SHA: headSHA, MergeMethod: string(method)})
 }
 

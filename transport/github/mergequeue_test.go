@@ -7,8 +7,11 @@ import (
 	"slices"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"tekbot/config"
 	"tekbot/mergequeue"
+	"tekbot/state"
 	"tekbot/test/githubtest"
 )
 
@@ -103,5 +106,109 @@ func TestMergeQueueBridge(t *testing.T) {
 	got := e.gh.QueueCalls()
 	if len(got) != 3 || got[2] != (githubtest.QueueCall{Mutation: "enqueuePullRequest", Number: missed, ExpectedHeadOid: headOf44}) {
 		t.Errorf("after the resync, queue calls %+v, want one more: the enqueue of #%d", got, missed)
+	}
+}
+
+// TestMergeQueuePushNeverMerges: a fork author whose PR carries lgtm and
+// approved pushes a new commit: the signed synchronize neither enqueues
+// nor merges the new head, and tekbot's entry of the old head is taken
+// out of the queue. On a branch without a queue, a PR whose labels admit
+// it but whose mergeable_state is not "clean" (a required review or check
+// missing) is not merged.
+func TestMergeQueuePushNeverMerges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.GitHub.Repositories[0].MergeQueue = &config.MergeQueue{Require: []string{"lgtm", "approved"}, Block: []string{"do-not-merge/*"}}
+	const (
+		queued   = prNumber // tekbot enqueued its old head
+		fresh    = 46       // ready, never enqueued, then pushed
+		noQueue  = 47       // no queue on the branch, ready, pushed
+		blocked  = 48       // no queue on the branch, labels, but GitHub says blocked
+		headOf46 = "46aa46aa46aa46aa46aa46aa46aa46aa46aa46aa"
+		headOf47 = "47aa47aa47aa47aa47aa47aa47aa47aa47aa47aa"
+		headOf48 = "48aa48aa48aa48aa48aa48aa48aa48aa48aa48aa"
+	)
+	mergeable := true
+	ready := []string{"lgtm", "approved"}
+	event := func(number int, sha string, push bool) []byte {
+		o := githubtest.PullRequestClosedOptions{
+			Number: number, Owner: owner, Repo: repoName, Author: contributor, HeadOwner: contributor, HeadSHA: sha, BaseRef: "main",
+			Sender: contributor, SenderType: "User",
+		}
+		if push {
+			return githubtest.PullRequestSynchronize(t, o, headSHA)
+		}
+		o.Sender = maintainer
+		return githubtest.PullRequestLabeled(t, o, "approved", false)
+	}
+	deliver := func(id string, body []byte) {
+		t.Helper()
+		r := e.replica()
+		if code, msg := r.Deliver(t, "pull_request", id, body); code != http.StatusAccepted && code != http.StatusOK {
+			t.Fatalf("%s: %d %s", id, code, msg)
+		}
+		r.Drain(t)
+	}
+
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: headSHA, MergeQueue: true, Labels: ready})
+	deliver("label-42", event(queued, headSHA, false))
+	// GitHub keeps it queued for a moment after the push, as tekbot may
+	// see it: the entry's head is stale, so tekbot takes it out.
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, MergeQueue: true, InMergeQueue: true, Labels: ready})
+	deliver("push-42", event(queued, pushedSHA, true))
+	want := []githubtest.QueueCall{{Mutation: "enqueuePullRequest", Number: queued, ExpectedHeadOid: headSHA}, {Mutation: "dequeuePullRequest", Number: queued}}
+	if got := e.gh.QueueCalls(); !slices.Equal(got, want) {
+		t.Fatalf("queue calls %+v, want %+v", got, want)
+	}
+
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: fresh, User: contributor, HeadOwner: contributor, HeadSHA: headOf46, MergeQueue: true, Labels: ready})
+	deliver("push-46", event(fresh, headOf46, true))
+	if got := e.gh.QueueCalls(); len(got) != len(want) {
+		t.Errorf("a push enqueued: %+v", got[len(want):])
+	}
+
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: noQueue, User: contributor, HeadOwner: contributor, HeadSHA: headOf47, Mergeable: &mergeable, Labels: ready})
+	deliver("push-47", event(noQueue, headOf47, true))
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: blocked, User: contributor, HeadOwner: contributor, HeadSHA: headOf48, Mergeable: &mergeable, MergeableState: "blocked", Labels: ready})
+	deliver("label-48", event(blocked, headOf48, false))
+	for _, req := range e.gh.Requests() {
+		if req.Method == http.MethodPut && req.Template == "/repos/{owner}/{repo}/pulls/{pull_number}/merge" {
+			t.Errorf("merged: %s %s", req.Path, req.Body)
+		}
+	}
+}
+
+// TestClosedForgetsHoldsAndEntries: the signed pull_request "closed"
+// event, merged or not, drops the PR's hold and tekbot's merge queue
+// entry from the state store, which would otherwise keep them for ever.
+func TestClosedForgetsHoldsAndEntries(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.cfg.GitHub.Repositories[0].MergeQueue = &config.MergeQueue{Require: []string{"lgtm", "approved"}}
+	const queued = 43
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, MergeQueue: true, Labels: []string{"lgtm", "approved"}})
+	opts := githubtest.PullRequestClosedOptions{
+		Number: queued, Owner: owner, Repo: repoName, Author: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, BaseRef: "main",
+		Sender: maintainer, SenderType: "User",
+	}
+	e.deliver("pull_request", "label-43", githubtest.PullRequestLabeled(t, opts, "approved", false))
+	e.say(e.replica(), maintainer, "/hold not this one", 9301)
+	records := func(label string) int {
+		t.Helper()
+		list, err := e.cluster.Kube.CoreV1().ConfigMaps(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+	if h, q := records(state.LabelHold), records(state.LabelEnqueued); h != 1 || q != 1 {
+		t.Fatalf("before closing: %d holds, %d entries; want 1 and 1", h, q)
+	}
+	e.deliver("pull_request", "close-42", e.closePR(false))
+	opts.Merged, opts.MergeCommitSHA, opts.Sender, opts.SenderType = true, mergeSHA, mergeQueue, "Bot"
+	e.gh.SetPullRequest(owner, repoName, githubtest.PullRequest{Number: queued, User: contributor, HeadOwner: contributor, HeadSHA: pushedSHA, State: "closed", Merged: true, MergeCommitSHA: mergeSHA})
+	e.deliver("pull_request", "merge-43", githubtest.PullRequestClosed(t, opts))
+	if h, q := records(state.LabelHold), records(state.LabelEnqueued); h != 0 || q != 0 {
+		t.Errorf("after closing: %d holds, %d entries; want none", h, q)
 	}
 }

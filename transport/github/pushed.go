@@ -13,8 +13,8 @@ import (
 	"tekbot/mergequeue"
 )
 
-// Pushes keeps what follows a PR's head onto a new push (handlers.Deps):
-// a hold's blocking check.
+// Pushes keeps what follows a PR's head onto a new push, or a PR opened
+// or reopened (handlers.Deps): the tekbot/hold check, blocking or passing.
 type Pushes interface {
 	PullRequestPushed(ctx context.Context, pr *bot.PullRequest) error
 }
@@ -23,11 +23,18 @@ type Pushes interface {
 // (mergequeue.Bridge).
 type Queue interface {
 	Sync(ctx context.Context, repo string, number int) (mergequeue.Action, error)
+	// Pushed syncs after a push: never an enqueue or a merge.
+	Pushed(ctx context.Context, repo string, number int) (mergequeue.Action, error)
 }
 
 // queueActions are the pull_request actions that may move a PR in or out
 // of the merge queue: its labels, its head, its state.
 var queueActions = []string{"labeled", "unlabeled", "synchronize", "reopened", "ready_for_review"}
+
+// headActions are the pull_request actions after which a head may have no
+// tekbot/hold check yet: a required check tekbot never posts would stop
+// every merge.
+var headActions = []string{"opened", "reopened", "synchronize"}
 
 // decodeChanged keeps a pull_request event that changes the PR's labels or
 // head ("synchronize": a push to the head branch, a fork's too: the head
@@ -36,7 +43,7 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 	repo := e.GetRepo().GetFullName()
 	p := e.GetPullRequest()
 	action := e.GetAction()
-	follows := action == "synchronize" && r.Pushes != nil
+	follows := slices.Contains(headActions, action) && r.Pushes != nil
 	switch {
 	case !follows && (r.Queue == nil || !slices.Contains(queueActions, action)):
 		return nil, "pull request " + action, nil
@@ -53,8 +60,8 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 		URL: p.GetHTMLURL(), Open: p.GetState() == "open", BaseBranch: p.GetBase().GetRef(),
 	}
 	d := &delivery{
-		// Following a push is keyed to the commit pushed, a label change
-		// to its label and time: redelivered, either is done once.
+		// Following a head is keyed to its commit, a label change to its
+		// label and time: redelivered, either is done once.
 		key:  fmt.Sprintf("github-pr/%s/%d/%s/%s/%s", repo, pr.Number, action, pr.HeadSHA, e.GetLabel().GetName()),
 		repo: repo, number: pr.Number, login: e.GetSender().GetLogin(),
 		changed: pr,
@@ -62,7 +69,9 @@ func (r *Receiver) decodeChanged(e *gh.PullRequestEvent) (*delivery, string, err
 	if action != "synchronize" {
 		d.key += "/" + p.GetUpdatedAt().UTC().Format("20060102T150405")
 	}
-	d.pushed = follows
+	// Opened, its labels were set before anyone saw this head.
+	d.pushed = action == "synchronize" || action == "opened"
+	d.showHead = follows
 	return d, "", nil
 }
 
@@ -75,11 +84,17 @@ func (r *Receiver) processChanged(ctx context.Context, log *slog.Logger, d *deli
 		return false
 	}
 	var errs []error
-	if d.pushed {
+	if d.showHead {
 		errs = append(errs, r.Pushes.PullRequestPushed(ctx, d.changed))
 	}
 	if r.Queue != nil {
-		a, err := r.Queue.Sync(ctx, d.repo, d.number)
+		sync := r.Queue.Sync
+		if d.pushed {
+			// The labels were given to the old head: a push never
+			// enqueues or merges the new one.
+			sync = r.Queue.Pushed
+		}
+		a, err := sync(ctx, d.repo, d.number)
 		if a != mergequeue.Nothing {
 			log.Info("merge queue", "action", a, "pr", d.number)
 		}

@@ -118,9 +118,11 @@ type delivery struct {
 	// signed payload; the delivery then has no commands.
 	closed *bot.PullRequest
 	// changed is the PR a pull_request event changed (its labels, its
-	// head); pushed says the head moved and Pushes follows it.
-	changed *bot.PullRequest
-	pushed  bool
+	// head); pushed says the head moved (or is new), so the queue may
+	// only dequeue; showHead says Pushes posts the head's hold state.
+	changed  *bot.PullRequest
+	pushed   bool
+	showHead bool
 	// group is the merge group a merge_group event is about; the delivery
 	// then has no commands.
 	group *groupEvent
