@@ -55,6 +55,8 @@ type app struct {
 	// that record (outcomeHistory).
 	outcomes *flakes.Recorder
 	verdicts *flakes.Reader
+	// excerpts read why failed runs failed (wire_triage.go).
+	excerpts *excerpts
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over
@@ -108,6 +110,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
 	a.outcomeHistory(cfg, log)
+	a.excerpts = newExcerpts(cfg, a.clusters)
 	a.watchRunIndexes()
 	rotation := &state.RotationState{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
 	deps := a.handlerDeps(rotation, opts)
