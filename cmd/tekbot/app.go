@@ -18,6 +18,7 @@ import (
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/transport/httplimit"
+	"tekbot/triage"
 )
 
 // app is tekbot assembled from a config: the same for serve and dev. Each
@@ -55,8 +56,8 @@ type app struct {
 	// that record (outcomeHistory).
 	outcomes *flakes.Recorder
 	verdicts *flakes.Reader
-	// excerpts read why failed runs failed (wire_triage.go).
-	excerpts *excerpts
+	// excerpts read why failed runs failed, on every cluster.
+	excerpts *triage.Readers
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over
@@ -110,7 +111,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
 	a.outcomeHistory(cfg, log)
-	a.excerpts = newExcerpts(cfg, a.clusters)
+	a.excerpts = triage.NewReaders(a.clusters.All(), cfg.Triage.Secrets != config.TriageShapes)
 	a.watchRunIndexes()
 	rotation := &state.RotationState{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
 	deps := a.handlerDeps(rotation, opts)
