@@ -14,11 +14,12 @@ import (
 	"tekbot/test/kube"
 )
 
-// Fail ends run pr as Tekton's controller would end a run with one failed
-// task: a TaskRun "<run>-<task>" the run controls, whose pod (bound to
+// Fail gives run pr what Tekton's controller gives a run whose one task
+// fails: a TaskRun "<run>-<task>" the run controls, whose pod (bound to
 // k's Node on cluster c, its step reading key "value" of Secret secret as $TOKEN)
-// printed log and exited 1; then the run's status names that TaskRun and
-// says it failed. Callers check what tekbot posts of the log.
+// printed log and exited 1, named in the run's status. The caller then
+// ends the run (kube.SetState Failed), as the controller does once its
+// TaskRuns have.
 func Fail(tb testing.TB, c *kube.Cluster, k *Kubelet, pr *pipelinev1.PipelineRun, task, secret, log string) {
 	tb.Helper()
 	ctx, ns := context.Background(), pr.Namespace
@@ -56,8 +57,6 @@ func Fail(tb testing.TB, c *kube.Cluster, k *Kubelet, pr *pipelinev1.PipelineRun
 	cur.Status.ChildReferences = append(cur.Status.ChildReferences, pipelinev1.ChildStatusReference{
 		TypeMeta: runtime.TypeMeta{APIVersion: "tekton.dev/v1", Kind: "TaskRun"}, Name: tr.Name, PipelineTaskName: task,
 	})
-	cur.Status.Status = duckv1.Status{Conditions: duckv1.Conditions{{Type: apis.ConditionSucceeded, Status: corev1.ConditionFalse,
-		Reason: "Failed", Message: "Tasks Completed: 1 (Failed: 1)"}}}
 	if _, err := c.Tekton.TektonV1().PipelineRuns(ns).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		tb.Fatal(err)
 	}

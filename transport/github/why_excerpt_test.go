@@ -48,6 +48,9 @@ func TestWhyOnAPRPostsTheExcerptForWhoMayRetest(t *testing.T) {
 	})
 	run := e.seed("unit-tests", kube.Running, false)
 	kubelet.Fail(t, e.cluster, k, run, "unit", "ci-token", log)
+	if _, err := kube.SetState(ctx, e.cluster, e.ns, run.Name, kube.Failed); err != nil {
+		t.Fatal(err)
+	}
 	e.seed("build", kube.Succeeded, false)
 
 	o := e.options()
