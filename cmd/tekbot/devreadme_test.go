@@ -69,7 +69,9 @@ var readmeStory = []readmeStep{
 	{"fail next", nil},
 	{"/tekton rerun triggers-release-nightly-20261123", []string{`andrea reran nightly/tekton-nightly/triggers-release-nightly-20261123 \(was failed\)`,
 		`\[tekton on nightly\] tekton-nightly/triggers-release-nightly-20261123-retry-1: failed`,
-		"\\[slack #captain, thread-\\d+ edited\\]\n  \\w+ 🔴 nightly `triggers-release` failed 2 times today"}},
+		"\\[slack #captain, thread-\\d+ edited\\]\n  \\w+ 🔴 nightly `triggers-release` failed 2 times today",
+		// The excerpt folds into the alerts thread under the line.
+		"\\[slack #captain, in thread-\\d+\\]\n  Why `triggers-release-nightly-20261123-retry-1` failed:\n  `tests`: step `go-test` exited 1\n  ```[^`]*promote_test.go:42"}},
 	{"/tekton promotions", []string{`What runs where\n  • pipeline on dogfooding: .*⚠️ drift: `}},
 
 	// ## Commands: the GitHub table, row by row.
