@@ -68,8 +68,12 @@ func (h *commands) why(ctx context.Context, req *bot.Request, onPR *bot.Spec) bo
 		return h.trouble(ctx, req, "GitHub", err, "check whether you may run `why`")
 	}
 	if !ok {
+		var repo string
+		if req.PullRequest != nil {
+			repo = req.PullRequest.Repository
+		}
 		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not run `why` on a PR. Who may: " +
-			h.Policy.WhoMay(onPR, bot.GitHub, req.PullRequest.Repository) + "."}
+			h.Policy.WhoMay(onPR, bot.GitHub, repo) + "."}
 	}
 	return h.whyOf(ctx, req, req.PullRequest, req.Command.Args)
 }
