@@ -150,13 +150,20 @@ func (q *claimQueue) arrive(ctx context.Context) {
 
 // claim takes key across replicas. An apiserver failure does not stop the
 // work: what it creates has names derived from what it acts on, so the
-// worst case is a second answer, not a second PipelineRun.
+// worst case is a second answer, not a second PipelineRun. Once the drain's
+// deadline has passed (ctx cancelled), though, a claim that cannot be made
+// leaves the work undone: the process is going, and work run unclaimed
+// then could be run again by a replica taking it over.
 func (in *Intake) claim(ctx context.Context, key string) bool {
 	if in.Claims == nil {
 		return true
 	}
 	ok, err := in.Claims.Claim(ctx, key)
 	switch {
+	case err != nil && ctx.Err() != nil:
+		in.Log.Error("claiming a request failed after the drain's deadline; it is left unhandled", "key", key, "err", err)
+		in.Seen.Forget(key)
+		return false
 	case err != nil:
 		in.Log.WarnContext(ctx, "claiming a request failed; handling it anyway", "key", key, "err", err)
 		return true

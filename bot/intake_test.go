@@ -136,6 +136,35 @@ func TestIntake(t *testing.T) {
 			t.Fatalf("ran %d times", runs.Load())
 		}
 	})
+	t.Run("after the drain's deadline, work whose claim fails is not run unclaimed", func(t *testing.T) {
+		t.Parallel()
+		in := newIntake(&claims{taken: map[string]bool{}, failClaim: true}, 1, 8)
+		started := make(chan struct{})
+		if err := in.Take("", nil, func(ctx context.Context) bool { close(started); <-ctx.Done(); return false }); err != nil {
+			t.Fatal(err)
+		}
+		<-started
+		var unclaimed atomic.Int32
+		if err := in.Take("comment/9", nil, func(context.Context) bool { unclaimed.Add(1); return false }); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.TakeBeside("comment/10", nil, func(_ context.Context, claim *bot.Claim) bool {
+			if claim.Won() {
+				unclaimed.Add(1) // what is not keyed (the reply)
+			}
+			return false
+		}); err != nil {
+			t.Fatal(err)
+		}
+		late, cancel := context.WithCancel(context.Background())
+		cancel() // the drain's deadline has passed
+		if err := in.Pool.Shutdown(late); !errors.Is(err, context.Canceled) {
+			t.Fatalf("shutdown: %v, want the deadline's error", err)
+		}
+		if n := unclaimed.Load(); n != 0 {
+			t.Fatalf("%d works ran unclaimed after the drain's deadline", n)
+		}
+	})
 	t.Run("work waits for the acknowledgement", func(t *testing.T) {
 		t.Parallel()
 		in := newIntake(nil, 1, 8)

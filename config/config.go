@@ -187,6 +187,9 @@ type Repository struct {
 	// Params are the params "/test <pipeline> key=value" may override:
 	// name → regular expression the whole value must match.
 	Params map[string]string `yaml:"params"`
+	// MergeQueue, when set, has tekbot enqueue the PRs that meet it
+	// (mergequeue.go); nil leaves merging to people.
+	MergeQueue *MergeQueue `yaml:"mergeQueue"`
 }
 
 // SlackMode is how Slack reaches tekbot.

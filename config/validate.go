@@ -207,6 +207,7 @@ func (v *validator) github() {
 				v.add(fmt.Sprintf("%s.trustedTeams[%d]", p, j), "must be org/team-slug, got %q", t)
 			}
 		}
+		v.mergeQueue(p+".mergeQueue", r.MergeQueue)
 	}
 }
 

@@ -41,7 +41,7 @@ func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
 	reply := bot.Reply{Outcome: bot.Noop, Public: true}
 	var b strings.Builder
 	for _, pr := range running {
-		if err := p.cluster.Cancel(ctx, pr); err != nil {
+		if err := h.runs().Cancel(ctx, p.cluster.Name, pr); err != nil {
 			reply.Outcome = bot.Failed
 			bullet(&b, "%s: could not cancel: %s", p.pipeline(pr), h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
 			continue
@@ -50,14 +50,14 @@ func (h *commands) cancel(ctx context.Context, req *bot.Request) bot.Reply {
 			reply.Outcome = bot.Done
 		}
 		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+pr.Namespace+"/"+pr.Name)
-		bullet(&b, "%s: cancelled %s", p.pipeline(pr), runLink(p.cluster, pr))
+		bullet(&b, "%s: cancelled %s", p.pipeline(pr), h.runLink(p.cluster.Name, pr))
 	}
 	for _, n := range unknown {
 		bullet(&b, "%s: no such pipeline for this commit", bot.UserText(n))
 	}
 	if len(running) == 0 {
 		b.WriteString(sprintf("Nothing to cancel for %s: no PipelineRun is running.\n", shortSHA(p.pr.HeadSHA)))
-		p.summary(&b)
+		h.summary(&b, p)
 	}
 	reply.Text = strings.TrimRight(b.String(), "\n")
 	return reply

@@ -276,11 +276,19 @@ func (h *commands) onDutyNow(rot schedule.Rotation, now time.Time) string {
 // captainGroup says whether @build-captain follows the rotation, when
 // tekbot keeps one (slack.captainGroup).
 func (h *commands) captainGroup(ctx context.Context, loc *time.Location) string {
-	c := h.Clusters.Get(h.Config.State.Cluster)
-	if h.Config.Slack.CaptainGroup == "" || c == nil {
+	if h.Config.Slack.CaptainGroup == "" {
 		return ""
 	}
-	st, err := (&handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(c.Kube, h.Config.State.Namespace)}).Get(ctx)
+	group := h.CaptainGroup
+	if group == nil && h.Clusters != nil {
+		if c := h.Clusters.Get(h.Config.State.Cluster); c != nil {
+			group = &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(c.Kube, h.Config.State.Namespace)}
+		}
+	}
+	if group == nil {
+		return ""
+	}
+	st, err := group.Get(ctx)
 	if err != nil {
 		h.Log.Warn("reading the captain group's state", "err", err)
 		return "\nWhether @build-captain is up to date could not be read."

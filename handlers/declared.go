@@ -96,9 +96,9 @@ func prFields(p *bot.PullRequest, c *config.Command) *config.PRFields {
 // confirms on production, and creates it once per request.
 func (h *commands) startDeclared(ctx context.Context, req *bot.Request, c *config.Command, values []string, pr *config.PRFields) bot.Reply {
 	clusterName, namespace := c.Target(h.Config)
-	cluster := h.Clusters.Get(clusterName)
+	cluster := h.Config.Cluster(clusterName)
 	if cluster == nil {
-		return failed("`%s` targets cluster %s, which tekbot is not connected to; nothing was started.", c.Verb, clusterName)
+		return failed("`%s` targets cluster %s, which tekbot is not configured for; nothing was started.", c.Verb, clusterName)
 	}
 	args := map[string]string{}
 	for i, a := range c.Args {
@@ -120,17 +120,17 @@ func (h *commands) startDeclared(ctx context.Context, req *bot.Request, c *confi
 			Targets: []string{where},
 		}
 	}
-	created, isNew, err := cluster.CreateOnce(ctx, run)
+	created, isNew, err := h.runs().CreateOnce(ctx, cluster.Name, run)
 	if err != nil {
 		return h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "start `"+c.Verb+"`")
 	}
 	reply := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{where}}
 	if !isNew {
 		reply.Outcome = bot.Noop
-		reply.Text = sprintf("Already started for this request: %s.", runLink(cluster, created))
+		reply.Text = sprintf("Already started for this request: %s.", h.runLink(cluster.Name, created))
 		return reply
 	}
-	reply.Text = sprintf("%s started %s on cluster %s: %s", req.Caller.Name(), what, cluster.Name, runLink(cluster, created))
+	reply.Text = sprintf("%s started %s on cluster %s: %s", req.Caller.Name(), what, cluster.Name, h.runLink(cluster.Name, created))
 	return reply
 }
 

@@ -1,19 +1,13 @@
 package handlers_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/tekton"
-	"tekbot/test/kube"
 )
 
 // declare gives the world's bot the commands, as a config would.
@@ -23,31 +17,12 @@ func (w *world) declare(cmds ...config.Command) { w.declareWith(nil, cmds...) }
 func (w *world) declareWith(with func(*handlers.Deps), cmds ...config.Command) {
 	w.t.Helper()
 	w.cfg.Commands = cmds
-	var cs []*tekton.Cluster
-	for i, kc := range []*kube.Cluster{w.nightly, w.prod} {
-		c, err := tekton.NewCluster(w.cfg.Clusters[i], nil, kc.REST)
-		if err != nil {
-			w.t.Fatal(err)
-		}
-		cs = append(cs, c)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	policy := bot.NewPolicy(w.cfg.Policy)
-	deps := &handlers.Deps{Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log}
-	if with != nil {
-		with(deps)
-	}
-	reg := handlers.NewRegistry(deps)
-	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
+	w.build(with)
 }
 
-func (w *world) commandRuns(c *kube.Cluster, ns, verb string) int {
+func (w *world) commandRuns(cluster, ns, verb string) int {
 	w.t.Helper()
-	list, err := c.Tekton.TektonV1().PipelineRuns(ns).List(context.Background(), metav1.ListOptions{LabelSelector: tekton.LabelCommand + "=" + verb})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return len(list.Items)
+	return len(w.list(cluster, ns, tekton.LabelCommand+"="+verb))
 }
 
 func TestDeclaredSlackCommands(t *testing.T) {
@@ -88,7 +63,7 @@ func TestDeclaredSlackCommands(t *testing.T) {
 	}
 	for i, st := range steps {
 		r := w.slack(st.person, st.text, st.confirmed, st.id)
-		nightly, redeploys := w.commandRuns(w.nightly, w.nightlyNS, "nightly"), w.commandRuns(w.prod, w.pNS, "redeploy")
+		nightly, redeploys := w.commandRuns("nightly", w.nightlyNS, "nightly"), w.commandRuns("dogfooding", w.pNS, "redeploy")
 		if r.Outcome != st.outcome || !strings.Contains(r.Text, st.contains) || nightly != st.nightly || redeploys != st.redeploys {
 			t.Fatalf("step %d, %s: %q → %s %q, runs %d/%d; want %s containing %q, runs %d/%d",
 				i, st.person, st.text, r.Outcome, r.Text, nightly, redeploys, st.outcome, st.contains, st.nightly, st.redeploys)

@@ -24,7 +24,7 @@ import (
 // the deploy Secrets are, whatever the run says of itself), when it runs
 // the deploy pipeline, by name or through a resolver, or when it can reach
 // a deploy Secret or mounts a CSI volume, whose contents no run shows.
-func (h *commands) deployOf(c *tekton.Cluster, run *pipelinev1.PipelineRun) string {
+func (h *commands) deployOf(c *config.Cluster, run *pipelinev1.PipelineRun) string {
 	if env := run.Labels[promotion.LabelEnvironment]; env != "" {
 		return fmt.Sprintf("it deployed to %s", env)
 	}
@@ -79,7 +79,7 @@ func promoteInstead(run, why string) string {
 // is deny-by-default: a run tekbot cannot place may hold credentials, and
 // the right to rerun CI was not given to repeat what those can do. The
 // namespace is what proves where a run is; labels only narrow it.
-func (h *commands) mayRerunOnProduction(c *tekton.Cluster, run *pipelinev1.PipelineRun) bool {
+func (h *commands) mayRerunOnProduction(c *config.Cluster, run *pipelinev1.PipelineRun) bool {
 	for i := range h.Config.GitHub.Repositories {
 		repo := &h.Config.GitHub.Repositories[i]
 		if repo.Cluster == c.Name && cmp.Or(repo.Namespace, c.Namespace) == run.Namespace && selectorFinds(repo, run) {
@@ -90,11 +90,10 @@ func (h *commands) mayRerunOnProduction(c *tekton.Cluster, run *pipelinev1.Pipel
 	if ref := run.Spec.PipelineRef; ref != nil {
 		pipeline = ref.Name
 	}
-	cc := h.Config.Cluster(c.Name)
-	return cc != nil && cc.AllowsRerun(run.Namespace, pipeline)
+	return c.AllowsRerun(run.Namespace, pipeline)
 }
 
 // notRerunnable is the reply to a rerun production's deny-by-default refuses.
-func notRerunnable(c *tekton.Cluster, run *pipelinev1.PipelineRun) string {
+func notRerunnable(c *config.Cluster, run *pipelinev1.PipelineRun) string {
 	return sprintf("`%s/%s` is on the production cluster *%s*, where tekbot reruns only PR runs and the runs its config allows; this is neither, so tekbot does not rerun it. If it is a deploy, deploys go through `/tekton promote <project> <version> to <environment>`; to rerun other runs there, an operator lists them under `clusters[].rerunnable`.", run.Namespace, run.Name, c.Name)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"tekbot/bot"
+	"tekbot/captain/handoff"
 	"tekbot/captain/paging"
 	"tekbot/config"
 	"tekbot/promotion"
@@ -45,9 +46,20 @@ type Pager interface {
 	Ack(ctx context.Context, now time.Time, id, by string) (*paging.Page, error)
 }
 
+// CaptainGroup reads whether @build-captain follows the rotation
+// (handoff.GroupStatus).
+type CaptainGroup interface {
+	Get(ctx context.Context) (handoff.GroupState, error)
+}
+
 // Deps are what the commands act on.
 type Deps struct {
-	Config       *config.Config
+	Config *config.Config
+	// Runs are the commands' PipelineRuns on every cluster; nil means
+	// Clusters.
+	Runs Runs
+	// Clusters are the clients promote, promotions and the captain's group
+	// report still hand whole to promotion, alerts and handoff.
 	Clusters     *tekton.Clusters
 	Policy       *bot.Policy
 	PullRequests PullRequests
@@ -55,8 +67,17 @@ type Deps struct {
 	Approvals Approvals
 	// Queue keeps the declared commands asked on open PRs that run when
 	// the PR merges (state.Queue); nil refuses them on open PRs.
-	Queue    Queue
-	Rotation RotationStore
+	Queue Queue
+	// Holds keeps /hold's records and HoldGitHub shows them on GitHub;
+	// either nil refuses /hold.
+	Holds      HoldStore
+	HoldGitHub HoldGitHub
+	// MergeQueue, when set, syncs a PR's merge queue entry as soon as a
+	// hold changes.
+	MergeQueue QueueSync
+	Rotation   RotationStore
+	// CaptainGroup is nil to read it from the state cluster in Clusters.
+	CaptainGroup CaptainGroup
 	// Pager is nil when paging is not configured (it needs Slack).
 	Pager Pager
 	// Notifier posts promotions' progress, approval requests and Roll
@@ -90,6 +111,8 @@ func NewRegistry(d *Deps) *bot.Registry {
 		h.testSpec(),
 		h.cancelSpec(),
 		h.okToTestSpec(),
+		h.holdSpec(),
+		h.unholdSpec(),
 		h.rerunSpec(),
 		h.whySpec(),
 		h.statusSpec(),
@@ -101,6 +124,14 @@ func NewRegistry(d *Deps) *bot.Registry {
 	h.registry = reg
 	h.registerDeclared(reg)
 	return reg
+}
+
+// runs is Runs, or Clusters when no port was given.
+func (d *Deps) runs() Runs {
+	if d.Runs != nil {
+		return d.Runs
+	}
+	return d.Clusters
 }
 
 // commands carries the dependencies every handler closes over.

@@ -18,18 +18,25 @@ import (
 	"tekbot/handlers"
 	"tekbot/state"
 	"tekbot/tekton"
+	"tekbot/test/fake"
 	"tekbot/test/kube"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
 
-// world is a nightly and a production cluster (each a real apiserver, one
-// namespace per test) and a bot over them.
+// world is a nightly and a production cluster and a bot over them. Their
+// PipelineRuns are in memory (fake.Clusters, the short tier) unless a test
+// needs what only a real apiserver has (newLiveWorld).
 type world struct {
 	t              *testing.T
-	nightly, prod  *kube.Cluster
+	runs           handlers.Runs
+	fake           *fake.Clusters // nil in a live world
+	nightly, prod  *kube.Cluster  // nil unless live
 	nightlyNS, pNS string
 	cfg            *config.Config
+	rotation       handlers.RotationStore
+	clusters       *tekton.Clusters // nil unless live
+	now            time.Time
 	bot            *bot.Bot
 }
 
@@ -38,10 +45,46 @@ var people = []config.Person{
 	{Name: "jerop", Slack: "U01JEROP"}, {Name: "dibyo", Slack: "U01DIBYO"}, {Name: "sam", Slack: "U01SAM"},
 }
 
+const dashboardURL = "https://dash.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"
+
+// newWorld is a world whose clusters are in memory.
 func newWorld(t *testing.T, now time.Time) *world {
 	t.Helper()
-	w := &world{t: t, nightly: kube.Shared(t, "nightly"), prod: kube.Shared(t, "production")}
+	w := &world{t: t, nightlyNS: "ci", pNS: "dogfooding-ci", now: now, rotation: &state.RotationState{ConfigMaps: fake.NewConfigMaps("tekbot")}}
+	w.configure()
+	w.fake = fake.NewClusters("nightly", "dogfooding")
+	w.fake.URLFor = func(_, namespace, name string) string {
+		return "https://dash.example/#/namespaces/" + namespace + "/pipelineruns/" + name
+	}
+	w.runs = w.fake
+	w.build(nil)
+	return w
+}
+
+// newLiveWorld is a world on two real apiservers, one namespace each, for
+// what goes past the ports: ConfigMap stores and promotion's clients.
+func newLiveWorld(t *testing.T, now time.Time) *world {
+	t.Helper()
+	w := &world{t: t, nightly: kube.Shared(t, "nightly"), prod: kube.Shared(t, "production"), now: now}
 	w.nightlyNS, w.pNS = w.nightly.Namespace(t), w.prod.Namespace(t)
+	w.rotation = &state.RotationState{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
+	w.configure()
+	dash := &config.Dashboard{PipelineRunURL: dashboardURL}
+	var cs []*tekton.Cluster
+	for i, kc := range []*kube.Cluster{w.nightly, w.prod} {
+		c, err := tekton.NewCluster(w.cfg.Clusters[i], dash, kc.REST)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	w.clusters = tekton.NewClusters(cs...)
+	w.runs = w.clusters
+	w.build(nil)
+	return w
+}
+
+func (w *world) configure() {
 	w.cfg = &config.Config{
 		Clusters: []config.Cluster{
 			{Name: "nightly", Role: config.RoleNightly, Namespace: w.nightlyNS},
@@ -55,38 +98,58 @@ func newWorld(t *testing.T, now time.Time) *world {
 		},
 		Policy: config.Policy{Roles: map[string][]string{"maintainers": {"andrea", "vincent", "jerop", "dibyo"}}},
 	}
-	dash := &config.Dashboard{PipelineRunURL: "https://dash.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"}
-	var cs []*tekton.Cluster
-	for i, kc := range []*kube.Cluster{w.nightly, w.prod} {
-		c, err := tekton.NewCluster(w.cfg.Clusters[i], dash, kc.REST)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs = append(cs, c)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	policy := bot.NewPolicy(w.cfg.Policy)
-	reg := handlers.NewRegistry(&handlers.Deps{
-		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: log,
-		Rotation: &state.RotationState{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)},
-		Now:      func() time.Time { return now },
-	})
-	w.bot = &bot.Bot{Registry: reg, Policy: policy, Log: log}
-	return w
 }
 
-func (w *world) seed(c *kube.Cluster, ns, name, pipeline string, state kube.RunState) {
+// build gives the world a bot over its clusters, with more dependencies
+// set by with.
+func (w *world) build(with func(*handlers.Deps)) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	policy := bot.NewPolicy(w.cfg.Policy)
+	deps := &handlers.Deps{
+		Config: w.cfg, Runs: w.runs, Clusters: w.clusters, Policy: policy, Log: log, Rotation: w.rotation,
+		Now: func() time.Time { return w.now },
+	}
+	if with != nil {
+		with(deps)
+	}
+	w.bot = &bot.Bot{Registry: handlers.NewRegistry(deps), Policy: policy, Log: log}
+}
+
+// create adds a run to an in-memory cluster in state, as the controller
+// would leave it.
+func (w *world) create(cluster string, pr *pipelinev1.PipelineRun, st kube.RunState) {
 	w.t.Helper()
-	pr := &pipelinev1.PipelineRun{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"tekton.dev/pipeline": pipeline}},
+	ctx := context.Background()
+	made, created, err := w.fake.CreateOnce(ctx, cluster, pr)
+	if err != nil || !created {
+		w.t.Fatalf("creating %s: created %v, %v", pr.Name, created, err)
+	}
+	if _, err := w.fake.SetState(ctx, cluster, made.Namespace, made.Name, st); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) seed(cluster, ns, name, pipeline string, st kube.RunState) {
+	w.t.Helper()
+	w.create(cluster, &pipelinev1.PipelineRun{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"tekton.dev/pipeline": pipeline}},
 		Spec:       pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: pipeline}},
-	}
-	if _, err := c.Tekton.TektonV1().PipelineRuns(ns).Create(context.Background(), pr, metav1.CreateOptions{}); err != nil {
+	}, st)
+}
+
+// list is the runs a selector matches in an in-memory cluster.
+func (w *world) list(cluster, ns, selector string) []pipelinev1.PipelineRun {
+	w.t.Helper()
+	runs, err := w.fake.Matching(context.Background(), cluster, ns, selector)
+	if err != nil {
 		w.t.Fatal(err)
 	}
-	if _, err := kube.SetState(context.Background(), c, ns, name, state); err != nil {
-		w.t.Fatal(err)
-	}
+	return runs
+}
+
+func (w *world) count(cluster, ns string) int {
+	w.t.Helper()
+	return len(w.list(cluster, ns, ""))
 }
 
 func (w *world) slack(person, text string, confirmed bool, id string) bot.Reply {
@@ -108,22 +171,13 @@ func (w *world) slack(person, text string, confirmed bool, id string) bot.Reply 
 	return w.bot.Run(context.Background(), &bot.Request{ID: id, Command: cmd, Caller: caller, Confirmed: confirmed})
 }
 
-func (w *world) count(c *kube.Cluster, ns string) int {
-	w.t.Helper()
-	list, err := c.Tekton.TektonV1().PipelineRuns(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return len(list.Items)
-}
-
 var monday = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 func TestRerun(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, monday)
-	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-20261123", "triggers-release", kube.Failed)
-	w.seed(w.prod, w.pNS, "deploy-pipeline-7", "deploy", kube.Failed)
+	w.seed("nightly", w.nightlyNS, "triggers-release-nightly-20261123", "triggers-release", kube.Failed)
+	w.seed("dogfooding", w.pNS, "deploy-pipeline-7", "deploy", kube.Failed)
 	// Production reruns only PR runs and what its config allows.
 	w.cfg.Clusters[1].Rerunnable = []config.Rerunnable{{Namespace: w.pNS, Pipelines: []string{"deploy"}}}
 	dashURL := "https://dash.example/#/namespaces/" + w.nightlyNS + "/pipelineruns/triggers-release-nightly-20261123"
@@ -152,9 +206,9 @@ func TestRerun(t *testing.T) {
 		{"stranger", "mallory", "rerun triggers-release-nightly-20261123", false, bot.Denied, "may not run", 0},
 	}
 	for i, tt := range tests {
-		before := w.count(w.nightly, w.nightlyNS) + w.count(w.prod, w.pNS)
+		before := w.count("nightly", w.nightlyNS) + w.count("dogfooding", w.pNS)
 		reply := w.slack(tt.person, tt.text, tt.confirmed, "req-"+string(rune('a'+i)))
-		after := w.count(w.nightly, w.nightlyNS) + w.count(w.prod, w.pNS)
+		after := w.count("nightly", w.nightlyNS) + w.count("dogfooding", w.pNS)
 		if reply.Outcome != tt.outcome || !strings.Contains(reply.Text, tt.contains) || after-before != tt.created {
 			t.Errorf("%s: %s %q, %d created; want %s containing %q, %d created", tt.name, reply.Outcome, reply.Text, after-before, tt.outcome, tt.contains, tt.created)
 		}
@@ -164,11 +218,11 @@ func TestRerun(t *testing.T) {
 	}
 	// The same confirmed request again (a double click, a Slack retry) finds
 	// the run it created and creates nothing.
-	before := w.count(w.prod, w.pNS)
+	before := w.count("dogfooding", w.pNS)
 	if r := w.slack("andrea", "rerun deploy-pipeline-7", true, "req-e"); r.Outcome != bot.Noop || !strings.Contains(r.Text, "already rerun for this request") {
 		t.Errorf("repeat: %s %q", r.Outcome, r.Text)
 	}
-	if w.count(w.prod, w.pNS) != before {
+	if w.count("dogfooding", w.pNS) != before {
 		t.Error("a repeated request created a second PipelineRun")
 	}
 }
@@ -176,10 +230,10 @@ func TestRerun(t *testing.T) {
 func TestStatusListsFailuresFirst(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, monday)
-	w.seed(w.nightly, w.nightlyNS, "pipeline-release-nightly-1", "pipeline-release", kube.Succeeded)
-	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-1", "triggers-release", kube.Failed)
-	w.seed(w.nightly, w.nightlyNS, "triggers-release-nightly-2", "triggers-release", kube.Succeeded)
-	w.seed(w.nightly, w.nightlyNS, "dashboard-release-nightly-2", "dashboard-release", kube.Failed)
+	w.seed("nightly", w.nightlyNS, "pipeline-release-nightly-1", "pipeline-release", kube.Succeeded)
+	w.seed("nightly", w.nightlyNS, "triggers-release-nightly-1", "triggers-release", kube.Failed)
+	w.seed("nightly", w.nightlyNS, "triggers-release-nightly-2", "triggers-release", kube.Succeeded)
+	w.seed("nightly", w.nightlyNS, "dashboard-release-nightly-2", "dashboard-release", kube.Failed)
 	reply := w.slack("sam", "status", false, "s1")
 	if reply.Outcome != bot.Noop {
 		t.Fatalf("status: %s %s", reply.Outcome, reply.Text)

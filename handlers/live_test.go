@@ -11,8 +11,10 @@ import (
 
 	"tekbot/captain/handoff"
 	"tekbot/config"
+	"tekbot/handlers"
 	"tekbot/promotion"
 	"tekbot/state"
+	"tekbot/test/fake"
 )
 
 // TestPromotionsShowsWhatTheClusterRuns: /tekton promotions puts what
@@ -59,29 +61,48 @@ func TestPromotionsShowsWhatTheClusterRuns(t *testing.T) {
 
 // TestCaptainReportsTheGroup: /tekton captain says whether @build-captain
 // follows the rotation, and that it is being retried when Slack refused,
-// without Slack's error.
+// without Slack's error: from the CaptainGroup port (short tier), and as
+// serve wires it, from the state cluster's ConfigMaps.
 func TestCaptainReportsTheGroup(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, monday)
-	w.cfg.Slack.CaptainGroup = "S0CAPTAINS"
-	w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
-	status := &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
-	ctx := context.Background()
-	for _, c := range []struct {
-		state handoff.GroupState
-		want  string
+	for _, tt := range []struct {
+		name  string
+		given func(t *testing.T) (*world, *handoff.GroupStatus)
 	}{
-		{handoff.GroupState{}, "@build-captain has not been set yet."},
-		{handoff.GroupState{Person: "andrea", Member: "U01ANDREA", Since: monday}, "@build-captain is andrea (set Mon 11:00)."},
-		{handoff.GroupState{Person: "vincent", Member: "U01ANDREA", Since: monday, Failing: monday}, ":warning: @build-captain could not be set to vincent since Mon 11:00"},
+		{"port", func(t *testing.T) (*world, *handoff.GroupStatus) {
+			w := newWorld(t, monday)
+			status := &handoff.GroupStatus{ConfigMaps: fake.NewConfigMaps("tekbot")}
+			w.build(func(d *handlers.Deps) { d.CaptainGroup = status })
+			return w, status
+		}},
+		{"state cluster", func(t *testing.T) (*world, *handoff.GroupStatus) {
+			w := newLiveWorld(t, monday)
+			w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
+			return w, &handoff.GroupStatus{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
+		}},
 	} {
-		if c.state.Person != "" {
-			if err := status.Put(ctx, c.state); err != nil {
-				t.Fatal(err)
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w, status := tt.given(t)
+			w.cfg.Slack.CaptainGroup = "S0CAPTAINS"
+			ctx := context.Background()
+			for _, c := range []struct {
+				state handoff.GroupState
+				want  string
+			}{
+				{handoff.GroupState{}, "@build-captain has not been set yet."},
+				{handoff.GroupState{Person: "andrea", Member: "U01ANDREA", Since: monday}, "@build-captain is andrea (set Mon 11:00)."},
+				{handoff.GroupState{Person: "vincent", Member: "U01ANDREA", Since: monday, Failing: monday}, ":warning: @build-captain could not be set to vincent since Mon 11:00"},
+			} {
+				if c.state.Person != "" {
+					if err := status.Put(ctx, c.state); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := w.slack("sam", "captain", false, "c1").Text; !strings.Contains(got, c.want) {
+					t.Errorf("captain = %q, want it to contain %q", got, c.want)
+				}
 			}
-		}
-		if got := w.slack("sam", "captain", false, "c1").Text; !strings.Contains(got, c.want) {
-			t.Errorf("captain = %q, want it to contain %q", got, c.want)
-		}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -17,6 +18,8 @@ type Queue interface {
 	Add(ctx context.Context, q state.Queued) (first state.Queued, added bool, err error)
 	List(ctx context.Context, repo string, number int) ([]state.Queued, error)
 	Remove(ctx context.Context, q state.Queued) error
+	// All lists every queued command, oldest first.
+	All(ctx context.Context) ([]state.Queued, error)
 }
 
 // queue keeps a command that runs on merged PRs, asked on an open one,
@@ -94,6 +97,105 @@ func (d *Deps) PullRequestClosed(ctx context.Context, requestID string, pr *bot.
 		replies = append(replies, reply)
 	}
 	return replies
+}
+
+// QueuedCheckAfter is how long a command waits for its PR's close event
+// before tekbot asks GitHub about the PR: GitHub does not redeliver a lost
+// event by itself, and without this the command would wait forever. A
+// week leaves the PRs that merge normally alone.
+const QueuedCheckAfter = 7 * 24 * time.Hour
+
+// QueuedKeptAtMost bounds the wait of a command whose PR GitHub does not
+// answer about (a deleted repository, an uninstalled app): after it, the
+// sweep drops the PR's queued commands, audited, rather than read it
+// forever. A PR GitHub says is open keeps its queue however old.
+const QueuedKeptAtMost = 90 * 24 * time.Hour
+
+// ClosedPRs is what the sweep of old queued commands needs of GitHub: the
+// PR's state now, and a comment saying what ran or was dropped.
+type ClosedPRs interface {
+	Get(ctx context.Context, repo string, number int) (*bot.PullRequest, error)
+	Comment(ctx context.Context, repo string, number int, body string) error
+}
+
+// SweepQueued reads, once a sweep, each PR with a command queued longer
+// than QueuedCheckAfter: merged, its queued commands run as its close
+// event would have run them; closed without merging, they are dropped;
+// open, they keep waiting. Each is audited as on a close event, and the
+// PR is told in one comment. The leader runs it; tests give the time.
+func (d *Deps) SweepQueued(ctx context.Context, github ClosedPRs, now time.Time) error {
+	if d.Queue == nil || github == nil {
+		return nil
+	}
+	queued, err := d.Queue.All(ctx)
+	if err != nil {
+		return err
+	}
+	type pullRequest struct {
+		repo   string
+		number int
+	}
+	read := map[pullRequest]bool{}
+	var errs []error
+	for _, q := range queued {
+		pr := pullRequest{q.Repository, q.Number}
+		if read[pr] || now.Sub(q.At) < QueuedCheckAfter {
+			continue
+		}
+		read[pr] = true
+		// Oldest first: q is the PR's oldest command.
+		errs = append(errs, d.sweepPR(ctx, github, pr.repo, pr.number, now, q.At))
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Deps) sweepPR(ctx context.Context, github ClosedPRs, repo string, number int, now, oldest time.Time) error {
+	pr, err := github.Get(ctx, repo, number)
+	switch {
+	case err != nil && now.Sub(oldest) >= QueuedKeptAtMost:
+		return d.dropUnreadable(ctx, repo, number, err)
+	case err != nil:
+		return fmt.Errorf("reading %s#%d for its queued commands: %w", repo, number, err)
+	}
+	if pr.Open {
+		return nil
+	}
+	var parts []string
+	for _, reply := range d.PullRequestClosed(ctx, fmt.Sprintf("queued-sweep-%d", now.Unix()), pr) {
+		if reply.Text != "" {
+			parts = append(parts, reply.Text)
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return github.Comment(ctx, repo, number, "tekbot did not hear of this PR closing, and found it closed when it looked at the commands queued on it.\n\n"+strings.Join(parts, "\n\n"))
+}
+
+// dropUnreadable drops the commands queued on a PR that GitHub has not
+// answered about for QueuedKeptAtMost. The PR cannot be told: the audit
+// records and the log say what was dropped and why.
+func (d *Deps) dropUnreadable(ctx context.Context, repo string, number int, readErr error) error {
+	h := &commands{Deps: d}
+	queued, err := d.Queue.List(ctx, repo, number)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, q := range queued {
+		req := &bot.Request{ID: q.RequestID, Command: bot.Command{Verb: q.Verb, Args: q.Args}, Caller: h.requester(q)}
+		h.logFailure(ctx, req, "reading the PR of a command queued too long: dropped", readErr)
+		if err := d.Queue.Remove(ctx, q); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reply := refused("GitHub did not answer about %s#%d for %d days: the queued command was dropped.", repo, number, int(QueuedKeptAtMost.Hours()/24))
+		reply.Targets = []string{fmt.Sprintf("%s#%d (queued until merged)", repo, number)}
+		if d.Audit != nil {
+			d.Audit.Record(ctx, bot.NewRecord(req, reply, 0))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // runQueued runs or drops q, and takes it off the queue unless that failed

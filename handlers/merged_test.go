@@ -5,13 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
 	"tekbot/state"
 	"tekbot/tekton"
+	"tekbot/test/fake"
 )
 
 // mergingPR is GitHub for a PR that merges while /cherry-pick is being
@@ -65,7 +64,7 @@ func TestCherryPickQueuedAsThePRMergesRunsOnce(t *testing.T) {
 			}
 			w.declareWith(func(d *handlers.Deps) {
 				deps = d
-				d.Queue = &state.Queue{ConfigMaps: state.ConfigMapsIn(w.prod.Kube, w.pNS)}
+				d.Queue = &state.Queue{ConfigMaps: fake.NewConfigMaps("tekbot")}
 				d.PullRequests = github
 			}, config.Command{
 				Verb: "cherry-pick", Help: "cherry-pick", On: config.OnGitHub, When: config.WhenMerged,
@@ -88,12 +87,9 @@ func TestCherryPickQueuedAsThePRMergesRunsOnce(t *testing.T) {
 			if !strings.Contains(reply.Text, tt.want) {
 				t.Errorf("reply %q, want %q", reply.Text, tt.want)
 			}
-			runs, err := w.nightly.Tekton.TektonV1().PipelineRuns(w.nightlyNS).List(context.Background(), metav1.ListOptions{LabelSelector: tekton.LabelCommand + "=cherry-pick"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(runs.Items) != 1 || runs.Items[0].Spec.Params[0].Value.StringVal != mergeSHA {
-				t.Fatalf("want one run picking %s, got %d: %+v", mergeSHA, len(runs.Items), runs.Items)
+			runs := w.list("nightly", w.nightlyNS, tekton.LabelCommand+"=cherry-pick")
+			if len(runs) != 1 || runs[0].Spec.Params[0].Value.StringVal != mergeSHA {
+				t.Fatalf("want one run picking %s, got %d: %+v", mergeSHA, len(runs), runs)
 			}
 			if left, err := deps.Queue.List(context.Background(), "tektoncd/pipeline", 42); err != nil || len(left) != 0 {
 				t.Errorf("still queued: %+v %v", left, err)

@@ -76,13 +76,13 @@ func (h *commands) okToTest(ctx context.Context, req *bot.Request) bot.Reply {
 			bullet(&b, "%s: not started: %s", p.pipeline(run), promoteInstead(run.Name, why))
 			continue
 		}
-		if err := p.cluster.Start(ctx, run); err != nil {
+		if err := h.runs().Start(ctx, p.cluster.Name, run); err != nil {
 			reply.Outcome = bot.Failed
 			bullet(&b, "%s: could not start: %s", p.pipeline(run), h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
 			continue
 		}
 		reply.Targets = append(reply.Targets, p.cluster.Name+"/"+run.Namespace+"/"+run.Name)
-		bullet(&b, "%s: started %s", p.pipeline(run), runLink(p.cluster, run))
+		bullet(&b, "%s: started %s", p.pipeline(run), h.runLink(p.cluster.Name, run))
 	}
 	reply.Text = b.String()
 	return reply

@@ -47,13 +47,24 @@ func (h *commands) page(ctx context.Context, req *bot.Request) bot.Reply {
 			return notConfigured
 		}
 		pg, err := h.Pager.Ack(ctx, h.now(), id, req.Caller.Name())
+		var acked *paging.AckedError
 		switch {
-		case bot.FromService(err):
+		case errors.Is(err, paging.ErrNothingToAck):
+			return refused("No page is waiting for an ack.")
+		case errors.Is(err, paging.ErrNoSuchPage):
+			return refused("There is no page %s to ack.", bot.Code(id))
+		case errors.As(err, &acked):
+			return bot.Reply{Outcome: bot.Noop, Text: sprintf("Page %s was already acked by %s.", acked.ID, acked.By)}
+		case err != nil && pg == nil:
 			return h.trouble(ctx, req, "tekbot's state store", err, "ack the page")
-		case err != nil:
-			return refused("Could not ack: %s.", err)
 		}
-		return bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, bot.UserText(pg.Reason)), Targets: []string{"page/" + pg.ID}}
+		reply := bot.Reply{Outcome: bot.Done, Public: true, Text: fmt.Sprintf("%s acked page %s (%s).", req.Caller.Name(), pg.ID, bot.UserText(pg.Reason)), Targets: []string{"page/" + pg.ID}}
+		if err != nil {
+			// The ack is stored: only telling the channel or PagerDuty of it failed.
+			h.logFailure(ctx, req, "telling of the ack", err)
+			reply.Text += fmt.Sprintf(" The captain channel or PagerDuty could not be told of it (request %s).", bot.ShortID(req.ID))
+		}
+		return reply
 	}
 	if ok, err := h.Policy.Allowed(ctx, pagers, req.Caller); err != nil || !ok {
 		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not page the build captain. Who may: " + h.Policy.WhoMay(pagers, req.Caller.Transport, "") + "."}

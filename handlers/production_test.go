@@ -1,7 +1,6 @@
 package handlers_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 
@@ -40,7 +39,7 @@ var (
 func TestProductionIsDenyByDefault(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, monday)
-	deployNS, opsNS, otherNS := w.prod.Namespace(t), w.prod.Namespace(t), w.prod.Namespace(t)
+	deployNS, opsNS, otherNS := "deploy", "ops", "other"
 	w.cfg.Promotion.Environments = []config.Environment{{
 		Name: "production", Cluster: "dogfooding", Strategy: config.StrategyPipelineRun, Namespace: deployNS,
 		PipelineRef: "install-tekton-release", SecretWorkspaces: map[string]string{"targetCluster": "dogfooding-kubeconfig"},
@@ -96,20 +95,13 @@ func TestProductionIsDenyByDefault(t *testing.T) {
 		{"a pipeline config allows", w.pNS, nil, named("nightly-canary"), bot.Done, "vincent reran dogfooding/"},
 		{"an ordinary run in an allowed namespace", opsNS, nil, named("smoke"), bot.Done, "vincent reran dogfooding/"},
 	}
-	ctx := context.Background()
 	for i, tt := range tests {
 		name := "run-" + string(rune('a'+i))
-		pr := &pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: tt.labels}, Spec: tt.spec}
-		if _, err := w.prod.Tekton.TektonV1().PipelineRuns(tt.namespace).Create(ctx, pr, metav1.CreateOptions{}); err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if _, err := kube.SetState(ctx, w.prod, tt.namespace, name, kube.Failed); err != nil {
-			t.Fatal(err)
-		}
+		w.create("dogfooding", &pipelinev1.PipelineRun{ObjectMeta: metav1.ObjectMeta{Namespace: tt.namespace, Name: name, Labels: tt.labels}, Spec: tt.spec}, kube.Failed)
 		// vincent may rerun, not promote, and has confirmed.
-		before := w.count(w.prod, tt.namespace)
+		before := w.count("dogfooding", tt.namespace)
 		reply := w.slack("vincent", "rerun "+tt.namespace+"/"+name+" on dogfooding", true, "prod-"+name)
-		created := w.count(w.prod, tt.namespace) - before
+		created := w.count("dogfooding", tt.namespace) - before
 		if reply.Outcome != tt.outcome || !strings.Contains(reply.Text, tt.says) {
 			t.Errorf("%s: %s %q, want %s saying %q", tt.name, reply.Outcome, reply.Text, tt.outcome, tt.says)
 		}

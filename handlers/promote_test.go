@@ -70,7 +70,7 @@ func (r *records) byItself() []string {
 
 func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environment) *promoWorld {
 	t.Helper()
-	w := &promoWorld{world: newWorld(t, time.Now()), notes: &notifier{posts: make(chan post, 100)}, records: &records{}}
+	w := &promoWorld{world: newLiveWorld(t, time.Now()), notes: &notifier{posts: make(chan post, 100)}, records: &records{}}
 	w.cfg.Policy.Roles["release-managers"] = []string{"andrea", "vincent"}
 	w.cfg.Policy.Roles["release-leads"] = []string{"andrea"}
 	w.cfg.State = config.State{Cluster: "dogfooding", Namespace: w.pNS}
@@ -81,15 +81,6 @@ func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environm
 		}
 	}
 	w.cfg.Promotion.Environments = envs
-	dash := &config.Dashboard{PipelineRunURL: "https://dash.example/#/namespaces/{{.Namespace}}/pipelineruns/{{.Name}}"}
-	var cs []*tekton.Cluster
-	for i, kc := range []*kube.Cluster{w.nightly, w.prod} {
-		c, err := tekton.NewCluster(w.cfg.Clusters[i], dash, kc.REST)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs = append(cs, c)
-	}
 	// Watches run as serve runs them: added to the process's group.
 	ctx, cancel := context.WithCancel(context.Background())
 	var watches lifecycle.Group
@@ -97,7 +88,7 @@ func newPromoWorld(t *testing.T, gitops promotion.Repos, envs ...config.Environm
 	t.Cleanup(func() { cancel(); _ = watches.Wait() })
 	policy := bot.NewPolicy(w.cfg.Policy)
 	w.deps = &handlers.Deps{
-		Config: w.cfg, Clusters: tekton.NewClusters(cs...), Policy: policy, Log: w.bot.Log,
+		Config: w.cfg, Clusters: w.clusters, Policy: policy, Log: w.bot.Log,
 		Notifier: w.notes, GitOps: gitops, Audit: w.records,
 		Runner: &watches,
 	}

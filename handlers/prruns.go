@@ -21,7 +21,7 @@ import (
 type prRuns struct {
 	pr      *bot.PullRequest
 	repo    *config.Repository
-	cluster *tekton.Cluster
+	cluster *config.Cluster
 	runs    []pipelinev1.PipelineRun
 	// latest is the newest run of each pipeline: what /retest looks at.
 	latest []*pipelinev1.PipelineRun
@@ -41,13 +41,17 @@ func (h *commands) findPRRuns(ctx context.Context, req *bot.Request, pr *bot.Pul
 		r := refused("tekbot is not configured for %s.", pr.Repository)
 		return nil, &r
 	}
-	cluster := h.Clusters.Get(repo.Cluster)
+	cluster := h.Config.Cluster(repo.Cluster)
+	if cluster == nil {
+		r := failed("%s's runs are on cluster %s, which tekbot is not configured for.", pr.Repository, repo.Cluster)
+		return nil, &r
+	}
 	selector, err := renderSelector(repo.Selector, pr)
 	if err != nil {
 		r := h.trouble(ctx, req, "tekbot's configuration", err, "find this PR's PipelineRuns")
 		return nil, &r
 	}
-	runs, err := cluster.Runs(ctx, repo.Namespace, selector)
+	runs, err := h.runs().Matching(ctx, cluster.Name, repo.Namespace, selector)
 	if err != nil {
 		r := h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "list this PR's PipelineRuns")
 		return nil, &r
@@ -126,9 +130,9 @@ func (p *prRuns) byName(names []string) (found []*pipelinev1.PipelineRun, unknow
 }
 
 // summary lists the latest runs with their states, for "nothing to do".
-func (p *prRuns) summary(b *strings.Builder) {
+func (h *commands) summary(b *strings.Builder, p *prRuns) {
 	for _, pr := range p.latest {
-		bullet(b, "%s: %s (%s)", p.pipeline(pr), runLink(p.cluster, pr), tekton.StateOf(pr))
+		bullet(b, "%s: %s (%s)", p.pipeline(pr), h.runLink(p.cluster.Name, pr), tekton.StateOf(pr))
 	}
 }
 
@@ -148,7 +152,7 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 			bullet(&b, "%s: %s", p.pipeline(orig), promoteInstead(orig.Name, why))
 			continue
 		}
-		run, created, err := p.cluster.RerunWithParams(ctx, orig, by, p.params)
+		run, created, err := h.runs().Rerun(ctx, p.cluster.Name, orig, by, p.params)
 		if err != nil {
 			errs++
 			bullet(&b, "%s: could not rerun %s: %s", p.pipeline(orig), orig.Name, h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
@@ -164,7 +168,7 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 		default:
 			note = alreadyRerun(run, req)
 		}
-		bullet(&b, "%s: %s (%s)", p.pipeline(orig), runLink(p.cluster, run), note)
+		bullet(&b, "%s: %s (%s)", p.pipeline(orig), h.runLink(p.cluster.Name, run), note)
 		reran = append(reran, orig)
 	}
 	h.rerunVerdicts(ctx, req, &b, p, reran) // after every Create: never in their way
@@ -180,7 +184,7 @@ func (h *commands) rerun(ctx context.Context, req *bot.Request, p *prRuns, targe
 				skipped = "no pipeline by that name; this commit's pipelines are"
 			}
 			b.WriteString(sprintf("Nothing to rerun for %s: %s:\n", shortSHA(p.pr.HeadSHA), skipped))
-			p.summary(&b)
+			h.summary(&b, p)
 		}
 		if len(unknown) > 0 {
 			reply.Outcome = bot.Refused
@@ -231,8 +235,7 @@ func (d *Deps) PullRequestsOf(ctx context.Context, repo, sha string) ([]int, err
 	if numberLabel == "" {
 		return nil, nil
 	}
-	cluster := d.Clusters.Get(r.Cluster)
-	runs, err := cluster.Runs(ctx, r.Namespace, rest.String())
+	runs, err := d.runs().Matching(ctx, r.Cluster, r.Namespace, rest.String())
 	if err != nil {
 		return nil, err
 	}

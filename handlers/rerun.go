@@ -44,8 +44,8 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 	case len(args) == 1:
 	case len(args) == 3 && strings.EqualFold(args[1], "on"):
 		clusterName = args[2]
-		if h.Clusters.Get(clusterName) == nil {
-			return refused("Unknown cluster %s. Clusters: %s.", bot.UserText(clusterName), strings.Join(h.Clusters.Names(), ", "))
+		if h.Config.Cluster(clusterName) == nil {
+			return refused("Unknown cluster %s. Clusters: %s.", bot.UserText(clusterName), h.clusterNames())
 		}
 	default:
 		return refused(rerunUsage)
@@ -82,17 +82,17 @@ func (h *commands) rerunCommand(ctx context.Context, req *bot.Request) bot.Reply
 			Targets: []string{where},
 		}
 	}
-	run, created, err := cluster.Rerun(ctx, orig, requester(req))
+	run, created, err := h.runs().Rerun(ctx, cluster.Name, orig, requester(req), nil)
 	if err != nil {
 		return h.trouble(ctx, req, "the "+cluster.Name+" cluster", err, "rerun "+orig.Name)
 	}
 	reply2 := bot.Reply{Outcome: bot.Done, Public: true, Targets: []string{cluster.Name + "/" + run.Namespace + "/" + run.Name}}
 	if !created {
 		reply2.Outcome = bot.Noop
-		reply2.Text = fmt.Sprintf("%s was %s: %s.", where, alreadyRerun(run, req), runLink(cluster, run))
+		reply2.Text = fmt.Sprintf("%s was %s: %s.", where, alreadyRerun(run, req), h.runLink(cluster.Name, run))
 		return reply2
 	}
-	reply2.Text = fmt.Sprintf("%s reran %s (was %s): %s", req.Caller.Name(), where, tekton.StateOf(orig), runLink(cluster, run))
+	reply2.Text = fmt.Sprintf("%s reran %s (was %s): %s", req.Caller.Name(), where, tekton.StateOf(orig), h.runLink(cluster.Name, run))
 	return reply2
 }
 
@@ -111,13 +111,15 @@ func runTarget(target string) (namespace, name string, ok bool) {
 
 // locate finds a PipelineRun by name on the named cluster, or on whichever
 // single cluster has it.
-func (h *commands) locate(ctx context.Context, req *bot.Request, clusterName, namespace, name string) (*tekton.Cluster, *pipelinev1.PipelineRun, *bot.Reply) {
-	clusters := h.Clusters.All()
-	if clusterName != "" {
-		clusters = []*tekton.Cluster{h.Clusters.Get(clusterName)}
+func (h *commands) locate(ctx context.Context, req *bot.Request, clusterName, namespace, name string) (*config.Cluster, *pipelinev1.PipelineRun, *bot.Reply) {
+	var clusters []*config.Cluster
+	for i := range h.Config.Clusters {
+		if c := &h.Config.Clusters[i]; clusterName == "" || c.Name == clusterName {
+			clusters = append(clusters, c)
+		}
 	}
 	type hit struct {
-		c  *tekton.Cluster
+		c  *config.Cluster
 		pr *pipelinev1.PipelineRun
 	}
 	var hits []hit
@@ -128,11 +130,11 @@ func (h *commands) locate(ctx context.Context, req *bot.Request, clusterName, na
 		if ns == "" {
 			ns = c.Namespace
 		}
-		pr, err := c.Get(ctx, ns, name)
+		pr, err := h.runs().Run(ctx, c.Name, ns, name)
 		switch {
 		case err == nil:
 			hits = append(hits, hit{c, pr})
-		case !apierrors.IsNotFound(errors.Unwrap(err)):
+		case !apierrors.IsNotFound(err):
 			errs = append(errs, err)
 			unread = append(unread, c.Name)
 		}
@@ -142,11 +144,11 @@ func (h *commands) locate(ctx context.Context, req *bot.Request, clusterName, na
 	case len(hits) == 1:
 		return hits[0].c, hits[0].pr, nil
 	case len(hits) > 1:
-		r = refused("`%s` exists on several clusters; add `on <cluster>` (%s).", name, strings.Join(h.Clusters.Names(), ", "))
+		r = refused("`%s` exists on several clusters; add `on <cluster>` (%s).", name, h.clusterNames())
 	case len(errs) > 0:
 		r = h.trouble(ctx, req, "the "+strings.Join(unread, " and ")+" cluster", errors.Join(errs...), "look for "+name)
 	default:
-		r = refused("No PipelineRun `%s` on %s.", name, strings.Join(h.Clusters.Names(), ", "))
+		r = refused("No PipelineRun `%s` on %s.", name, h.clusterNames())
 	}
 	return nil, nil, &r
 }
@@ -170,6 +172,15 @@ func (h *commands) rerunPR(ctx context.Context, req *bot.Request, repo string, n
 		}
 	}
 	return h.rerun(ctx, req, p, retry, nil, "no latest run failed, timed out or was cancelled")
+}
+
+// clusterNames lists the configured clusters, for messages.
+func (h *commands) clusterNames() string {
+	names := make([]string, len(h.Config.Clusters))
+	for i, c := range h.Config.Clusters {
+		names[i] = c.Name
+	}
+	return strings.Join(names, ", ")
 }
 
 // alreadyRerun says why a rerun was not made: reruns are named after the

@@ -4,10 +4,8 @@ package handlers_test
 // handlers, on real apiservers.
 
 import (
-	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,25 +26,13 @@ import (
 func TestStatusGroupsPipelinesAsCodeRuns(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC))
-	runs := w.nightly.Tekton.TektonV1().PipelineRuns(w.nightlyNS)
-	ctx := context.Background()
 	create := func(n int, generateName string, labels map[string]string) {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
 		for range n {
-			sem <- struct{}{}
-			wg.Go(func() {
-				defer func() { <-sem }()
-				pr := &pipelinev1.PipelineRun{
-					ObjectMeta: metav1.ObjectMeta{GenerateName: generateName, Labels: labels},
-					Spec:       pipelinev1.PipelineRunSpec{PipelineSpec: &pipelinev1.PipelineSpec{}},
-				}
-				if _, err := runs.Create(ctx, pr, metav1.CreateOptions{}); err != nil {
-					t.Error(err)
-				}
-			})
+			w.create("nightly", &pipelinev1.PipelineRun{
+				ObjectMeta: metav1.ObjectMeta{Namespace: w.nightlyNS, GenerateName: generateName, Labels: labels},
+				Spec:       pipelinev1.PipelineRunSpec{PipelineSpec: &pipelinev1.PipelineSpec{}},
+			}, kube.Running)
 		}
-		wg.Wait()
 	}
 	// 120 runs of two PaC pipelines, by their label; 40 of one more,
 	// unlabelled, told apart only by their generateName.
@@ -83,13 +69,11 @@ func TestDeploysAreNotRerunOutsidePromote(t *testing.T) {
 	// The deploy namespace is another: every run there is a deploy. These
 	// are outside it, in a namespace production allows reruns in.
 	w.cfg.Promotion.Environments = []config.Environment{{
-		Name: "production", Cluster: "dogfooding", Strategy: config.StrategyPipelineRun, Namespace: w.prod.Namespace(t),
+		Name: "production", Cluster: "dogfooding", Strategy: config.StrategyPipelineRun, Namespace: "deploy",
 		PipelineRef: "install-tekton-release", SecretWorkspaces: map[string]string{"targetCluster": "dogfooding-kubeconfig"},
 	}}
 	w.cfg.Clusters[1].Rerunnable = []config.Rerunnable{{Namespace: w.pNS}}
 	w.cfg.Policy.Allow = map[string][]string{"rerun": {"maintainers"}, "promote": {"release-managers"}}
-	ctx := context.Background()
-	runs := w.prod.Tekton.TektonV1().PipelineRuns(w.pNS)
 	deploys := []*pipelinev1.PipelineRun{
 		{ObjectMeta: metav1.ObjectMeta{Name: "promoted-by-tekbot", Labels: map[string]string{"tekbot.dev/promote-environment": "production"}},
 			Spec: pipelinev1.PipelineRunSpec{PipelineRef: &pipelinev1.PipelineRef{Name: "something-else"}}},
@@ -101,26 +85,18 @@ func TestDeploysAreNotRerunOutsidePromote(t *testing.T) {
 			}}},
 	}
 	for _, d := range deploys {
-		if _, err := runs.Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := kube.SetState(ctx, w.prod, w.pNS, d.Name, kube.Failed); err != nil {
-			t.Fatal(err)
-		}
+		d.Namespace = w.pNS
+		w.create("dogfooding", d, kube.Failed)
 	}
-	w.seed(w.prod, w.pNS, "unit-tests-run", "unit-tests", kube.Failed)
+	w.seed("dogfooding", w.pNS, "unit-tests-run", "unit-tests", kube.Failed)
 	for _, d := range deploys {
 		reply := w.slack("vincent", "rerun "+d.Name, true, "rerun-"+d.Name)
 		if reply.Outcome != bot.Refused || !strings.Contains(reply.Text, "/tekton promote") {
 			t.Errorf("rerun of deploy %s: %s %q, want refused pointing to promote", d.Name, reply.Outcome, reply.Text)
 		}
 	}
-	list, err := runs.List(ctx, metav1.ListOptions{LabelSelector: tekton.LabelRerunOf})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list.Items) != 0 {
-		t.Fatalf("a deploy was rerun: %s", list.Items[0].Name)
+	if reruns := w.list("dogfooding", w.pNS, tekton.LabelRerunOf); len(reruns) != 0 {
+		t.Fatalf("a deploy was rerun: %s", reruns[0].Name)
 	}
 	// An ordinary run on the same cluster still reruns.
 	if reply := w.slack("vincent", "rerun unit-tests-run", true, "rerun-unit"); reply.Outcome != bot.Done {

@@ -31,9 +31,10 @@ func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
 	}
 	var b strings.Builder
 	outcome := bot.Noop
-	for _, c := range h.Clusters.All() {
+	for i := range h.Config.Clusters {
+		c := &h.Config.Clusters[i]
 		label := h.pipelineLabel(c)
-		latest, err := latestRuns(ctx, c, label)
+		latest, err := h.latestRuns(ctx, c, label)
 		if err != nil {
 			outcome = bot.Failed
 			fmt.Fprintf(&b, "*%s* (%s): could not read PipelineRuns: %s\n", c.Name, c.Role, h.troubleWords(ctx, req, "the "+c.Name+" cluster", err))
@@ -58,7 +59,7 @@ func (h *commands) status(ctx context.Context, req *bot.Request) bot.Reply {
 				bullet(&b, "… and %d more; `/tekton status <project>` narrows the list", len(latest)-i)
 				break
 			}
-			bullet(&b, "%s: %s (%s)", tekton.Pipeline(pr, label), runLink(c, pr), tekton.StateOf(pr))
+			bullet(&b, "%s: %s (%s)", tekton.Pipeline(pr, label), h.runLink(c.Name, pr), tekton.StateOf(pr))
 		}
 	}
 	return bot.Reply{Outcome: outcome, Text: strings.TrimRight(b.String(), "\n")}
@@ -70,7 +71,7 @@ const maxStatusLines = 30
 
 // pipelineLabel is the label that names pipelines on cluster c: that of
 // the repositories whose runs live there, else Pipelines-as-Code's.
-func (h *commands) pipelineLabel(c *tekton.Cluster) string {
+func (h *commands) pipelineLabel(c *config.Cluster) string {
 	for _, r := range h.Config.GitHub.Repositories {
 		if r.Cluster == c.Name && r.PipelineLabel != "" {
 			return r.PipelineLabel
@@ -86,9 +87,9 @@ func boolRank(b bool) int {
 	return 0
 }
 
-func latestRuns(ctx context.Context, c *tekton.Cluster, label string) ([]*pipelinev1.PipelineRun, error) {
+func (h *commands) latestRuns(ctx context.Context, c *config.Cluster, label string) ([]*pipelinev1.PipelineRun, error) {
 	newest := tekton.NewNewestByPipeline(label)
-	if err := c.Each(ctx, c.Namespace, newest.Add); err != nil {
+	if err := h.runs().EachRun(ctx, c.Name, c.Namespace, newest.Add); err != nil {
 		return nil, err
 	}
 	return newest.Sorted(), nil

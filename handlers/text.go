@@ -6,17 +6,14 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
-	"tekbot/tekton"
+	"tekbot/bot"
 )
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 // runLink renders a run as a Markdown link to the dashboard, or its name.
-func runLink(c *tekton.Cluster, pr *pipelinev1.PipelineRun) string {
-	if u := c.URL(pr.Namespace, pr.Name); u != "" {
-		return fmt.Sprintf("[%s](%s)", pr.Name, u)
-	}
-	return "`" + pr.Name + "`"
+func (h *commands) runLink(cluster string, pr *pipelinev1.PipelineRun) string {
+	return bot.Link(pr.Name, h.runs().URL(cluster, pr.Namespace, pr.Name))
 }
 
 func shortSHA(sha string) string {

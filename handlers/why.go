@@ -9,6 +9,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"tekbot/bot"
+	"tekbot/config"
 	"tekbot/flakes"
 	"tekbot/tekton"
 )
@@ -105,7 +106,7 @@ func (h *commands) whySlack(ctx context.Context, req *bot.Request) bot.Reply {
 		return *reply
 	}
 	if !tekton.StateOf(run).Retryable() {
-		return bot.Reply{Outcome: bot.Noop, Text: fmt.Sprintf("%s did not fail: it is %s.", runLink(cluster, run), tekton.StateOf(run))}
+		return bot.Reply{Outcome: bot.Noop, Text: fmt.Sprintf("%s did not fail: it is %s.", h.runLink(cluster.Name, run), tekton.StateOf(run))}
 	}
 	var b strings.Builder
 	h.explain(ctx, req, &b, cluster, run, h.pipelineLabel(cluster))
@@ -132,13 +133,13 @@ func (h *commands) whyOf(ctx context.Context, req *bot.Request, pr *bot.PullRequ
 	for _, run := range targets {
 		if !tekton.StateOf(run).Retryable() {
 			if len(names) > 0 {
-				bullet(&b, "%s: %s did not fail (%s).", bot.Code(p.pipeline(run)), runLink(p.cluster, run), tekton.StateOf(run))
+				bullet(&b, "%s: %s did not fail (%s).", bot.Code(p.pipeline(run)), h.runLink(p.cluster.Name, run), tekton.StateOf(run))
 			}
 			continue
 		}
 		// The index keeps no status beyond the state: read the run whole
 		// for its TaskRuns.
-		full, err := p.cluster.Get(ctx, run.Namespace, run.Name)
+		full, err := h.runs().Run(ctx, p.cluster.Name, run.Namespace, run.Name)
 		if err != nil {
 			bullet(&b, "%s: %s", bot.Code(p.pipeline(run)), h.troubleWords(ctx, req, "the "+p.cluster.Name+" cluster", err))
 			continue
@@ -148,7 +149,7 @@ func (h *commands) whyOf(ctx context.Context, req *bot.Request, pr *bot.PullRequ
 	}
 	if explained == 0 && len(names) == 0 {
 		b.WriteString(fmt.Sprintf("No latest run of %s failed.\n", shortSHA(pr.HeadSHA)))
-		p.summary(&b)
+		h.summary(&b, p)
 	}
 	return bot.Reply{Outcome: bot.Noop, Public: req.Caller.Transport == bot.GitHub, Text: strings.TrimRight(b.String(), "\n")}
 }
@@ -159,10 +160,10 @@ const maxExcerpt = 6000
 
 // explain writes a failed run's verdict, its failed tasks' verdicts, and
 // the excerpt of its log when a triage reader is configured.
-func (h *commands) explain(ctx context.Context, req *bot.Request, b *strings.Builder, c *tekton.Cluster, run *pipelinev1.PipelineRun, label string) {
+func (h *commands) explain(ctx context.Context, req *bot.Request, b *strings.Builder, c *config.Cluster, run *pipelinev1.PipelineRun, label string) {
 	pipeline := tekton.Pipeline(run, label)
-	bullet(b, "%s %s %s: %s", bot.Code(pipeline), runLink(c, run), tekton.StateOf(run), h.verdict(ctx, req, c, run, label, ""))
-	tasks, err := c.FailedTasks(ctx, run.Namespace, run.Status.ChildReferences)
+	bullet(b, "%s %s %s: %s", bot.Code(pipeline), h.runLink(c.Name, run), tekton.StateOf(run), h.verdict(ctx, req, c, run, label, ""))
+	tasks, err := h.runs().FailedTasks(ctx, c.Name, run.Namespace, run.Status.ChildReferences)
 	if err != nil {
 		h.logFailure(ctx, req, "read the failed TaskRuns", err)
 	}
@@ -187,7 +188,7 @@ func (h *commands) explain(ctx context.Context, req *bot.Request, b *strings.Bui
 
 // verdict renders the judgement of a failure with its advice, or says
 // that none could be made.
-func (h *commands) verdict(ctx context.Context, req *bot.Request, c *tekton.Cluster, run *pipelinev1.PipelineRun, label, task string) string {
+func (h *commands) verdict(ctx context.Context, req *bot.Request, c *config.Cluster, run *pipelinev1.PipelineRun, label, task string) string {
 	if h.Verdicts == nil {
 		return "no verdict (tekbot keeps no outcome history here)"
 	}

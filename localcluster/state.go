@@ -33,7 +33,16 @@ func SetState(ctx context.Context, c *Cluster, namespace, name string, state Run
 	if err != nil {
 		return nil, err
 	}
-	now := metav1.NewTime(time.Now())
+	if err := MarkState(pr, state, time.Now()); err != nil {
+		return nil, err
+	}
+	return runs.UpdateStatus(ctx, pr, metav1.UpdateOptions{})
+}
+
+// MarkState writes state into pr's status as the Tekton controller would at
+// now: SetState's change, for stores that are not an apiserver (test/fake).
+func MarkState(pr *pipelinev1.PipelineRun, state RunState, at time.Time) error {
+	now := metav1.NewTime(at)
 	cond := apis.Condition{Type: apis.ConditionSucceeded, Reason: string(state), LastTransitionTime: apis.VolatileTime{Inner: now}}
 	switch state {
 	case Running:
@@ -44,9 +53,9 @@ func SetState(ctx context.Context, c *Cluster, namespace, name string, state Run
 		cond.Message = "Tasks Completed: 1 (Failed: 0, Cancelled 0), Skipped: 0"
 	case Failed, TimedOut, Cancelled:
 		cond.Status = corev1.ConditionFalse
-		cond.Message = fmt.Sprintf("PipelineRun %q ended: %s", name, state)
+		cond.Message = fmt.Sprintf("PipelineRun %q ended: %s", pr.Name, state)
 	default:
-		return nil, fmt.Errorf("unknown state %q", state)
+		return fmt.Errorf("unknown state %q", state)
 	}
 	if pr.Status.StartTime == nil {
 		pr.Status.StartTime = &now
@@ -55,5 +64,5 @@ func SetState(ctx context.Context, c *Cluster, namespace, name string, state Run
 		pr.Status.CompletionTime = &now
 	}
 	pr.Status.SetCondition(&cond)
-	return runs.UpdateStatus(ctx, pr, metav1.UpdateOptions{})
+	return nil
 }

@@ -100,6 +100,25 @@ func (s *Queue) List(ctx context.Context, repo string, number int) ([]Queued, er
 	return out, nil
 }
 
+// All returns every queued command, oldest first: the leader's sweep
+// looks for those whose PR closed without tekbot hearing of it.
+func (s *Queue) All(ctx context.Context) ([]Queued, error) {
+	list, err := s.ConfigMaps.List(ctx, LabelQueued+"=true")
+	if err != nil {
+		return nil, fmt.Errorf("listing the queued commands: %w", err)
+	}
+	out := make([]Queued, 0, len(list))
+	for i := range list {
+		q, err := decodeQueued(&list[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, q)
+	}
+	slices.SortStableFunc(out, func(a, b Queued) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
 // Remove takes q off the queue once it has run or been dropped. Removing
 // it twice is not an error.
 func (s *Queue) Remove(ctx context.Context, q Queued) error {

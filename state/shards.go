@@ -2,13 +2,12 @@ package state
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 )
 
 // labelShards marks the ConfigMaps of a set of documents (Shards).
@@ -21,8 +20,7 @@ const shardKey = "document"
 // record too big for one ConfigMap (the outcome history, a day per
 // document) is read with one List and written one document at a time.
 type Shards struct {
-	Kube      Kube
-	Namespace string
+	ConfigMaps ConfigMaps
 	// Set names the set: its ConfigMaps are tekbot-<set>-<document>.
 	Set string
 }
@@ -31,13 +29,13 @@ func (s *Shards) configMap(name string) string { return "tekbot-" + s.Set + "-" 
 
 // All returns every document of the set, by name.
 func (s *Shards) All(ctx context.Context) (map[string][]byte, error) {
-	list, err := s.Kube.CoreV1().ConfigMaps(s.Namespace).List(ctx, metav1.ListOptions{LabelSelector: labelShards + "=" + s.Set})
+	list, err := s.ConfigMaps.List(ctx, labelShards+"="+s.Set)
 	if err != nil {
 		return nil, fmt.Errorf("listing the %s documents: %w", s.Set, err)
 	}
-	out := make(map[string][]byte, len(list.Items))
+	out := make(map[string][]byte, len(list))
 	prefix := s.configMap("")
-	for _, cm := range list.Items {
+	for _, cm := range list {
 		if name, ok := strings.CutPrefix(cm.Name, prefix); ok {
 			out[name] = []byte(cm.Data[shardKey])
 		}
@@ -45,51 +43,50 @@ func (s *Shards) All(ctx context.Context) (map[string][]byte, error) {
 	return out, nil
 }
 
+// errUnchanged ends an Update whose change writes nothing.
+var errUnchanged = errors.New("document unchanged")
+
 // Update changes one document, creating it if need be, and retries when
 // another replica wrote it first (change runs again on fresh data).
 // change gets nil for a new document and returns nil to write nothing.
 func (s *Shards) Update(ctx context.Context, name string, change func(old []byte) ([]byte, error)) error {
-	cms := s.Kube.CoreV1().ConfigMaps(s.Namespace)
-	cmName := s.configMap(name)
-	return retry.RetryOnConflict(conflictBackoff, func() error {
-		cm, err := cms.Get(ctx, cmName, metav1.GetOptions{})
-		create := apierrors.IsNotFound(err)
-		var old []byte
-		switch {
-		case create:
-			cm = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{
-				Name: cmName, Namespace: s.Namespace,
-				Labels: map[string]string{LabelManagedBy: "tekbot", labelShards: s.Set},
-			}}
-		case err != nil:
-			return fmt.Errorf("reading %s: %w", cmName, err)
-		default:
-			old = []byte(cm.Data[shardKey])
-		}
-		doc, err := change(old)
-		if err != nil || doc == nil {
-			return err
-		}
-		cm.Data = map[string]string{shardKey: string(doc)}
-		if create {
-			_, err = cms.Create(ctx, cm, metav1.CreateOptions{})
-			if apierrors.IsAlreadyExists(err) {
-				// Another replica created it first: retry as a conflict.
-				return apierrors.NewConflict(corev1.Resource("configmaps"), cmName, err)
+	doc := &Doc[[]byte]{
+		ConfigMaps: s.ConfigMaps, Name: s.configMap(name),
+		Decode: func(cm *corev1.ConfigMap) ([]byte, error) {
+			if cm == nil {
+				return nil, nil
 			}
-		} else {
-			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
+			return []byte(cm.Data[shardKey]), nil
+		},
+		Encode: func(doc []byte, cm *corev1.ConfigMap) error {
+			if cm.Labels == nil {
+				cm.Labels = map[string]string{}
+			}
+			cm.Labels[LabelManagedBy], cm.Labels[labelShards] = "tekbot", s.Set
+			cm.Data = map[string]string{shardKey: string(doc)}
+			return nil
+		},
+	}
+	_, err := doc.Update(ctx, func(d *[]byte) error {
+		next, err := change(*d)
+		switch {
+		case err != nil:
+			return err
+		case next == nil:
+			return errUnchanged
 		}
-		if err != nil && !apierrors.IsConflict(err) {
-			return fmt.Errorf("writing %s: %w", cmName, err)
-		}
-		return err
+		*d = next
+		return nil
 	})
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	return err
 }
 
 // Delete deletes a document; one already gone is not an error.
 func (s *Shards) Delete(ctx context.Context, name string) error {
-	err := s.Kube.CoreV1().ConfigMaps(s.Namespace).Delete(ctx, s.configMap(name), metav1.DeleteOptions{})
+	err := s.ConfigMaps.Delete(ctx, s.configMap(name), nil)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", s.configMap(name), err)
 	}

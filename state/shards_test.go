@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"tekbot/state"
-	"tekbot/test/kube"
+	"tekbot/test/fake"
 )
 
 // Four replicas appending to one document at once all land (conflicts
@@ -18,10 +18,9 @@ import (
 // change that returns nothing writes nothing; deleting twice is fine.
 func TestShardsWriteEveryConcurrentChange(t *testing.T) {
 	t.Parallel()
-	c := kube.Shared(t, "state")
-	ns := c.Namespace(t)
-	docs := &state.Shards{Kube: c.Kube, Namespace: ns, Set: "flakes"}
-	other := &state.Shards{Kube: c.Kube, Namespace: ns, Set: "other"}
+	cms := fake.NewConfigMaps("tekbot")
+	docs := &state.Shards{ConfigMaps: cms, Set: "flakes"}
+	other := &state.Shards{ConfigMaps: cms, Set: "other"}
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range 4 {

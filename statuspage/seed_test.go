@@ -147,7 +147,7 @@ func seedWorld(t *testing.T) *world {
 
 	// The outcome history: unit-tests failed, then passed, on two
 	// commits; its e2e task on one; a hostile pipeline name flaked once.
-	history := &state.Shards{Kube: c.Kube, Namespace: stateNS, Set: "flakes"}
+	history := &state.Shards{ConfigMaps: state.ConfigMapsIn(c.Kube, stateNS), Set: "flakes"}
 	rec := &flakes.Recorder{Store: history, Now: func() time.Time { return now }}
 	for i, o := range []flakes.Outcome{
 		{Pipeline: "unit-tests", Commit: "aaa", Failed: true, FailedTasks: []string{"e2e"}},

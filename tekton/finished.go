@@ -21,12 +21,19 @@ func (c *Cluster) OnFinished(fn func(*pipelinev1.PipelineRun)) {
 // FailedTasks names the pipeline tasks of a run's TaskRuns (its
 // childReferences) that failed, read from their Succeeded conditions.
 func (c *Cluster) FailedTasks(ctx context.Context, namespace string, children []pipelinev1.ChildStatusReference) ([]string, error) {
+	return FailedTasksOf(ctx, namespace, children, func(ctx context.Context, name string) (*pipelinev1.TaskRun, error) {
+		return c.Tekton.TektonV1().TaskRuns(namespace).Get(ctx, name, metav1.GetOptions{})
+	})
+}
+
+// FailedTasksOf is FailedTasks over any store of TaskRuns (a fake's too).
+func FailedTasksOf(ctx context.Context, namespace string, children []pipelinev1.ChildStatusReference, get func(ctx context.Context, name string) (*pipelinev1.TaskRun, error)) ([]string, error) {
 	var out []string
 	for _, child := range children {
 		if child.Kind != "" && child.Kind != "TaskRun" {
 			continue
 		}
-		tr, err := c.Tekton.TektonV1().TaskRuns(namespace).Get(ctx, child.Name, metav1.GetOptions{})
+		tr, err := get(ctx, child.Name)
 		if err != nil {
 			return out, fmt.Errorf("reading TaskRun %s/%s: %w", namespace, child.Name, err)
 		}

@@ -272,33 +272,46 @@ func (c *Cluster) Rerun(ctx context.Context, orig *pipelinev1.PipelineRun, by Re
 	return c.RerunEdited(ctx, orig, by, nil)
 }
 
-// RerunEdited is Rerun with edit, if not nil, applied to the new run before
-// it is created (e.g. params overridden). The name stays the attempt's:
-// one attempt per run retried, whatever the edits.
+// RerunEdited is Rerun with edit applied to the new run: see RerunFrom.
 func (c *Cluster) RerunEdited(ctx context.Context, orig *pipelinev1.PipelineRun, by Requester, edit func(*pipelinev1.PipelineRun)) (pr *pipelinev1.PipelineRun, created bool, err error) {
-	runs := c.Tekton.TektonV1().PipelineRuns(orig.Namespace)
 	if orig.ResourceVersion == "" {
 		// From the watch cache: the spec is what is copied, and it does
 		// not change.
-		full, err := runs.Get(ctx, orig.Name, metav1.GetOptions{ResourceVersion: "0"})
+		full, err := c.Tekton.TektonV1().PipelineRuns(orig.Namespace).Get(ctx, orig.Name, metav1.GetOptions{ResourceVersion: "0"})
 		if err != nil {
 			return nil, false, fmt.Errorf("reading %s/%s/%s to rerun it: %w", c.Name, orig.Namespace, orig.Name, err)
 		}
 		orig = full
 	}
-	if by.Made(orig) {
-		return orig, false, nil
+	pr, created, err = RerunFrom(ctx, orig, by, edit, c.CreateOnce)
+	if err != nil {
+		return nil, false, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	want := RerunOf(orig, by)
+	return pr, created, nil
+}
+
+// CreateOnceFunc creates a run once (Cluster.CreateOnce, or a fake's).
+type CreateOnceFunc func(ctx context.Context, pr *pipelinev1.PipelineRun) (run *pipelinev1.PipelineRun, created bool, err error)
+
+// RerunFrom is a rerun of full, a run read whole, made by create: the next
+// attempt at full's root, with edit, if not nil, applied before it is
+// created (e.g. params overridden). The name stays the attempt's: one
+// attempt per run retried, whatever the edits. When by made full itself (a
+// redelivery), full is the result, not something to retry once more.
+func RerunFrom(ctx context.Context, full *pipelinev1.PipelineRun, by Requester, edit func(*pipelinev1.PipelineRun), create CreateOnceFunc) (pr *pipelinev1.PipelineRun, created bool, err error) {
+	if by.Made(full) {
+		return full, false, nil
+	}
+	want := RerunOf(full, by)
 	if edit != nil {
 		edit(want)
 	}
-	pr, created, err = c.CreateOnce(ctx, want)
+	pr, created, err = create(ctx, want)
 	if err != nil {
-		return nil, false, fmt.Errorf("rerun of %s/%s/%s: %w", c.Name, orig.Namespace, orig.Name, err)
+		return nil, false, fmt.Errorf("rerun of %s/%s: %w", full.Namespace, full.Name, err)
 	}
 	if !created && (pr.Labels[LabelRerunOf] != want.Labels[LabelRerunOf] || pr.Labels[LabelAttempt] != want.Labels[LabelAttempt]) {
-		return nil, false, fmt.Errorf("the name %s/%s/%s is taken by a run that is not attempt %s at %s", c.Name, want.Namespace, want.Name, want.Labels[LabelAttempt], want.Labels[LabelRerunOf])
+		return nil, false, fmt.Errorf("the name %s/%s is taken by a run that is not attempt %s at %s", want.Namespace, want.Name, want.Labels[LabelAttempt], want.Labels[LabelRerunOf])
 	}
 	return pr, created, nil
 }

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/schedule"
@@ -59,6 +61,19 @@ type Request struct {
 
 // ErrRateLimited means the requester paged too often.
 var ErrRateLimited = fmt.Errorf("you have paged %d times in the last hour; the captain has been told", MaxPagesPerHour)
+
+// Why Ack refused, for the reply to say in words.
+var (
+	ErrNothingToAck = errors.New("no page is waiting for an ack")
+	ErrNoSuchPage   = errors.New("no such page")
+)
+
+// AckedError refuses to ack a page acked already.
+type AckedError struct{ ID, By string }
+
+func (e *AckedError) Error() string {
+	return fmt.Sprintf("page %s was already acked by %s", e.ID, e.By)
+}
 
 // Page pages the captain now, or queues the page to the next duty day's
 // handoff when nobody is on duty and it is not urgent.
@@ -258,18 +273,21 @@ func (p *Pager) Ack(ctx context.Context, now time.Time, id, by string) (*Page, e
 			id = newest.ID
 		}
 		if id == "" {
-			return nil, errors.New("no page is waiting for an ack")
+			return nil, ErrNothingToAck
 		}
 	}
 	pg, err := p.Store.Change(ctx, id, func(pg *Page) error {
 		if !pg.Open() {
-			return fmt.Errorf("page %s was already acked by %s", pg.ID, pg.AckedBy)
+			return &AckedError{ID: pg.ID, By: pg.AckedBy}
 		}
 		pg.AckedBy, pg.AckedAt = by, now
 		return nil
 	})
+	if apierrors.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchPage, id)
+	}
 	if err != nil {
-		return pg, err
+		return nil, err
 	}
 	var errs []error
 	if p.PagerDuty != nil && pg.Delivered {

@@ -14,6 +14,7 @@ import (
 	"tekbot/flakes"
 	"tekbot/handlers"
 	"tekbot/lifecycle"
+	"tekbot/mergequeue"
 	"tekbot/promotion"
 	"tekbot/state"
 	"tekbot/tekton"
@@ -58,6 +59,9 @@ type app struct {
 	verdicts *flakes.Reader
 	// excerpts read why failed runs failed, on every cluster.
 	excerpts *triage.Readers
+	// mergeQueue enqueues the PRs that meet their repository's
+	// mergeQueue rule (nil without GitHub).
+	mergeQueue *mergequeue.Bridge
 }
 
 // Worker pool size: commands mostly wait, on GitHub (a round trip over

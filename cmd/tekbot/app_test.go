@@ -140,7 +140,7 @@ func TestHealthAndReadiness(t *testing.T) {
 		b.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		return rec.Code == http.StatusOK
 	})
-	if !strings.Contains(rec.Body.String(), "cluster nightly: degraded") {
+	if !strings.Contains(rec.Body.String(), "cluster nightly: degraded: its apiserver is unreachable") || strings.Contains(rec.Body.String(), "127.0.0.1") {
 		t.Errorf("readyz with the nightly cluster down: %d %s", rec.Code, rec.Body)
 	}
 	broken.Clusters[0].Kubeconfig, broken.Clusters[1].Kubeconfig = a.cfg.Clusters[0].Kubeconfig, kc
@@ -150,7 +150,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	rec = httptest.NewRecorder()
 	c.mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
-	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster dogfooding (state)") {
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "cluster dogfooding (state): its apiserver is unreachable") || strings.Contains(rec.Body.String(), "127.0.0.1") {
 		t.Errorf("readyz with the state cluster down: %d %s", rec.Code, rec.Body)
 	}
 }

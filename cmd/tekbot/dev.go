@@ -228,11 +228,14 @@ const driverHelp = `Type as you would in Slack or on GitHub PR #42 (tektoncd/pip
                          /tekton promote pipeline nightly to dogfooding (or to images),
                          /tekton nightly triggers
   @tekbot <command>      a Slack message mentioning the bot
-  /retest, /test all, /cancel, /ok-to-test, /cherry-pick release-v1.2.x, /tekbot help
+  /retest, /test all, /cancel, /ok-to-test, /hold, /unhold, /cherry-pick release-v1.2.x,
+  /tekbot help
                          a comment on PR #42 (several lines: end each but the last with \)
   press <n>              press button n of a post (a promotion's Roll back, Approve)
   as <name>              act as another person (andrea, vincent, jerop, dibyo, sam)
   runs                   list the PipelineRuns on both clusters
+  pr                     PR #42's labels, and the checks and comments tekbot posted (/hold, /unhold)
+  label|unlabel <name>   add or remove a label on PR #42, as a person would
   fail next              the next PipelineRun to end fails (runs succeed otherwise)
   help                   this text;  quit (or Ctrl-D) to stop
 
@@ -312,6 +315,11 @@ func (d *driver) handle(ctx context.Context, in *bufio.Scanner, line string) (st
 		}
 	case line == "runs":
 		d.listRuns(ctx)
+	case line == "pr":
+		fmt.Fprint(d.out, d.github.describe())
+	case strings.HasPrefix(line, "label ") || strings.HasPrefix(line, "unlabel "):
+		verb, label, _ := strings.Cut(line, " ")
+		d.github.setLabel(strings.TrimSpace(label), verb == "label")
 	case line == "fail next":
 		d.failNext.Store(true)
 		fmt.Fprintln(d.out, "The next PipelineRun to end will fail.")

@@ -20,7 +20,7 @@ import (
 // run, so two replicas write each run once, and none is lost while
 // leadership moves.
 func (a *app) outcomeHistory(cfg *config.Config, log *slog.Logger) {
-	store := &state.Shards{Kube: a.state.Kube, Namespace: cfg.State.Namespace, Set: "flakes"}
+	store := &state.Shards{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace), Set: "flakes"}
 	a.outcomes = &flakes.Recorder{
 		Store: store, Log: log.With("component", "outcome history"),
 		Tasks: func(ctx context.Context, cluster, namespace string, children []pipelinev1.ChildStatusReference) ([]string, error) {

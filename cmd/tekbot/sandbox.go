@@ -27,6 +27,10 @@ type sandboxGitHub struct {
 	mu      sync.Mutex
 	pr      bot.PullRequest
 	writers []string
+	// checks and comments are what tekbot posted on the PR by itself
+	// (sandboxhold.go).
+	checks   map[string]sandboxCheck
+	comments []string
 }
 
 const (
@@ -43,6 +47,7 @@ func newSandboxGitHub(writers []string) *sandboxGitHub {
 			URL: "https://github.com/tektoncd/pipeline/pull/42", Open: true,
 		},
 		writers: writers,
+		checks:  map[string]sandboxCheck{},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"tekbot/audit"
+	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/state"
 	"tekbot/transport/httplimit"
@@ -66,10 +67,10 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 			report = append(report, "cluster "+c.Name+": ok")
 		case c == a.state:
 			status = http.StatusServiceUnavailable
-			report = append(report, fmt.Sprintf("cluster %s (state): %v", c.Name, err))
+			report = append(report, fmt.Sprintf("cluster %s (state): %s", c.Name, a.notReady(ctx, c.Name, err)))
 		default:
 			down[c.Name] = true
-			report = append(report, fmt.Sprintf("cluster %s: degraded: %v", c.Name, err))
+			report = append(report, fmt.Sprintf("cluster %s: degraded: %s", c.Name, a.notReady(ctx, c.Name, err)))
 		}
 	}
 	for _, ix := range a.indexes {
@@ -80,6 +81,14 @@ func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(status)
 	fmt.Fprintln(w, strings.Join(report, "\n"))
+}
+
+// notReady says in words why a cluster is not ready: /readyz is on the
+// public mux, and the error names the apiserver's address. The error
+// itself goes to the log.
+func (a *app) notReady(ctx context.Context, cluster string, err error) string {
+	a.log.WarnContext(ctx, "readyz: cluster not ready", "cluster", cluster, "err", err)
+	return bot.Explain("its apiserver", err)
 }
 
 // bodyLimiter caps the bodies read at once, before anyone is

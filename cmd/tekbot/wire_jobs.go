@@ -30,13 +30,35 @@ func (a *app) watchRunIndexes() {
 	}
 }
 
-// backgroundJobs are the jobs that belong to no transport: claims expire
-// on the leader; promotions are watched and proposed.
+// mergeQueueResync is how often the leader looks at every open PR of the
+// repositories with a mergeQueue, for the events GitHub did not deliver:
+// a repository's resync is one GraphQL query and one per open PR.
+const mergeQueueResync = 10 * time.Minute
+
+// queuedSweep is how often the leader looks for commands queued on PRs
+// whose close event was lost (handlers.Deps.SweepQueued): one GitHub read
+// per PR with a command queued longer than a week.
+const queuedSweep = 6 * time.Hour
+
+// backgroundJobs are the jobs that belong to no transport: claims and
+// holds expire, the merge queue is resynced and old queued commands are
+// looked at on the leader; promotions are watched and proposed.
 func (a *app) backgroundJobs(deps *handlers.Deps) {
 	cfg, log := a.cfg, a.log
 	a.runnables.Add(leader("claim expiry", func(ctx context.Context) {
 		expireClaims(ctx, a.claims, func(key string) time.Duration { return github.ClaimRetention(key, cfg.GitHub) }, log)
 	}))
+	a.runnables.Add(leader("hold expiry", func(ctx context.Context) {
+		every(ctx, time.Minute, func() { logErr(log, "expiring holds", deps.ExpireHolds(ctx, time.Now())) })
+	}))
+	a.runnables.Add(leader("queued command sweep", func(ctx context.Context) {
+		every(ctx, queuedSweep, func() { logErr(log, "sweeping queued commands", deps.SweepQueued(ctx, deps.HoldGitHub, time.Now())) })
+	}))
+	if a.mergeQueue != nil {
+		a.runnables.Add(leader("merge queue resync", func(ctx context.Context) {
+			every(ctx, mergeQueueResync, func() { a.mergeQueue.Resync(ctx) })
+		}))
+	}
 	if len(cfg.Promotion.Environments) == 0 {
 		return
 	}

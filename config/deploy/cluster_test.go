@@ -334,6 +334,7 @@ func TestRBAC(t *testing.T) {
 		{core("update", "configmaps", nsState), true},
 		{core("delete", "configmaps", nsState), true},
 		{core("watch", "configmaps", nsState), false},
+		{access{verb: "watch", resource: "configmaps", name: "tekbot-role-changes", namespace: nsState}, true},
 		{core("get", "configmaps", nsCI), false},
 		{core("list", "configmaps", ""), false},
 		// tekbot cannot rewrite its own config: the ConfigMap it is

@@ -20,8 +20,8 @@ var ghDelays = []time.Duration{50 * time.Millisecond, 150 * time.Millisecond}
 
 // figureGitHubDelay measures figure 8: a signed /retest to its rerun in
 // the apiserver when every GitHub call takes a set delay, for a commenter
-// tekbot has seen (its permission is cached) and for one it has not (its
-// permission is read beside the PR read). The baseline is one delay plus
+// tekbot has seen and for one it has not (both answered by the list of
+// the repository's writers, read beside the first PR read). The baseline is one delay plus
 // a bare Create, measured in turns with tekbot's: what a /retest costs
 // that waits on GitHub once. Each /retest retries the failed run of a PR
 // of its own.

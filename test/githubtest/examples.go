@@ -2,6 +2,7 @@ package githubtest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -499,4 +500,38 @@ func nodeID(prefix string, id int64) string {
 // ("renovate[bot]" -> "renovate%5Bbot%5D").
 func pathSegment(s string) string {
 	return url.PathEscape(s)
+}
+
+// MemberOptions says what [Member] changes in the real example.
+type MemberOptions struct {
+	// Event is "member" (a repository's collaborators; the default) or
+	// "membership" (a team's members).
+	Event string
+	// Action: "added", "edited" (another role) or "removed" for member;
+	// "added" or "removed" for membership.
+	Action      string
+	Login       string // member.login
+	Owner, Repo string // member's repository (and owner), or membership's organization
+}
+
+// Member returns a member or membership delivery: someone added to a
+// repository or a team, given another role, or removed. Of member,
+// @octokit/webhooks-examples records "added" and "edited"; "removed" is
+// the richest "added" example with its action changed, as GitHub's schema
+// gives both the same fields.
+func Member(tb testing.TB, opts MemberOptions) []byte {
+	tb.Helper()
+	event, action := cmp.Or(opts.Event, "member"), opts.Action
+	if event == "member" && action == "removed" {
+		action = "added"
+	}
+	root := richestExample(tb, event, action)
+	root.set("action", opts.Action)
+	if root.has("repository") {
+		renameRepo(root, opts.Owner, opts.Repo)
+	} else if org := root.obj("organization"); org != nil && opts.Owner != "" {
+		org.set("login", opts.Owner)
+	}
+	renameUser(root.obj("member"), opts.Login, "")
+	return encodeOrdered(root)
 }

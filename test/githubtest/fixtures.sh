@@ -6,6 +6,7 @@
 #   cache: ${TEKBOT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tekbot}/npm-<hash>/
 #            node_modules/@octokit/webhooks-examples/api.github.com/index.json
 #            node_modules/@octokit/openapi/generated/api.github.com.json
+#            node_modules/@octokit/graphql-schema/schema.graphql
 #
 # The hash covers the pinned package versions, so bumping one installs afresh
 # beside the old directory; a warm call only tests for two files (no npm call).
@@ -18,6 +19,7 @@ set -euo pipefail
 packages=(
   "@octokit/webhooks-examples@7.6.1"
   "@octokit/openapi@23.0.2"
+  "@octokit/graphql-schema@15.26.1"
 )
 
 cache_root=${TEKBOT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tekbot}
@@ -28,6 +30,7 @@ out="$cache_root/npm-$key"
 want=(
   "node_modules/@octokit/webhooks-examples/api.github.com/index.json"
   "node_modules/@octokit/openapi/generated/api.github.com.json"
+  "node_modules/@octokit/graphql-schema/schema.graphql"
 )
 
 ready() {

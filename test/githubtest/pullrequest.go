@@ -35,7 +35,64 @@ type PullRequestClosedOptions struct {
 // with the fields in opts changed and everything else as recorded.
 func PullRequestClosed(tb testing.TB, opts PullRequestClosedOptions) []byte {
 	tb.Helper()
-	root := richestExample(tb, "pull_request", "closed")
+	root := pullRequestEvent(tb, "closed", opts)
+	pr := root.obj("pull_request")
+	closed := opts.ClosedAt
+	if closed.IsZero() {
+		closed = time.Now()
+	}
+	at := closed.UTC().Format(time.RFC3339)
+	pr.set("closed_at", at)
+	pr.set("updated_at", at)
+	if opts.Merged {
+		pr.set("merged", true)
+		pr.set("merged_at", at)
+		by, _ := decodeOrdered(encodeOrdered(root.obj("sender")))
+		pr.set("merged_by", by)
+	}
+	if opts.MergeCommitSHA != "" {
+		pr.set("merge_commit_sha", opts.MergeCommitSHA)
+	}
+	return encodeOrdered(root)
+}
+
+// PullRequestSynchronize returns a pull_request "synchronize" delivery (a
+// push to the PR's head branch) built from the real example, with the
+// fields in opts changed: HeadSHA is the commit pushed ("after"), before
+// the head it replaced. The merge and close fields of opts are not used.
+func PullRequestSynchronize(tb testing.TB, opts PullRequestClosedOptions, before string) []byte {
+	tb.Helper()
+	root := pullRequestEvent(tb, "synchronize", opts)
+	if opts.HeadSHA != "" {
+		root.set("after", opts.HeadSHA)
+	}
+	if before != "" {
+		root.set("before", before)
+	}
+	root.obj("pull_request").set("updated_at", time.Now().UTC().Format(time.RFC3339))
+	return encodeOrdered(root)
+}
+
+// PullRequestLabeled returns a pull_request "labeled" delivery (or
+// "unlabeled", when removed) built from the real example, with the fields
+// in opts changed and label the one added or removed.
+func PullRequestLabeled(tb testing.TB, opts PullRequestClosedOptions, label string, removed bool) []byte {
+	tb.Helper()
+	action := "labeled"
+	if removed {
+		action = "unlabeled"
+	}
+	root := pullRequestEvent(tb, action, opts)
+	root.obj("label").set("name", label)
+	root.obj("pull_request").set("updated_at", time.Now().UTC().Format(time.RFC3339))
+	return encodeOrdered(root)
+}
+
+// pullRequestEvent is the richest real pull_request example with action,
+// its PR, repository and people renamed as opts say.
+func pullRequestEvent(tb testing.TB, action string, opts PullRequestClosedOptions) *object {
+	tb.Helper()
+	root := richestExample(tb, "pull_request", action)
 	pr := root.obj("pull_request")
 	if pr == nil || root.obj("repository") == nil || pr.obj("head") == nil || pr.obj("base") == nil {
 		tb.Fatalf("githubtest: pull_request example lacks pull_request, its head and base, or repository")
@@ -77,21 +134,5 @@ func PullRequestClosed(tb testing.TB, opts PullRequestClosedOptions) []byte {
 	}
 	renameUser(pr.obj("user"), opts.Author, "")
 	renameUser(root.obj("sender"), opts.Sender, opts.SenderType)
-	closed := opts.ClosedAt
-	if closed.IsZero() {
-		closed = time.Now()
-	}
-	at := closed.UTC().Format(time.RFC3339)
-	pr.set("closed_at", at)
-	pr.set("updated_at", at)
-	if opts.Merged {
-		pr.set("merged", true)
-		pr.set("merged_at", at)
-		by, _ := decodeOrdered(encodeOrdered(root.obj("sender")))
-		pr.set("merged_by", by)
-	}
-	if opts.MergeCommitSHA != "" {
-		pr.set("merge_commit_sha", opts.MergeCommitSHA)
-	}
-	return encodeOrdered(root)
+	return root
 }

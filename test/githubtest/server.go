@@ -20,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
 )
 
 // Server is a fake GitHub REST API (api.github.com) for tests. Every request
@@ -52,12 +54,14 @@ import (
 //	GET    /repos/{owner}/{repo}/issues/{issue_number}/labels
 //	POST   /repos/{owner}/{repo}/issues/{issue_number}/labels
 //	DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}
+//	GET    /repos/{owner}/{repo}/collaborators
 //	GET    /repos/{owner}/{repo}/collaborators/{username}/permission
 //	GET    /orgs/{org}/teams/{team_slug}/memberships/{username}
 //	GET    /repos/{owner}/{repo}/pulls/{pull_number}
 //	PUT    /repos/{owner}/{repo}/pulls/{pull_number}/merge
 //	GET    /repos/{owner}/{repo}/commits/{commit_sha}/pulls
 //	GET    /repos/{owner}/{repo}/check-runs/{check_run_id}
+//	POST   /repos/{owner}/{repo}/check-runs
 //
 // Like GitHub, owner, repository, organization, team and user names match
 // case-insensitively. Comments, reactions and labels are accepted on any
@@ -89,8 +93,10 @@ type Server struct {
 	reactions   map[int64][]reaction
 	labels      map[string][]string // issueKey -> names
 	checkRuns   map[string]CheckRun // lower(owner/repo)#id
-	connections int                 // accepted so far
-	used        int                 // requests that counted against the rate limit
+	graphQL     *ast.Schema         // GitHub's GraphQL schema
+	queueCalls  []QueueCall
+	connections int // accepted so far
+	used        int // requests that counted against the rate limit
 
 	secondary    map[string][]time.Duration // Retry-After of secondary limits still to answer, per operation
 	limitedUntil time.Time                  // the primary limit is spent until then (ExhaustRateLimit)
@@ -161,6 +167,9 @@ type PullRequest struct {
 	// Labels replaces the issue's labels when the PR is set (nil keeps
 	// them); the PR and its issue share labels, as on GitHub.
 	Labels []string
+	// MergeQueue: the base branch requires GitHub's merge queue
+	// (GraphQL isMergeQueueEnabled); InMergeQueue: the PR is in it.
+	MergeQueue, InMergeQueue bool
 }
 
 // CheckRun is the state GET /repos/{owner}/{repo}/check-runs/{check_run_id}
@@ -177,6 +186,8 @@ type CheckRun struct {
 	AppSlug      string // default "tekbot"
 	PullRequests []int  // numbers of same-repository PRs with this head
 	HeadRef      string // head branch of PullRequests; default "feature"
+	// Title and Summary are the output of a run the code under test posted.
+	Title, Summary string
 }
 
 // Comment is an issue comment as the Server stores it.
@@ -228,6 +239,7 @@ func NewServer(tb testing.TB) *Server {
 		reactions:   map[int64][]reaction{},
 		labels:      map[string][]string{},
 		checkRuns:   map[string]CheckRun{},
+		graphQL:     LoadGraphQLSchema(tb),
 	}
 	s.SetViewer("tekbot[bot]", "Bot")
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
@@ -566,12 +578,14 @@ var builtins = map[string]builtin{
 	"GET /repos/{owner}/{repo}/issues/{issue_number}/labels":            (*Server).listLabels,
 	"POST /repos/{owner}/{repo}/issues/{issue_number}/labels":           (*Server).addLabels,
 	"DELETE /repos/{owner}/{repo}/issues/{issue_number}/labels/{name}":  (*Server).removeLabel,
+	"GET /repos/{owner}/{repo}/collaborators":                           (*Server).listCollaborators,
 	"GET /repos/{owner}/{repo}/collaborators/{username}/permission":     (*Server).getPermission,
 	"GET /orgs/{org}/teams/{team_slug}/memberships/{username}":          (*Server).getTeamMembership,
 	"GET /repos/{owner}/{repo}/pulls/{pull_number}":                     (*Server).getPull,
 	"GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls":              (*Server).listCommitPulls,
 	"PUT /repos/{owner}/{repo}/pulls/{pull_number}/merge":               (*Server).mergePull,
 	"GET /repos/{owner}/{repo}/check-runs/{check_run_id}":               (*Server).getCheckRun,
+	"POST /repos/{owner}/{repo}/check-runs":                             (*Server).createCheckRun,
 }
 
 // call is one request being served by a built-in handler, with s.mu held.
@@ -610,6 +624,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	path := req.Path
+	if r.Method == http.MethodPost && (path == "/graphql" || path == "/api/graphql") {
+		s.mu.Lock()
+		s.setCommonHeaders(rec)
+		req.Template, req.OperationID = "/graphql", "graphql"
+		s.calls["POST /graphql"]++
+		bad, missing := s.serveGraphQL(rec, body)
+		req.Problem, violation, unimplemented = bad+missing, bad != "", missing != ""
+		s.mu.Unlock()
+		return
+	}
 	if p, ok := strings.CutPrefix(path, "/api/v3/"); ok { // go-github's WithEnterpriseURLs
 		path = "/" + p
 	}
@@ -945,9 +969,32 @@ func (s *Server) getPermission(c *call) {
 			role = "none"
 		}
 	}
-	perm := roles[role]
+	writeJSON(c.w, http.StatusOK, newObject("permission", roles[role], "user", collaboratorJSON(login, role), "role_name", role))
+}
+
+// roleRank orders the roles: each includes the ones below it.
+var roleRank = map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+
+// listCollaborators lists the users given a role (SetPermission), sorted,
+// with at least the role that the permission parameter names (pull,
+// triage, push, maintain or admin), as GitHub filters it.
+func (s *Server) listCollaborators(c *call) {
+	owner, repo := c.p["owner"], c.p["repo"]
+	least := map[string]int{"": 1, "pull": 1, "triage": 2, "push": 3, "maintain": 4, "admin": 5}[c.r.URL.Query().Get("permission")]
+	perms := s.perms[lower(owner+"/"+repo)]
+	items := []any{}
+	for _, login := range slices.Sorted(maps.Keys(perms)) {
+		if r := roleRank[perms[login]]; r >= least && r > 0 {
+			items = append(items, collaboratorJSON(login, perms[login]))
+		}
+	}
+	paginate(c, items)
+}
+
+// collaboratorJSON is GitHub's collaborator: a user with their role.
+func collaboratorJSON(login, role string) *object {
 	user := userJSON(login, "User")
-	rank := map[string]int{"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}[role]
+	rank := roleRank[role]
 	user.set("permissions", newObject(
 		"admin", rank >= 5,
 		"maintain", rank >= 4,
@@ -956,7 +1003,7 @@ func (s *Server) getPermission(c *call) {
 		"pull", rank >= 1,
 	))
 	user.set("role_name", role)
-	writeJSON(c.w, http.StatusOK, newObject("permission", perm, "user", user, "role_name", role))
+	return user
 }
 
 func (s *Server) getTeamMembership(c *call) {
@@ -1263,8 +1310,8 @@ func (s *Server) getCheckRun(c *call) {
 		"started_at", "2024-06-01T12:00:00Z",
 		"completed_at", completedAt,
 		"output", newObject(
-			"title", nil,
-			"summary", nil,
+			"title", nullIfEmpty(cr.Title),
+			"summary", nullIfEmpty(cr.Summary),
 			"text", nil,
 			"annotations_count", num(0),
 			"annotations_url", checkURL+"/annotations",

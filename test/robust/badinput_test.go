@@ -203,6 +203,7 @@ func TestBadInputIsRefusedWithAMessage(t *testing.T) {
 		switch req.Method + " " + req.Template {
 		case "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions",
 			"GET /repos/{owner}/{repo}/pulls/{pull_number}",
+			"GET /repos/{owner}/{repo}/collaborators",
 			"GET /repos/{owner}/{repo}/collaborators/{username}/permission",
 			"POST /repos/{owner}/{repo}/issues/{issue_number}/comments":
 		default:

@@ -242,7 +242,7 @@ func TestApiserverOutageMidBurst(t *testing.T) {
 func TestGitHubServerErrorsAreRetried(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	const pulls, permission = "/repos/{owner}/{repo}/pulls/{pull_number}", "/repos/{owner}/{repo}/collaborators/{username}/permission"
+	const pulls, writers = "/repos/{owner}/{repo}/pulls/{pull_number}", "/repos/{owner}/{repo}/collaborators"
 	w.pullRequests([]int{3000, 3001, 3002}, true)
 	done, refused := 0, 0
 	check := func(pr, wantReplies int, says string) {
@@ -269,9 +269,9 @@ func TestGitHubServerErrorsAreRetried(t *testing.T) {
 	}
 	check(3000, 1, "Rerunning")
 
-	// A 503 on the permission check.
+	// A 503 on the list of writers.
 	r = w.replica(replicaOptions{})
-	w.gh.FailNext(http.MethodGet, permission, http.StatusServiceUnavailable, 1)
+	w.gh.FailNext(http.MethodGet, writers, http.StatusServiceUnavailable, 1)
 	r.Deliver(t, "issue_comment", "gh5xx-2", w.comment(3001, "/retest"))
 	r.Drain(t)
 	check(3001, 1, "Rerunning")

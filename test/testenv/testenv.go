@@ -28,6 +28,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
+	"tekbot/mergequeue"
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
@@ -97,6 +98,12 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	}
 	if o.GitHub != nil {
 		deps.PullRequests = o.GitHub
+		holds := &state.Holds{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}
+		deps.Holds, deps.HoldGitHub = holds, o.GitHub
+		deps.MergeQueue = &mergequeue.Bridge{
+			Config: o.Config, GitHub: o.GitHub, Entries: &state.Enqueued{ConfigMaps: state.ConfigMapsIn(o.State, o.StateNamespace)}, Holds: holds,
+			Audit: o.Audit, Log: o.Log,
+		}
 	}
 	r := &Replica{opts: o, Deps: deps, Intake: &bot.Intake{Seen: bot.NewSeen(10000), Claims: claims, Pool: bot.NewPool(o.Workers, o.Queue), Log: o.Log}}
 	if o.Slack != nil {
@@ -116,11 +123,16 @@ func NewReplica(t testing.TB, o Options) *Replica {
 	b := &bot.Bot{Registry: reg, Policy: policy, Audit: o.Audit, Metrics: o.Metrics, Log: o.Log}
 	mux := http.NewServeMux()
 	if o.GitHub != nil {
+		roles := &state.RoleChanges{ConfigMaps: state.WatchedConfigMapsIn(o.State, o.StateNamespace), Keep: github.RolesCachedFor}
 		mux.Handle("/github/webhook", &github.Receiver{
 			Secret: o.WebhookSecret, MaxBody: o.Config.Server.MaxBodyBytes, Config: o.Config, Registry: reg, Bot: b,
-			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Metrics: o.Metrics, Log: o.Log,
-			Commits: []github.CommitPulls{deps, o.GitHub},
+			API: o.GitHub, Approvals: approvals, Intake: r.Intake, Denials: claims, Closed: deps, Pushes: deps, Queue: deps.MergeQueue, Metrics: o.Metrics, Log: o.Log,
+			Commits: []github.CommitPulls{deps, o.GitHub}, RoleChanges: roles,
 		})
+		ctx, cancel := context.WithCancel(context.Background())
+		followed := make(chan struct{})
+		go func() { defer close(followed); roles.Follow(ctx, o.GitHub.Forget, o.Log) }()
+		t.Cleanup(func() { cancel(); <-followed })
 	}
 	if r.Slack != nil {
 		r.Slack.Registry, r.Slack.Bot = reg, b

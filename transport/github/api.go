@@ -18,6 +18,7 @@ import (
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
 	gh "github.com/google/go-github/v62/github"
+	"golang.org/x/sync/singleflight"
 
 	"tekbot/bot"
 	"tekbot/config"
@@ -31,16 +32,23 @@ type API struct {
 
 	cacheTTL time.Duration
 	mu       sync.Mutex
-	cache    map[string]cached // pull requests, permissions and team look-ups
+	cache    map[string]cached // pull requests, permissions, writers and team look-ups
+	// forgot is when a role event last named each person (lower case);
+	// forgotAll when one changed roles no login names (forget).
+	forgot    map[string]time.Time
+	forgotAll time.Time
+	listing   singleflight.Group // the writers' lists being read, per repository
 }
 
 // cached is an answer GitHub gave, kept to ask again cheaply: not at all
 // until it expires, then with its ETag in If-None-Match, which GitHub
 // answers 304 Not Modified without counting it against the rate limit.
 type cached struct {
-	value   any // bool for permissions and teams, bot.PullRequest for PRs
+	value   any // bool for permissions and teams, bot.PullRequest for PRs, writers
 	etag    string
 	expires time.Time
+	// answered is when GitHub last gave or confirmed (304) the value.
+	answered time.Time
 }
 
 // permissionCacheTTL keeps a burst of comments from asking GitHub the same
@@ -135,7 +143,7 @@ func NewAPI(cfg config.GitHub) (*API, error) {
 
 // NewAPIWithClient wraps a go-github client (tests point it at a server).
 func NewAPIWithClient(c *gh.Client) *API {
-	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}}
+	return &API{client: c, cacheTTL: permissionCacheTTL, cache: map[string]cached{}, forgot: map[string]time.Time{}}
 }
 
 // counted records what GitHub says is left of its rate limit, and a failed
@@ -353,9 +361,9 @@ func (a *API) Comment(ctx context.Context, repo string, number int, body string)
 	return nil
 }
 
-// CanWrite reports whether login has write, maintain or admin permission on
-// repo.
-func (a *API) CanWrite(ctx context.Context, repo, login string) (bool, error) {
+// permission reads login's permission on repo from GitHub: write,
+// maintain or admin is true.
+func (a *API) permission(ctx context.Context, repo, login string) (bool, error) {
 	owner, name := splitRepo(repo)
 	v, err := a.read(ctx, "perm/"+repo+"/"+login, a.cacheTTL, func(etag string) (any, *gh.Response, error) {
 		perm, resp, err := getWithETag[gh.RepositoryPermissionLevel](ctx, a.client, fmt.Sprintf("repos/%v/%v/collaborators/%v/permission", owner, name, login), etag)
@@ -399,26 +407,33 @@ func (a *API) InTeam(ctx context.Context, orgTeam, login string) (bool, error) {
 // answered it, then asks again: fetch makes the GET, with If-None-Match
 // when etag is set, retried on 5xx. A 304 renews the cached answer.
 func (a *API) read(ctx context.Context, key string, ttl time.Duration, fetch func(etag string) (any, *gh.Response, error)) (any, error) {
+	c, err := a.readCached(ctx, key, ttl, fetch)
+	return c.value, err
+}
+
+// readCached is read, with when GitHub gave the answer.
+func (a *API) readCached(ctx context.Context, key string, ttl time.Duration, fetch func(etag string) (any, *gh.Response, error)) (cached, error) {
 	now := time.Now()
 	a.mu.Lock()
 	c, hit := a.cache[key]
 	a.mu.Unlock()
 	if hit && now.Before(c.expires) {
-		return c.value, nil
+		return c, nil
 	}
 	v, resp, err := retryGet(ctx, func() (any, *gh.Response, error) { return fetch(c.etag) })
 	if hit && resp != nil && resp.StatusCode == http.StatusNotModified {
 		v, err = c.value, nil
 	}
 	if err := a.counted(resp, err); err != nil {
-		return nil, err
+		return cached{}, err
 	}
 	etag := c.etag
 	if resp != nil && resp.Header.Get("ETag") != "" {
 		etag = resp.Header.Get("ETag")
 	}
-	a.store(key, cached{value: v, etag: etag, expires: now.Add(ttl)}, now)
-	return v, nil
+	c = cached{value: v, etag: etag, expires: now.Add(ttl), answered: now}
+	a.store(key, c, now)
+	return c, nil
 }
 
 func (a *API) store(key string, c cached, now time.Time) {

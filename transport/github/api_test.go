@@ -25,6 +25,7 @@ import (
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/test/githubtest"
+	"tekbot/test/poll"
 	"tekbot/transport/github"
 )
 
@@ -69,7 +70,7 @@ func TestGitHubAppAuthentication(t *testing.T) {
 	}
 	calls := 0
 	for _, r := range s.Requests() {
-		if !strings.Contains(r.Path, "/permission") {
+		if !strings.Contains(r.Path, "/collaborators") {
 			continue
 		}
 		calls++
@@ -78,7 +79,7 @@ func TestGitHubAppAuthentication(t *testing.T) {
 		}
 	}
 	if calls != 1 {
-		t.Errorf("%d permission calls recorded, want 1", calls)
+		t.Errorf("%d collaborator calls recorded, want 1", calls)
 	}
 }
 
@@ -298,5 +299,89 @@ func TestALongRateLimitIsNamedByWhen(t *testing.T) {
 				t.Errorf("Explain = %q, want one of %q", got, want)
 			}
 		})
+	}
+}
+
+// TestWritersAreListedAcrossPages: the writers are read page by page, and
+// a repository with more than tekbot lists asks about each person instead.
+// A list of pages is read again whole when it expires: it has no one ETag.
+func TestWritersAreListedAcrossPages(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name    string
+		writers int
+		// calls: the list pages and permission reads of each look-up: a
+		// writer, a reader, the writer again.
+		calls [3][2]int
+	}{
+		{name: "one page", writers: 3, calls: [3][2]int{{1, 0}, {0, 0}, {0, 0}}},
+		{name: "two pages", writers: 150, calls: [3][2]int{{2, 0}, {0, 0}, {0, 0}}},
+		{name: "more than ten pages", writers: 1001, calls: [3][2]int{{10, 1}, {0, 1}, {0, 0}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := githubtest.NewServer(t)
+			for i := range tt.writers {
+				s.SetPermission("tektoncd", "pipeline", fmt.Sprintf("w%04d", i), "write")
+			}
+			s.SetPermission("tektoncd", "pipeline", "reader", "read")
+			api := tokenAPI(t, s)
+			last := fmt.Sprintf("w%04d", tt.writers-1)
+			for round, login := range []string{last, "reader", last} {
+				from := len(s.Requests())
+				ok, err := api.CanWrite(context.Background(), "tektoncd/pipeline", login)
+				if err != nil || ok != (login == last) {
+					t.Fatalf("CanWrite(%s) = %v %v", login, ok, err)
+				}
+				pages, perms := 0, 0
+				for _, r := range s.Requests()[from:] {
+					if strings.HasSuffix(r.Path, "/permission") {
+						perms++
+					} else {
+						pages++
+					}
+				}
+				if want := tt.calls[round]; pages != want[0] || perms != want[1] {
+					t.Errorf("CanWrite(%s): %d list pages and %d permission reads, want %v", login, pages, perms, want)
+				}
+			}
+		})
+	}
+}
+
+// TestABurstListsTheWritersOnce: commands arriving together after a start,
+// from people tekbot has never seen, share one read of the writers.
+func TestABurstListsTheWritersOnce(t *testing.T) {
+	t.Parallel()
+	s := githubtest.NewServer(t)
+	const n = 20
+	for i := range n {
+		s.SetPermission("tektoncd", "pipeline", fmt.Sprintf("w%02d", i), "write")
+	}
+	api := tokenAPI(t, s)
+	s.Hold()
+	var asked, done sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		asked.Add(1)
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			asked.Done()
+			if ok, err := api.CanWrite(context.Background(), "tektoncd/pipeline", fmt.Sprintf("w%02d", i)); err != nil || !ok {
+				errs <- fmt.Errorf("CanWrite(w%02d) = %v %v", i, ok, err)
+			}
+		}()
+	}
+	asked.Wait()
+	poll.Until(t, "the writers asked for", 10*time.Second, func() bool { return len(s.Held()) > 0 })
+	s.Open()
+	done.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := s.Calls(http.MethodGet, "/repos/{owner}/{repo}/collaborators"); got != 1 {
+		t.Errorf("the writers listed %d times, want once", got)
 	}
 }

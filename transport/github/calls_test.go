@@ -23,9 +23,12 @@ const (
 	callReact = "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"
 	callPR    = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
 	callPerm  = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
-	callTeam  = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
-	callLabel = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"
-	callReply = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
+	// callWriters lists the repository's writers: one call answers for
+	// every maintainer.
+	callWriters = "GET /repos/{owner}/{repo}/collaborators"
+	callTeam    = "GET /orgs/{org}/teams/{team_slug}/memberships/{username}"
+	callLabel   = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"
+	callReply   = "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"
 	// notModified marks a call GitHub answered 304: made, but not counted
 	// against the rate limit.
 	notModified = " (304)"
@@ -34,6 +37,9 @@ const (
 const (
 	teamMember = "plumber"
 	team       = owner + "/plumbing"
+	// coMaintainer is a second writer: their commands list the writers
+	// before a maintainer tekbot has never seen comments.
+	coMaintainer = "afrittoli"
 )
 
 // event is one delivery: a comment, or a press of "Re-run checks".
@@ -85,13 +91,16 @@ func (e *env) calls(from int) []string {
 // TestGitHubCallsPerCommand counts the GitHub calls of each kind of event,
 // after what came before it (a commenter seen before, a PR read before),
 // so that the table in README.md and BENCHMARKS.md cannot grow unseen. A
-// /retest by a maintainer seen before costs three: 👀, the PR's read
-// (answered 304 when it has not changed) and the reply.
+// /retest by a maintainer costs three: 👀, the PR's read (answered 304
+// when it has not changed) and the reply; their write permission comes
+// from the list of the repository's writers, read once for everyone (the
+// first command after a start reads it, beside the PR).
 func TestGitHubCallsPerCommand(t *testing.T) {
 	t.Parallel()
 	var (
 		maintainerRetest = event{maintainer, "/retest", "MEMBER"}
 		okToTest         = event{maintainer, "/ok-to-test", "MEMBER"}
+		othersRetest     = event{coMaintainer, "/retest", "MEMBER"}
 	)
 	tests := []struct {
 		name   string
@@ -105,9 +114,15 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 		counted int
 	}{
 		{
-			name:  "maintainer /retest, never seen before",
+			name:  "maintainer /retest, the first command since the start",
 			event: maintainerRetest,
-			want:  []string{callPR, callPerm, callReact, callReply}, counted: 4,
+			want:  []string{callPR, callWriters, callReact, callReply}, counted: 4,
+		},
+		{
+			name:   "maintainer /retest, never seen before",
+			before: []event{othersRetest},
+			event:  maintainerRetest,
+			want:   []string{callPR, callReact, callReply}, counted: 3,
 		},
 		{
 			name:   "maintainer /retest, seen within a minute",
@@ -116,32 +131,35 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			want:   []string{callPR, callReact, callReply}, counted: 3,
 		},
 		{
-			name:   "maintainer /retest, seen over a minute ago",
-			before: []event{maintainerRetest},
+			name:   "maintainer /retest, never seen, writers listed over a minute ago",
+			before: []event{othersRetest},
 			expire: true,
 			event:  maintainerRetest,
-			want:   []string{callPR, callPerm + notModified, callReact, callReply}, counted: 3,
+			want:   []string{callPR, callWriters + notModified, callReact, callReply}, counted: 3,
 		},
 		{
 			name:   "author /retest of an approved commit",
 			before: []event{okToTest},
 			event:  event{contributor, "/retest", "CONTRIBUTOR"},
-			want:   []string{callPR, callPerm, callTeam, callReply}, counted: 4,
+			want:   []string{callPR, callTeam, callReply}, counted: 3,
 		},
 		{
-			name:  "team member /retest, never seen before",
-			event: event{teamMember, "/retest", "MEMBER"},
-			want:  []string{callPR, callPerm, callTeam, callReact, callReply}, counted: 5,
+			name:   "team member /retest, never seen before",
+			before: []event{othersRetest},
+			event:  event{teamMember, "/retest", "MEMBER"},
+			want:   []string{callPR, callTeam, callReact, callReply}, counted: 4,
 		},
 		{
-			name:  "/ok-to-test",
-			event: okToTest,
-			want:  []string{callPR, callPerm, callReact, callLabel, callReply}, counted: 5,
+			name:   "/ok-to-test",
+			before: []event{othersRetest},
+			event:  okToTest,
+			want:   []string{callPR, callReact, callLabel, callReply}, counted: 4,
 		},
 		{
-			name:  "a stranger's /test all, denied",
-			event: event{stranger, "/test all", "NONE"},
-			want:  []string{callPR, callPerm, callTeam, callReply}, counted: 4,
+			name:   "a stranger's /test all, denied",
+			before: []event{othersRetest},
+			event:  event{stranger, "/test all", "NONE"},
+			want:   []string{callPR, callTeam, callReply}, counted: 3,
 		},
 		{
 			name:   "a stranger's /test all again, within ten minutes",
@@ -150,23 +168,25 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			want:   []string{callPR}, counted: 1,
 		},
 		{
-			name:  "check_suite rerequested by a maintainer",
-			event: event{login: maintainer},
-			want:  []string{callPR, callPerm, callReply}, counted: 3,
+			name:   "check_suite rerequested by a maintainer",
+			before: []event{othersRetest},
+			event:  event{login: maintainer},
+			want:   []string{callPR, callReply}, counted: 2,
 		},
 		{
 			name:   "check_suite rerequested again, over a minute later",
 			before: []event{{login: maintainer}},
 			expire: true,
 			event:  event{login: maintainer},
-			want:   []string{callPR, callPerm + notModified, callReply}, counted: 2,
+			want:   []string{callPR, callWriters + notModified, callReply}, counted: 2,
 		},
 		{
 			// Queued until the PR merges, then the PR is read again in
 			// case it merged meanwhile: unchanged, so a 304.
-			name:  "a declared command, /cherry-pick on an open PR",
-			event: event{maintainer, "/cherry-pick release-v1.2.x", "MEMBER"},
-			want:  []string{callPR, callPR + notModified, callPerm, callReact, callReply}, counted: 4,
+			name:   "a declared command, /cherry-pick on an open PR",
+			before: []event{othersRetest},
+			event:  event{maintainer, "/cherry-pick release-v1.2.x", "MEMBER"},
+			want:   []string{callPR, callPR + notModified, callReact, callReply}, counted: 3,
 		},
 	}
 	for _, tt := range tests {
@@ -175,6 +195,7 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 			e := newEnv(t)
 			e.declare(cherryPick)
 			e.cfg.GitHub.Repositories[0].TrustedTeams = []string{team}
+			e.gh.SetPermission(owner, repoName, coMaintainer, "maintain")
 			e.gh.SetPermission(owner, repoName, teamMember, "read")
 			e.gh.SetPermission(owner, repoName, stranger, "read")
 			e.gh.AddTeamMember(owner, "plumbing", teamMember)
@@ -220,7 +241,7 @@ func TestGitHubCallsPerCommand(t *testing.T) {
 // asked so far (the PR read, the commenter's permission, 👀), and the
 // rerun must then exist while everything asked later stays unanswered. So
 // from a signed /retest to its PipelineRun, tekbot waits on GitHub once,
-// for a commenter never seen (permission read beside the PR read) and one
+// for a commenter never seen (writers listed beside the PR read) and one
 // seen before (permission from the cache), and the 👀 and the reply wait
 // for nothing on the way.
 func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
@@ -230,7 +251,7 @@ func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
 		seenEarly bool
 		round1    []string // asked before anything is answered
 	}{
-		{"never seen", false, []string{callPR, callPerm}},
+		{"never seen", false, []string{callPR, callWriters}},
 		{"seen before", true, []string{callPR}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,7 +284,7 @@ func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
 				return ok
 			})
 			for _, c := range heldCalls(e.gh) {
-				if c == callPR || c == callPerm || c == callTeam {
+				if c == callPR || c == callWriters || c == callPerm || c == callTeam {
 					t.Errorf("a second round asked %s: it was not needed before the Create", c)
 				}
 			}

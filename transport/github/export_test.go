@@ -12,3 +12,9 @@ func (a *API) ExpireCache() {
 		a.cache[k] = c
 	}
 }
+
+// Forgot reports whether a role event named login (or everyone) within
+// the cache's life.
+func (a *API) Forgot(login string) bool {
+	return a.forgotten(login, time.Now().Add(-a.cacheTTL))
+}

@@ -143,8 +143,13 @@ func (a *API) PullRequestStatus(ctx context.Context, repo string, number int) (p
 // Merge merges PR number if its head is still head: GitHub refuses (409)
 // when someone pushed since it was checked.
 func (a *API) Merge(ctx context.Context, repo string, number int, head, title string) error {
+	return a.merge(ctx, repo, number, &gh.PullRequestOptions{CommitTitle: title, SHA: head})
+}
+
+// merge merges PR number as opts say; opts.SHA pins the head.
+func (a *API) merge(ctx context.Context, repo string, number int, opts *gh.PullRequestOptions) error {
 	owner, name := splitRepo(repo)
-	res, resp, err := a.client.PullRequests.Merge(ctx, owner, name, number, "", &gh.PullRequestOptions{CommitTitle: title, SHA: head})
+	res, resp, err := a.client.PullRequests.Merge(ctx, owner, name, number, "", opts)
 	if err := a.counted(resp, err); err != nil {
 		return fmt.Errorf("merging %s#%d: %w", repo, number, err)
 	}

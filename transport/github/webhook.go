@@ -43,9 +43,17 @@ type Receiver struct {
 	// Closed is told when a PR closes, to run or drop what waits for its
 	// merge; nil ignores pull_request events.
 	Closed Closes
+	// Pushes is told when a PR's head moves; nil ignores pushes.
+	Pushes Pushes
+	// Queue is told when a PR's labels, head or state change; nil leaves
+	// GitHub's merge queue alone.
+	Queue Queue
 	// Denials keeps strangers' denials to one per person per PR per
 	// deniedEvery across replicas (state.Claims); nil sends every denial.
 	Denials Denials
+	// RoleChanges tell the other replicas about a role event
+	// (state.RoleChanges); nil keeps it to this one.
+	RoleChanges RoleChanges
 	// Commits find the PR of a re-run button's commit when GitHub names
 	// none (a fork's PR), asked in order; nil ignores such presses.
 	Commits []CommitPulls
@@ -53,6 +61,18 @@ type Receiver struct {
 	Log     *slog.Logger
 	// Now is the clock for the comment window; nil means time.Now.
 	Now func() time.Time
+}
+
+// RoleEvents forget what is known of a person's roles ("" for everyone's)
+// when GitHub says they changed. An API that does (API) is told by the
+// Receiver.
+type RoleEvents interface {
+	Forget(login string)
+}
+
+// RoleChanges pass a role event on to every replica (state.RoleChanges).
+type RoleChanges interface {
+	Note(ctx context.Context, login string, now time.Time) error
 }
 
 // Denials are claims that renew after a period (state.Claims).
@@ -94,6 +114,10 @@ type delivery struct {
 	// closed is the PR a pull_request "closed" event closed, from the
 	// signed payload; the delivery then has no commands.
 	closed *bot.PullRequest
+	// changed is the PR a pull_request event changed (its labels, its
+	// head); pushed says the head moved and Pushes follows it.
+	changed *bot.PullRequest
+	pushed  bool
 }
 
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
@@ -124,6 +148,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	log := r.Log.With("delivery", id, "event", event)
+	if roleEvents[event] {
+		r.rolesChanged(req.Context(), w, log, event, body)
+		return
+	}
 	d, why, err := r.decode(event, body)
 	if err != nil {
 		log.Info("github webhook malformed", "err", err)
@@ -178,6 +206,9 @@ func (r *Receiver) decode(event string, body []byte) (*delivery, string, error) 
 	case *gh.CheckSuiteEvent:
 		return r.decodeCheckSuite(e)
 	case *gh.PullRequestEvent:
+		if e.GetAction() != "closed" {
+			return r.decodeChanged(e)
+		}
 		return r.decodeClosed(e)
 	}
 	return nil, "unexpected payload", nil
@@ -275,6 +306,9 @@ func (r *Receiver) needsTrust(d *delivery) bool {
 func (r *Receiver) process(ctx context.Context, log *slog.Logger, d *delivery, claim *bot.Claim) (retry bool) {
 	if d.closed != nil {
 		return r.processClosed(ctx, log, d, claim)
+	}
+	if d.changed != nil {
+		return r.processChanged(ctx, log, d, claim)
 	}
 	person := r.personByGitHub(d.login)
 	// 👀 says "seen" at once to the repository's people; strangers get no

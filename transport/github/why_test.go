@@ -24,7 +24,7 @@ import (
 // serve does, and returns a reader of it that reads afresh every time.
 func (e *env) history() *flakes.Reader {
 	e.t.Helper()
-	store := &state.Shards{Kube: e.cluster.Kube, Namespace: e.ns, Set: "flakes"}
+	store := &state.Shards{ConfigMaps: state.ConfigMapsIn(e.cluster.Kube, e.ns), Set: "flakes"}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rec := &flakes.Recorder{Store: store, Log: quiet, Every: 20 * time.Millisecond}
 	c := e.clusters.Get("dogfooding")
