@@ -3,7 +3,9 @@ package tekton
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -44,19 +46,55 @@ func (l Logs) Pod(ctx context.Context, namespace, name string) (*corev1.Pod, err
 	return l.c.Kube.CoreV1().Pods(namespace).Get(ctx, name, metav1.GetOptions{})
 }
 
-// Log reads the last LogTailLines lines of a container's log, at most
-// LogMaxBytes; cut is true when that bound may have left lines out.
+// Log reads the last LogTailLines lines of a container's log, and of
+// those the last LogMaxBytes; cut is true when a bound may have left lines
+// out. The byte bound is not the API's limitBytes: the kubelet applies it
+// from the start of the tail, which would drop the log's end (what
+// failed) and cut its last line mid-way, a Secret in it printed only in
+// part, which redaction cannot recognise. Here the end is kept and a line
+// cut at the start is dropped whole.
 func (l Logs) Log(ctx context.Context, namespace, pod, container string) (string, bool, error) {
-	b, err := l.c.Kube.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{
-		Container:  container,
-		TailLines:  ptr.To[int64](LogTailLines),
-		LimitBytes: ptr.To[int64](LogMaxBytes),
-	}).DoRaw(ctx)
+	rc, err := l.c.Kube.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{
+		Container: container,
+		TailLines: ptr.To[int64](LogTailLines),
+	}).Stream(ctx)
 	if err != nil {
 		return "", false, fmt.Errorf("log of %s/%s container %s: %w", namespace, pod, container, err)
 	}
-	cut := len(b) >= LogMaxBytes || bytes.Count(b, []byte("\n")) >= LogTailLines
+	defer rc.Close()
+	b, dropped, err := lastBytes(rc, LogMaxBytes)
+	if err != nil {
+		return "", false, fmt.Errorf("log of %s/%s container %s: %w", namespace, pod, container, err)
+	}
+	if dropped {
+		_, b, _ = bytes.Cut(b, []byte("\n"))
+	}
+	cut := dropped || bytes.Count(b, []byte("\n")) >= LogTailLines
 	return string(b), cut, nil
+}
+
+// lastBytes reads r to its end and returns its last n bytes, holding at
+// most 2n at once; dropped is true when bytes before them were left out.
+func lastBytes(r io.Reader, n int) (b []byte, dropped bool, err error) {
+	buf := make([]byte, 0, 2*n)
+	for {
+		if len(buf) == cap(buf) {
+			buf = buf[:copy(buf, buf[len(buf)-n:])]
+			dropped = true
+		}
+		m, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+m]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if len(buf) > n {
+		buf, dropped = buf[len(buf)-n:], true
+	}
+	return buf, dropped, nil
 }
 
 // Secrets reads Secrets' data, for redaction: the only use tekbot makes of

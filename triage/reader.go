@@ -57,9 +57,10 @@ type failed struct {
 }
 
 // Read says why a PipelineRun failed. A run that has not failed gives an
-// Excerpt with no Tasks. An error means the run itself could not be read;
-// a TaskRun, pod or log that cannot be read leaves its task with its
-// condition only, and the Excerpt Truncated.
+// Excerpt with no Tasks. An error means the run itself could not be read.
+// A TaskRun or pod of the run that cannot be read withholds every log
+// (conditions only, the Excerpt Truncated): its Secrets are unknown. A
+// log that cannot be read leaves its task with its condition only.
 func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excerpt, error) {
 	pr, err := r.logs.PipelineRun(ctx, namespace, pipelineRun)
 	if err != nil {
@@ -83,15 +84,22 @@ func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excer
 		}
 		tr, err := r.logs.TaskRun(ctx, namespace, ch.Name)
 		// Only a TaskRun the run controls is its: a name in a status
-		// is not proof enough.
+		// is not proof enough. Every TaskRun and pod of the run counts,
+		// failed or not: a Secret one task reads can reach another's log
+		// through a shared workspace. So one whose Secrets cannot be
+		// known (gone, refused, not the run's) withholds every log; the
+		// TaskRun's status.taskSpec is no fallback, as it shows neither
+		// the pod template's Secrets nor the service account's, which
+		// Tekton's credential init mounts.
 		if err != nil || !metav1.IsControlledBy(tr, pr) {
-			slog.WarnContext(ctx, "triage: TaskRun not read", "namespace", namespace, "taskrun", ch.Name, "err", err)
-			ex.Truncated = true
+			slog.WarnContext(ctx, "triage: TaskRun not read: logs withheld", "namespace", namespace, "taskrun", ch.Name, "err", err)
+			complete = false
 			continue
 		}
-		// Every pod of the run counts, failed or not: a Secret one task
-		// reads can reach another's log through a shared workspace.
-		pod := r.pod(ctx, tr)
+		pod, ok := r.pod(ctx, tr)
+		if !ok {
+			complete = false
+		}
 		if pod != nil {
 			reach.Add(tekton.ReachOfPod(pod))
 		}
@@ -100,7 +108,7 @@ func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excer
 		}
 	}
 	red, showLogs := r.redactor(ctx, namespace, reach)
-	// Unread TaskRuns' pods may read Secrets that are then not known.
+	// Unread TaskRuns and pods may read Secrets that are then not known.
 	showLogs = showLogs && complete
 	if !showLogs {
 		ex.Truncated = true
@@ -116,17 +124,18 @@ func (r *Reader) Read(ctx context.Context, namespace, pipelineRun string) (Excer
 	return ex, nil
 }
 
-// pod is the TaskRun's pod, if it still exists and the TaskRun owns it.
-func (r *Reader) pod(ctx context.Context, tr *pipelinev1.TaskRun) *corev1.Pod {
+// pod is the TaskRun's pod, if it still exists and the TaskRun owns it;
+// ok is false when it had one that was not read.
+func (r *Reader) pod(ctx context.Context, tr *pipelinev1.TaskRun) (pod *corev1.Pod, ok bool) {
 	if tr.Status.PodName == "" {
-		return nil
+		return nil, true
 	}
 	pod, err := r.logs.Pod(ctx, tr.Namespace, tr.Status.PodName)
 	if err != nil || !metav1.IsControlledBy(pod, tr) {
-		slog.DebugContext(ctx, "triage: pod not read", "namespace", tr.Namespace, "pod", tr.Status.PodName, "err", err)
-		return nil
+		slog.WarnContext(ctx, "triage: pod not read: logs withheld", "namespace", tr.Namespace, "pod", tr.Status.PodName, "err", err)
+		return nil, false
 	}
-	return pod
+	return pod, true
 }
 
 // redactor reads the values of the Secrets the run could read. Logs are
@@ -151,8 +160,19 @@ func (r *Reader) redactor(ctx context.Context, namespace string, reach tekton.Re
 			values = append(values, v)
 		}
 	}
-	return newRedactor(values), ok
+	red := newRedactor(values)
+	if len(red.needles) > maxNeedles {
+		slog.WarnContext(ctx, "triage: too many Secret values to look for: logs withheld", "namespace", namespace, "needles", len(red.needles))
+		ok = false
+	}
+	return red, ok
 }
+
+// maxNeedles bounds the strings redaction looks for in a log, each one a
+// pass over it (about half a millisecond per MiB of log): a Secret
+// holding a large document would make every excerpt of its runs take
+// minutes. Beyond it, logs are withheld.
+const maxNeedles = 5000
 
 // task is one failed TaskRun's excerpt; cut is true when its log was not
 // all read or could not be read.
@@ -171,7 +191,11 @@ func (r *Reader) task(ctx context.Context, f failed, red *redactor, showLogs boo
 		slog.WarnContext(ctx, "triage: log not read", "namespace", f.tr.Namespace, "pod", f.pod.Name, "container", step.Container, "err", err)
 		return t, true
 	}
-	t.Lines = pick(red.Redact(log))
+	if cut {
+		t.Lines = pick(red.RedactTail(log))
+	} else {
+		t.Lines = pick(red.Redact(log))
+	}
 	return t, cut
 }
 

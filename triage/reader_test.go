@@ -28,6 +28,7 @@ type fakeCluster struct {
 	logs    map[string]string // pod/container
 	secrets map[string]map[string][]byte
 	refused map[string]bool // Secrets whose read fails
+	cut     map[string]bool // pod/container: logs whose start was not read
 }
 
 var errNotFound = errors.New("not found")
@@ -52,7 +53,7 @@ func (f *fakeCluster) Pod(_ context.Context, _, name string) (*corev1.Pod, error
 }
 func (f *fakeCluster) Log(_ context.Context, _, pod, container string) (string, bool, error) {
 	l, err := get(f.logs, pod+"/"+container)
-	return l, false, err
+	return l, f.cut[pod+"/"+container], err
 }
 func (f *fakeCluster) SecretData(_ context.Context, _, name string) (map[string][]byte, error) {
 	if f.refused[name] {
@@ -173,6 +174,39 @@ func TestRead(t *testing.T) {
 			wantTasks: []string{"push"},
 			wantLines: map[string][]string{"push": {"Error: plain " + Redacted, "Error: push refused with token " + Redacted}},
 			absent:    []string{secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue)), url.QueryEscape(secretValue), "ghp_"}},
+		{name: "a docker config's password printed alone, redacted",
+			setup: func(w *world) {
+				w.secrets["creds"] = map[string][]byte{".dockerconfigjson": []byte(`{"auths":{"r.example.com":{"password":"` + secretValue + `"}}}`)}
+				w.task("push", true, "Error: login with "+secretValue+" refused\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			wantLines: map[string][]string{"push": {"Error: login with " + Redacted + " refused"}},
+			absent:    []string{secretValue}},
+		{name: "a Secret too large a document to look for: logs withheld",
+			setup: func(w *world) {
+				var doc strings.Builder
+				for i := range maxNeedles {
+					fmt.Fprintf(&doc, "key%d: value-number-%d\n", i, i)
+				}
+				w.secrets["creds"] = map[string][]byte{"values.yaml": []byte(doc.String())}
+				w.task("push", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "a cut log starting with a value's end: redacted",
+			setup: func(w *world) {
+				w.secrets["creds"] = map[string][]byte{"token": []byte(secretValue)}
+				tr := w.task("push", true, secretValue[10:]+" was the token\nError: x\n")
+				w.cut = map[string]bool{tr.Status.PodName + "/step-test": true}
+			},
+			secrets:   true,
+			wantTasks: []string{"push"},
+			wantLines: map[string][]string{"push": {Redacted + " was the token", "Error: x"}},
+			truncated: true,
+			absent:    []string{secretValue[10:]}},
 		{name: "a Secret tekbot may not read: logs withheld",
 			setup: func(w *world) {
 				w.refused["creds"] = true
@@ -195,7 +229,48 @@ func TestRead(t *testing.T) {
 			},
 			secrets:   true,
 			wantTasks: []string{"unit"},
-			truncated: true},
+			truncated: true,
+			absent:    []string{"Error: real", "look at me"}},
+		{name: "another task's pod gone: logs withheld (its Secrets are unknown)",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.pods, tr.Status.PodName)
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "another task's pod not its TaskRun's: logs withheld",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				w.pods[tr.Status.PodName].OwnerReferences = nil
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "another TaskRun not read: logs withheld",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.trs, tr.Name)
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			truncated: true,
+			absent:    []string{"Error: x"}},
+		{name: "a passed task that never had a pod: logs shown",
+			setup: func(w *world) {
+				tr := w.task("build", false, "")
+				delete(w.pods, tr.Status.PodName)
+				tr.Status.PodName = ""
+				w.task("unit", true, "Error: x\n")
+			},
+			secrets:   true,
+			wantTasks: []string{"unit"},
+			wantLines: map[string][]string{"unit": {"Error: x"}}},
 		{name: "too many TaskRuns: conditions only, logs withheld",
 			setup: func(w *world) {
 				w.task("unit", true, "Error: x\n")

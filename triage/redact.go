@@ -53,12 +53,16 @@ type redactor struct {
 }
 
 // newRedactor looks for every value in values, in each form a log may
-// print it (secretForms). Values are Secret data: every key of every
-// Secret the run could read.
+// print it (secretForms), and so every part of it a log may print alone
+// (parts). Values are Secret data: every key of every Secret the run
+// could read.
 func newRedactor(values [][]byte) *redactor {
 	r := &redactor{}
 	for _, v := range values {
 		r.needles = append(r.needles, secretForms(string(v))...)
+		for _, p := range parts(string(v)) {
+			r.needles = append(r.needles, secretForms(p)...)
+		}
 	}
 	// Sorted only to drop duplicates: every match of every form is
 	// marked, overlapping or not.
@@ -111,7 +115,18 @@ func secretForms(v string) []string {
 
 // Redact returns text with every Secret value and credential shape
 // replaced by Redacted. Line breaks are kept, so lines stay lines.
-func (r *redactor) Redact(text string) string {
+func (r *redactor) Redact(text string) string { return r.redact(text, false) }
+
+// RedactTail is Redact for the end of a log whose start was not read:
+// it also hides, at its start, the end of any value that began in the
+// lines not read (a value split over lines, as base64 wraps it).
+func (r *redactor) RedactTail(text string) string { return r.redact(text, true) }
+
+// maxTail bounds how much of a value's end RedactTail looks for: the
+// first lines of a tail, not a whole document.
+const maxTail = 4096
+
+func (r *redactor) redact(text string, tail bool) string {
 	hide := make([]bool, len(text))
 	// Values are searched for in the text without its line breaks, each
 	// position mapped back, so a value wrapped over lines is found.
@@ -136,6 +151,15 @@ func (r *redactor) Redact(text string) string {
 			off += i + 1
 		}
 	}
+	if tail {
+		for _, n := range r.needles {
+			if k := sharedEnd(n, s); k >= minEncoded {
+				for j := range k {
+					hide[at[j]] = true
+				}
+			}
+		}
+	}
 	for _, re := range shapes {
 		for _, m := range re.FindAllStringIndex(text, -1) {
 			for j := m[0]; j < m[1]; j++ {
@@ -156,4 +180,15 @@ func (r *redactor) Redact(text string) string {
 		b.WriteString(Redacted)
 	}
 	return b.String()
+}
+
+// sharedEnd is the length of the longest end of n, shorter than n and at
+// most maxTail long, that s starts with.
+func sharedEnd(n, s string) int {
+	for k := min(len(n)-1, len(s), maxTail); k > 0; k-- {
+		if n[len(n)-k:] == s[:k] {
+			return k
+		}
+	}
+	return 0
 }

@@ -47,26 +47,116 @@ func TestRedact(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var values [][]byte
-			for _, v := range tc.values {
-				values = append(values, []byte(v))
+			checkRedact(t, tc.values, tc.in, tc.gone, tc.kept)
+		})
+	}
+}
+
+// checkRedact redacts in with values' redactor: gone must not be in the
+// result, kept must, and lines stay lines.
+func checkRedact(t *testing.T, values []string, in string, gone, kept []string) {
+	t.Helper()
+	var vs [][]byte
+	for _, v := range values {
+		vs = append(vs, []byte(v))
+	}
+	got := newRedactor(vs).Redact(in)
+	for _, g := range gone {
+		if strings.Contains(got, g) {
+			t.Errorf("Redact(%q) = %q: still holds %q", in, got, g)
+		}
+	}
+	for _, k := range kept {
+		if !strings.Contains(got, k) {
+			t.Errorf("Redact(%q) = %q: lost %q", in, got, k)
+		}
+	}
+	if len(gone) > 0 && !strings.Contains(got, Redacted) {
+		t.Errorf("Redact(%q) = %q: no %s marker", in, got, Redacted)
+	}
+	if strings.Count(got, "\n") != strings.Count(in, "\n") {
+		t.Errorf("Redact(%q) = %q: lines not kept", in, got)
+	}
+}
+
+// TestRedactStructured: a field of a structured Secret printed on its
+// own is hidden, in each form a whole value is: Tekton's credential init
+// writes these files into ~/.docker, ~/.git-credentials and the like.
+func TestRedactStructured(t *testing.T) {
+	t.Parallel()
+	const (
+		dockerPass = "d0cker-pa55word"
+		gitPass    = "g1t p@ss/word"
+		netrcPass  = "netrc-s3cret"
+		kubeToken  = "kube-t0ken-abcdef0123456789"
+		envToken   = "env-t0ken-9876"
+	)
+	auth := base64.StdEncoding.EncodeToString([]byte("robot:" + dockerPass))
+	docker := `{"auths":{"registry.example.com":{"username":"robot","password":"` + dockerPass + `","auth":"` + auth + `"}}}`
+	shortAuth := `{"auths":{"r.example.com":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("robot:abc123")) + `"}}}`
+	gitCreds := "https://bot:" + url.PathEscape(gitPass) + "@github.com\n"
+	netrc := "machine github.com\n  login robot-user\n  password " + netrcPass + "\n"
+	kubeconfig := "apiVersion: v1\nkind: Config\nusers:\n- name: ci\n  user:\n    token: " + kubeToken + "\n"
+	env := "# deploy\nexport API_TOKEN=\"" + envToken + "\"\nDEBUG=true\n"
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, tc := range []struct {
+		name, value string
+		in          string
+		gone, kept  []string
+	}{
+		{name: "docker password", value: docker, in: "login failed for robot with " + dockerPass + " at registry.example.com",
+			gone: []string{dockerPass}, kept: []string{"login failed for robot with ", " at registry.example.com"}},
+		{name: "docker auth", value: docker, in: `Authorization: X ` + auth, gone: []string{auth}},
+		{name: "docker auth decoded", value: docker, in: "creds robot:" + dockerPass + " refused", gone: []string{"robot:" + dockerPass}, kept: []string{"creds ", " refused"}},
+		{name: "docker password base64", value: docker, in: "p=" + b64(dockerPass), gone: []string{b64(dockerPass)}},
+		{name: "docker password URL-encoded", value: docker, in: "GET /?p=" + url.QueryEscape(dockerPass), gone: []string{url.QueryEscape(dockerPass)}},
+		{name: "docker password split across lines", value: docker, in: "x " + dockerPass[:7] + "\n" + dockerPass[7:] + " y", gone: []string{dockerPass[:7], dockerPass[7:]}},
+		{name: "docker auth's short password", value: shortAuth, in: "password abc123 wrong", gone: []string{"abc123"}, kept: []string{"password ", " wrong"}},
+		{name: "git-credentials password", value: gitCreds, in: "fatal: password " + gitPass + " rejected", gone: []string{gitPass}, kept: []string{"fatal: password ", " rejected"}},
+		{name: "git-credentials password as stored", value: gitCreds, in: "using " + url.PathEscape(gitPass), gone: []string{url.PathEscape(gitPass)}},
+		{name: "git-credentials user:pass base64", value: gitCreds, in: "Authorization: Basic " + b64("bot:"+gitPass), gone: []string{b64("bot:" + gitPass)}},
+		{name: "netrc password", value: netrc, in: "auth with " + netrcPass + " failed", gone: []string{netrcPass}, kept: []string{" failed"}},
+		{name: "kubeconfig token", value: kubeconfig, in: "error: token " + kubeToken + " expired", gone: []string{kubeToken}, kept: []string{"error: token ", " expired"}},
+		{name: "kubeconfig's short words kept", value: kubeconfig, in: "Config v1 for user ci", kept: []string{"Config v1 for user ci"}},
+		{name: "env file value", value: env, in: "curl -H 'X: " + envToken + "'", gone: []string{envToken}},
+		{name: "env file's short value kept", value: env, in: "DEBUG is true", kept: []string{"DEBUG is true"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			checkRedact(t, []string{tc.value}, tc.in, tc.gone, tc.kept)
+		})
+	}
+}
+
+// TestRedactTail: a log read from the middle may start with the end of a
+// value that began in the lines not read; only a tail is searched so.
+func TestRedactTail(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("0123456789abcdef", 8)
+	b64 := base64.StdEncoding.EncodeToString([]byte(long)) // wraps at 76
+	red := newRedactor([][]byte{[]byte(long)})
+	for _, tc := range []struct {
+		name, in  string
+		tail      bool
+		gone      string
+		wantShown bool
+	}{
+		{name: "wrapped base64's last line, at a tail's start", in: b64[76:] + "\n--- FAIL: x\n", tail: true, gone: b64[76:]},
+		{name: "the value's end, at a tail's start", in: long[40:] + " rest\nnext\n", tail: true, gone: long[40:]},
+		{name: "a whole log is not searched so", in: b64[76:] + "\n", gone: b64[76:], wantShown: true},
+		{name: "shorter than a piece worth hiding", in: long[len(long)-5:] + " ok\n", tail: true, gone: long[len(long)-5:], wantShown: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := red.Redact(tc.in)
+			if tc.tail {
+				got = red.RedactTail(tc.in)
 			}
-			got := newRedactor(values).Redact(tc.in)
-			for _, g := range tc.gone {
-				if strings.Contains(got, g) {
-					t.Errorf("Redact(%q) = %q: still holds %q", tc.in, got, g)
-				}
-			}
-			for _, k := range tc.kept {
-				if !strings.Contains(got, k) {
-					t.Errorf("Redact(%q) = %q: lost %q", tc.in, got, k)
-				}
-			}
-			if len(tc.gone) > 0 && !strings.Contains(got, Redacted) {
-				t.Errorf("Redact(%q) = %q: no %s marker", tc.in, got, Redacted)
+			if shown := strings.Contains(got, tc.gone); shown != tc.wantShown {
+				t.Errorf("redacting %q (tail %v) = %q: shows %q %v, want %v", tc.in, tc.tail, got, tc.gone, shown, tc.wantShown)
 			}
 			if strings.Count(got, "\n") != strings.Count(tc.in, "\n") {
-				t.Errorf("Redact(%q) = %q: lines not kept", tc.in, got)
+				t.Errorf("lines not kept: %q", got)
 			}
 		})
 	}
