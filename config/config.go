@@ -21,6 +21,7 @@ type Config struct {
 	Dashboard *Dashboard `yaml:"dashboard"`
 	State     State      `yaml:"state"`
 	Alerts    Alerts     `yaml:"alerts"`
+	Triage    Triage     `yaml:"triage"`
 	// Commands are verbs the team declares (config/commands.go).
 	Commands []Command `yaml:"commands"`
 }

@@ -121,6 +121,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad handoff", validBase + "rotation:\n  handoff: \"9am\"\n", "rotation.handoff", "HH:MM"},
 		{"bad weekday", validBase + "rotation:\n  workingDays: [Mon, Funday]\n", "rotation.workingDays[1]", "not a weekday"},
 		{"unknown role in allow", validBase + "policy:\n  allow:\n    retest: [wizards]\n", "policy.allow.retest[0]", `unknown role "wizards"`},
+		{"unknown triage mode", validBase + "triage:\n  secrets: all\n", "triage.secrets", `must be "read" or "shapes", not "all"`},
 		{"unknown verb in allow", validBase + "policy:\n  allow:\n    deploy: [everyone]\n", "policy.allow.deploy", `unknown command "deploy"`},
 		{"gitops without path", validBase + "promotion:\n  environments:\n    - {name: prod, strategy: gitops, repository: tektoncd/plumbing, pattern: 'v.*'}\n", "promotion.environments[0].path", "required"},
 		{"metrics on the webhook listener", validBase + "server:\n  listen: \":8080\"\n  metricsAddr: \":8080\"\n", "server.metricsAddr", "leave it empty"},

@@ -124,6 +124,7 @@ func (c *Config) applyDefaults() {
 		c.Rotation.EscalateAfter.Duration = DefaultEscalateAfter
 	}
 	c.alertDefaults()
+	c.triageDefaults()
 	for i := range c.Promotion.Environments {
 		e := &c.Promotion.Environments[i]
 		if e.Namespace == "" {

@@ -49,6 +49,7 @@ func (v *validator) validate() {
 	v.rotation()
 	v.promotion()
 	v.alerts()
+	v.triage()
 	v.secretNamespaces()
 	v.secretBindings()
 	v.commands()

@@ -27,22 +27,56 @@ type Excerpter interface {
 }
 
 func (h *commands) whySpec() *bot.Spec {
+	onPR := h.whyOnPR()
 	return &bot.Spec{
 		Verb:  "why",
 		Usage: "why [pipeline | pipelinerun | PR URL]",
 		Summary: "why runs failed: flaky (and how often), broken or new, judged from 14 days of outcomes, with the log lines that explain it; " +
-			"on a PR its head commit's failed runs (or the named pipeline's), in Slack a PipelineRun (name or dashboard link) or a PR's failed runs",
+			"on a PR its head commit's failed runs (or the named pipeline's), in Slack a PipelineRun (name or dashboard link) or a PR's failed runs; " +
+			"on a PR only who may /retest may ask (policy.allow.why)",
 		Transports: onBoth,
-		ReadOnly:   true,
-		Handle:     h.why,
+		// Checked in the handler: on a PR its public reply posts lines
+		// of the runs' logs, so only onPR's roles may ask there; a
+		// Slack reply is seen by the caller alone.
+		ReadOnly: true,
+		Gates:    []*bot.Spec{onPR},
+		Handle: func(ctx context.Context, req *bot.Request) bot.Reply {
+			return h.why(ctx, req, onPR)
+		},
 	}
 }
 
-func (h *commands) why(ctx context.Context, req *bot.Request) bot.Reply {
-	if req.Caller.Transport == bot.GitHub {
-		return h.whyOf(ctx, req, req.PullRequest, req.Command.Args)
+// whyOnPR is the policy entry for /why on a PR: policy.allow.why, or else
+// whoever may /retest there (by default writers and trusted authors).
+// The reply is a public comment holding lines of the runs' logs,
+// redacted but still the project's: not for anyone who can comment.
+func (h *commands) whyOnPR() *bot.Spec {
+	allow := writers
+	if h.Config != nil {
+		if roles, ok := h.Config.Policy.Allow["retest"]; ok {
+			allow = roles
+		}
 	}
-	return h.whySlack(ctx, req)
+	return &bot.Spec{Verb: "why", Usage: "why on a PR", DefaultAllow: allow}
+}
+
+func (h *commands) why(ctx context.Context, req *bot.Request, onPR *bot.Spec) bot.Reply {
+	if req.Caller.Transport != bot.GitHub {
+		return h.whySlack(ctx, req)
+	}
+	ok, err := h.Policy.Allowed(ctx, onPR, req.Caller)
+	if err != nil {
+		return h.trouble(ctx, req, "GitHub", err, "check whether you may run `why`")
+	}
+	if !ok {
+		var repo string
+		if req.PullRequest != nil {
+			repo = req.PullRequest.Repository
+		}
+		return bot.Reply{Outcome: bot.Denied, Text: "Sorry, you may not run `why` on a PR. Who may: " +
+			h.Policy.WhoMay(onPR, bot.GitHub, repo) + "."}
+	}
+	return h.whyOf(ctx, req, req.PullRequest, req.Command.Args)
 }
 
 const whyUsage = "Usage: `why <pipelinerun|dashboard URL|PR URL>`"

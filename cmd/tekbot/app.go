@@ -19,6 +19,7 @@ import (
 	"tekbot/state"
 	"tekbot/tekton"
 	"tekbot/transport/httplimit"
+	"tekbot/triage"
 )
 
 // app is tekbot assembled from a config: the same for serve and dev. Each
@@ -56,6 +57,8 @@ type app struct {
 	// that record (outcomeHistory).
 	outcomes *flakes.Recorder
 	verdicts *flakes.Reader
+	// excerpts read why failed runs failed, on every cluster.
+	excerpts *triage.Readers
 	// mergeQueue enqueues the PRs that meet their repository's
 	// mergeQueue rule (nil without GitHub).
 	mergeQueue *mergequeue.Bridge
@@ -112,6 +115,7 @@ func newApp(cfg *config.Config, log *slog.Logger, opts appOptions) (*app, error)
 	// Every transport's requests go through one intake, and so one pool.
 	a.intake = &bot.Intake{Seen: bot.NewSeen(seenSize), Claims: a.claims, Pool: a.pool, Log: log}
 	a.outcomeHistory(cfg, log)
+	a.excerpts = triage.NewReaders(a.clusters.All(), cfg.Triage.Secrets != config.TriageShapes)
 	a.watchRunIndexes()
 	rotation := &state.RotationState{ConfigMaps: state.ConfigMapsIn(stateCluster.Kube, cfg.State.Namespace)}
 	deps := a.handlerDeps(rotation, opts)

@@ -83,6 +83,7 @@ func describeConfig(w io.Writer, file string, cfg *config.Config) {
 		fmt.Fprintf(w, "promotion %s: %s strategy on %s\n", e.Name, e.Strategy, orDash(e.Cluster))
 		fmt.Fprintf(w, "  evidence: %s\n", describeEvidence(cfg, &e))
 	}
+	fmt.Fprintf(w, "triage: secrets %s\n", triageMode(cfg.Triage.Secrets))
 	describeCommands(w, cfg)
 	reg := handlers.NewRegistry(&handlers.Deps{Config: cfg})
 	fmt.Fprintln(w, "policy:")
@@ -114,6 +115,14 @@ func roles(cfg *config.Config, s *bot.Spec) string {
 		who += " (default)"
 	}
 	return who
+}
+
+// triageMode says what a triage.secrets mode hides of the posted logs.
+func triageMode(mode string) string {
+	if mode == config.TriageShapes {
+		return mode + " (credential shapes redacted, no Secret read)"
+	}
+	return mode + " (every reachable Secret's value and credential shapes redacted)"
 }
 
 func githubAuth(cfg *config.Config) string {

@@ -7,9 +7,9 @@ import (
 
 // TestConfigCheckSummarySaysWhoMayPage: the summary's policy lines come
 // from the Specs the handlers ask the Policy about, so a verb that gates
-// part of what it does (paging, marking days off) is not shown as open to
+// part of what it does (paging, marking days off, /why on a PR) is not shown as open to
 // everyone, and policy.allow changes what the summary says as it changes
-// who may.
+// who may. It also shows the triage mode.
 func TestConfigCheckSummarySaysWhoMayPage(t *testing.T) {
 	t.Parallel()
 	const promote = "    promote: [release-managers]\n"
@@ -21,6 +21,15 @@ func TestConfigCheckSummarySaysWhoMayPage(t *testing.T) {
 			"  page         page: maintainers, repo-writers (default); page urgent: maintainers (default); the rest: everyone\n",
 			"  captain      captain off: maintainers (default); the rest: everyone\n",
 			"  status       everyone (read-only)\n",
+			// /why's public reply on a PR holds log lines: whoever may /retest.
+			"  why          why on a PR: repo-writers, maintainers, trusted-authors (default); the rest: everyone\n",
+			"triage: secrets read (every reachable Secret's value and credential shapes redacted)\n",
+		}},
+		{"policy.allow.why", promote, promote + "    why: [maintainers]\n", []string{
+			"  why          why on a PR: maintainers; the rest: everyone\n",
+		}},
+		{"triage.secrets shapes", "  secrets: read\n", "  secrets: shapes\n", []string{
+			"triage: secrets shapes (credential shapes redacted, no Secret read)\n",
 		}},
 		{"policy.allow", promote, promote + "    page: [release-managers]\n    captain: [release-managers]\n", []string{
 			"  page         page: release-managers; page urgent: release-managers; the rest: everyone\n",

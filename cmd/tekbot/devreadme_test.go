@@ -58,13 +58,24 @@ var readmeStory = []readmeStep{
 		"\\[slack #releases, thread-2\\]\n  ✅ pipeline `v20261123-a1b2c3d` is on dogfooding"}},
 	// A button acts once: the intake took its key.
 	{"press 1", []string{"Already done: tekbot takes each request once."}},
+	// Why it failed: the rerun fails with a Go test's log, and /why on
+	// the PR and in Slack show its excerpt and its verdict (unit-tests
+	// failed, passed and failed on 4f2b9c1: flaky).
+	{"fail next", []string{"The next PipelineRun to end will fail."}},
+	{"/test unit-tests", []string{`\[tekton on dogfooding\] tekton-ci/pipeline-pr-42-unit-tests-q9m4d-retry-2: failed`}},
+	{"/why", []string{"`unit-tests` .*pipeline-pr-42-unit-tests-q9m4d-retry-2.* failed: flaky \\(once in 14 days\\)",
+		"promote_test.go:42: version = v0.62.1, want v0.63.0", "--- FAIL: TestPromoteNightly"}},
+	{"/tekton why pipeline-pr-42-unit-tests-q9m4d-retry-2", []string{"failed: flaky \\(once in 14 days\\)",
+		"```[^`]*promote_test.go:42: version = v0.62.1, want v0.63.0"}},
 
 	// The captain's live duties: a repeated failure edits its line, and
 	// the promotion shows as drift from what the cluster reports.
 	{"fail next", nil},
 	{"/tekton rerun triggers-release-nightly-20261123", []string{`andrea reran nightly/tekton-nightly/triggers-release-nightly-20261123 \(was failed\)`,
 		`\[tekton on nightly\] tekton-nightly/triggers-release-nightly-20261123-retry-1: failed`,
-		"\\[slack #captain, thread-\\d+ edited\\]\n  \\w+ 🔴 nightly `triggers-release` failed 2 times today"}},
+		"\\[slack #captain, thread-\\d+ edited\\]\n  \\w+ 🔴 nightly `triggers-release` failed 2 times today",
+		// The excerpt folds into the alerts thread under the line.
+		"\\[slack #captain, in thread-\\d+\\]\n  Why `triggers-release-nightly-20261123-retry-1` failed:\n  `tests`: step `go-test` exited 1\n  ```[^`]*promote_test.go:42"}},
 	{"/tekton promotions", []string{`What runs where\n  • pipeline on dogfooding: .*⚠️ drift: `}},
 
 	// ## Commands: the GitHub table, row by row.

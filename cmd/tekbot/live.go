@@ -51,7 +51,7 @@ func (a *app) liveDuties(cfg *config.Config, log *slog.Logger, notify notifier, 
 		alerter := &alerts.Alerter{
 			Clusters: a.clusters, Watch: cfg.Alerts.Watch, Rotation: rotation, Mention: job.Mention,
 			Chat: live, Channel: cfg.Slack.Channels.Captain, Days: days, Claims: a.claims, Log: log.With("job", "alerts"),
-			Verdicts: a.verdicts, Finished: a.alertOutcomes,
+			Verdicts: a.verdicts, Excerpts: alertExcerpts{a.excerpts}, Finished: a.alertOutcomes,
 		}
 		// Its error is a watch that cannot be set up (an unknown cluster):
 		// fatal.

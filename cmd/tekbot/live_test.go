@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,10 +14,12 @@ import (
 	"time"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"tekbot/config"
 	"tekbot/test/kube"
+	"tekbot/test/kubelet"
 	"tekbot/test/poll"
 	"tekbot/test/slackfake"
 )
@@ -23,7 +27,9 @@ import (
 // TestLiveDutiesAreWired assembles tekbot as serve does, with Slack at a
 // fake Web API, a captain group and a watched namespace, and runs the
 // leader's jobs: @build-captain is set to the captain on duty, and a
-// watched run that fails is alerted in the captain channel.
+// watched run that fails is alerted in the captain channel, the lines of
+// its log that explain it (read through pods/log from a stand-in kubelet,
+// a Secret it printed redacted) folded into the thread.
 func TestLiveDutiesAreWired(t *testing.T) {
 	t.Parallel()
 	nightly, prod := kube.Shared(t, "nightly"), kube.Shared(t, "production")
@@ -78,15 +84,52 @@ func TestLiveDutiesAreWired(t *testing.T) {
 	if _, err := nightly.Tekton.TektonV1().PipelineRuns(watched).Create(ctx, pr, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// It fails as Tekton's controller ends a run: a failed TaskRun whose
+	// step printed a Secret it could read, plain, base64 and URL-encoded.
+	token := "nightly-publish-t0ken/+="
+	leaks := []string{token, base64.StdEncoding.EncodeToString([]byte(token)), url.QueryEscape(token)}
+	if _, err := nightly.Kube.CoreV1().Secrets(watched).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "publish-token"}, Data: map[string][]byte{"value": []byte(token)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	k := kubelet.ForTest(t, nightly.Kube.CoreV1(), "node-"+watched)
+	created, err := nightly.Tekton.TektonV1().PipelineRuns(watched).Get(ctx, pr.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubelet.Fail(t, nightly, k, created, "publish", "publish-token", "pushing images\n"+
+		"Error: denied: token "+leaks[0]+"\n"+"auth: Basic "+leaks[1]+"\n"+"retrying https://registry.example/?t="+leaks[2]+"\n"+
+		"publish.go:31: push ghcr.io/tektoncd/pipeline/controller: 403 Forbidden\n")
 	if _, err := kube.SetState(ctx, nightly, watched, pr.Name, kube.Failed); err != nil {
 		t.Fatal(err)
 	}
-	poll.Until(t, "the failure alert", 30*time.Second, func() bool {
+	var line, excerpt slackfake.Message
+	poll.Until(t, "the failure alert, and its excerpt in the thread", 30*time.Second, func() bool {
 		for _, m := range api.Messages() {
-			if m.Channel == cfg.Slack.Channels.Captain && m.ThreadTS != "" && strings.Contains(m.Text, "`nightly-release` failed once") {
-				return true
+			switch {
+			case m.Channel != cfg.Slack.Channels.Captain || m.ThreadTS == "":
+			case strings.Contains(m.Text, "`nightly-release` failed once"):
+				line = m
+			case strings.HasPrefix(m.Text, "Why `nightly-release-1` failed:"):
+				excerpt = m
 			}
 		}
-		return false
+		return line.TS != "" && excerpt.TS != ""
 	})
+	if excerpt.ThreadTS != line.ThreadTS {
+		t.Errorf("the excerpt is in thread %s, the alert in %s", excerpt.ThreadTS, line.ThreadTS)
+	}
+	for _, w := range []string{"*`publish`*: step `run` exited 1", "publish.go:31: push ghcr.io/tektoncd/pipeline/controller: 403 Forbidden", "Error: denied: token [redacted]"} {
+		if !strings.Contains(excerpt.Text, w) {
+			t.Errorf("the excerpt lacks %q:\n%s", w, excerpt.Text)
+		}
+	}
+	for _, m := range api.Messages() {
+		for _, l := range leaks {
+			if strings.Contains(m.Text, l) {
+				t.Errorf("a post shows the Secret (%q):\n%s", l, m.Text)
+			}
+		}
+	}
 }

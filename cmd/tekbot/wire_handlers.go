@@ -17,6 +17,7 @@ func (a *app) handlerDeps(rotation *state.RotationState, opts appOptions) *handl
 		Approvals: a.approvals,
 		Queue:     &state.Queue{ConfigMaps: state.ConfigMapsIn(a.state.Kube, cfg.State.Namespace)},
 		Verdicts:  a.verdicts,
+		Excerpts:  a.excerpts,
 		// A deploy's watch outlives the command that started it.
 		Runner: &a.runnables,
 	}
