@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"tekbot/bot"
 	"tekbot/config"
 	"tekbot/handlers"
