@@ -21,7 +21,8 @@ type Verdicts interface {
 
 // Excerpter reads the lines that explain why a failed run failed
 // (package triage's Reader on the run's cluster), rendered for the
-// transport that asked: Markdown on GitHub, mrkdwn in Slack.
+// transport that asked: Markdown on GitHub, mrkdwn in Slack, each within
+// the bound one reply gives one run.
 type Excerpter interface {
 	Excerpt(ctx context.Context, cluster, namespace, run string, t bot.Transport) (string, error)
 }
@@ -154,10 +155,6 @@ func (h *commands) whyOf(ctx context.Context, req *bot.Request, pr *bot.PullRequ
 	return bot.Reply{Outcome: bot.Noop, Public: req.Caller.Transport == bot.GitHub, Text: strings.TrimRight(b.String(), "\n")}
 }
 
-// maxExcerpt bounds one run's excerpt in a reply; package triage bounds
-// it again per task.
-const maxExcerpt = 6000
-
 // explain writes a failed run's verdict, its failed tasks' verdicts, and
 // the excerpt of its log when a triage reader is configured.
 func (h *commands) explain(ctx context.Context, req *bot.Request, b *strings.Builder, c *config.Cluster, run *pipelinev1.PipelineRun, label string) {
@@ -180,9 +177,9 @@ func (h *commands) explain(ctx context.Context, req *bot.Request, b *strings.Bui
 		bullet(b, "no log excerpt: %s", h.troubleWords(ctx, req, "the "+c.Name+" cluster", err))
 		return
 	}
-	if len(text) > maxExcerpt {
-		text = text[:maxExcerpt] + "\n…"
-	}
+	// The excerpt comes rendered within its bound (triage.Readers): cutting
+	// it here would split its code block and drop its last lines, the
+	// failure.
 	b.WriteString(text + "\n")
 }
 

@@ -17,13 +17,11 @@ type Verdicts interface {
 }
 
 // Excerpter reads the lines of a failed run's log that explain it, as
-// Slack mrkdwn (package triage's Reader on the run's cluster).
+// Slack mrkdwn within one section block (package triage's Reader on the
+// run's cluster).
 type Excerpter interface {
 	Excerpt(ctx context.Context, cluster, namespace, run string) (string, error)
 }
-
-// maxExcerpt keeps an excerpt within one Slack message's text.
-const maxExcerpt = 3500
 
 // verdict judges a failed run for its line: "flaky (2 times in 14 days)",
 // or "" when there is no history or it cannot be read (logged: a line
@@ -62,9 +60,6 @@ func (a *Alerter) excerpt(ctx context.Context, c *tekton.Cluster, r *Run, thread
 				a.Log.Warn("reading a failed run's log excerpt", "cluster", c.Name, "run", r.Namespace+"/"+r.Name, "err", err)
 			}
 			return nil // the line says what failed; the excerpt is a bonus
-		}
-		if len(text) > maxExcerpt {
-			text = text[:maxExcerpt] + "\n…"
 		}
 		_, err = a.Chat.PostThread(ctx, a.Channel, thread, fmt.Sprintf("Why %s failed:\n%s", "`"+r.Name+"`", text))
 		return err
