@@ -279,6 +279,11 @@ func TestRetestWaitsOnGitHubOnceBeforeTheCreate(t *testing.T) {
 				return true
 			})
 			e.gh.Release()
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("GitHub calls held at the end: %q", heldCalls(e.gh))
+				}
+			})
 			poll.Until(t, "the rerun created after one GitHub round trip, while the next round is held", 30*time.Second, func() bool {
 				_, ok := reruns(e.runs())[unit.Name]
 				return ok

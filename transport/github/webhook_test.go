@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"tekbot/tekton"
 	"tekbot/test/githubtest"
 	"tekbot/test/kube"
+	"tekbot/test/poll"
 	"tekbot/test/testenv"
 	"tekbot/transport/github"
 )
@@ -158,6 +160,24 @@ func (e *env) seedAt(sha, pipeline string, state kube.RunState, pending bool) *p
 			e.t.Fatal(err)
 		}
 	}
+	// tekbot reads runs from the apiserver's watch cache (tekton.Runs),
+	// which may be a moment behind what was just written: a test that
+	// acts at once would find the run as it was, or not at all.
+	poll.Until(e.t, "the watch cache shows "+created.Name+" as seeded", 10*time.Second, func() bool {
+		list, err := runs.List(context.Background(), metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false
+		}
+		for _, r := range list.Items {
+			if r.Name == created.Name {
+				// etcd's revisions: the cache is at the write or past it.
+				cached, _ := strconv.ParseInt(r.ResourceVersion, 10, 64)
+				seeded, _ := strconv.ParseInt(created.ResourceVersion, 10, 64)
+				return cached >= seeded
+			}
+		}
+		return false
+	})
 	return created
 }
 
