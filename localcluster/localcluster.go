@@ -49,8 +49,14 @@ type Cluster struct {
 
 	dir      string
 	temp     bool
-	procs    []*exec.Cmd
+	procs    []*proc
 	stopOnce sync.Once
+}
+
+// proc is a component's process, and what closes when it has exited.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // Kube is what Start and `tekbot dev`'s sandbox use of Kubernetes' own
@@ -108,6 +114,25 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A port found free can be taken before a component binds it (by any
+	// process's outgoing connection, on a busy machine); the component
+	// then exits, and a start on other ports is all it takes.
+	for attempt := 1; ; attempt++ {
+		c, err := start(ctx, opts, bin)
+		if err == nil || !errors.Is(err, errExited) || attempt == startAttempts {
+			return c, err
+		}
+	}
+}
+
+// startAttempts bounds the starts on fresh ports after a component exited.
+const startAttempts = 3
+
+// errExited says a component exited before the apiserver was ready.
+var errExited = errors.New("exited before the apiserver was ready (run with a log writer to see why)")
+
+func start(ctx context.Context, opts Options, bin string) (*Cluster, error) {
+	var err error
 	c := &Cluster{Name: opts.Name, dir: opts.DataDir}
 	if c.dir == "" {
 		if c.dir, err = os.MkdirTemp("", "tekbot-kube-"+opts.Name+"-"); err != nil {
@@ -225,7 +250,11 @@ func (c *Cluster) spawn(logw io.Writer, bin string, args ...string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", filepath.Base(bin), err)
 	}
-	c.procs = append(c.procs, cmd)
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	// Waited for at once, so an exit is seen (an unreaped child still
+	// answers signals) and reaped.
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	c.procs = append(c.procs, p)
 	return nil
 }
 
@@ -264,7 +293,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 		}
 		last = err
 		if exited := c.exitedProcess(); exited != "" {
-			return fmt.Errorf("%s exited before the apiserver was ready (run with a log writer to see why)", exited)
+			return fmt.Errorf("%s %w", exited, errExited)
 		}
 		select {
 		case <-ctx.Done():
@@ -276,8 +305,10 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 
 func (c *Cluster) exitedProcess() string {
 	for _, p := range c.procs {
-		if p.ProcessState != nil || p.Process.Signal(syscall.Signal(0)) != nil {
-			return filepath.Base(p.Path)
+		select {
+		case <-p.exited:
+			return filepath.Base(p.cmd.Path)
+		default:
 		}
 	}
 	return ""
@@ -298,14 +329,12 @@ func (c *Cluster) Stop() {
 	c.stopOnce.Do(func() {
 		for i := len(c.procs) - 1; i >= 0; i-- {
 			p := c.procs[i]
-			_ = p.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = p.Wait(); close(done) }()
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 			select {
-			case <-done:
+			case <-p.exited:
 			case <-time.After(10 * time.Second):
-				_ = p.Process.Kill()
-				<-done
+				_ = p.cmd.Process.Kill()
+				<-p.exited
 			}
 		}
 		if c.temp {

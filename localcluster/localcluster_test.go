@@ -2,6 +2,7 @@ package localcluster
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,5 +76,29 @@ func TestEmbeddedCRDsMatchTheModule(t *testing.T) {
 		if err != nil || !bytes.Equal(got, want) {
 			t.Errorf("crds/%s differs from the module's (%v): run go generate ./localcluster", filepath.Base(path), err)
 		}
+	}
+}
+
+// TestAnExitedComponentIsSeen: a component that exits (its port taken
+// between freePorts and its bind) is seen at once, so Start tries other
+// ports instead of waiting out the readiness deadline; one still running
+// is not taken for exited.
+func TestAnExitedComponentIsSeen(t *testing.T) {
+	t.Parallel()
+	c := &Cluster{}
+	t.Cleanup(c.Stop)
+	if err := c.spawn(io.Discard, "/bin/sleep", "60"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.spawn(io.Discard, "/bin/false"); err != nil {
+		t.Fatal(err)
+	}
+	<-c.procs[1].exited
+	if got := c.exitedProcess(); got != "false" {
+		t.Errorf("exitedProcess() = %q, want the one that exited", got)
+	}
+	c.procs = c.procs[:1]
+	if got := c.exitedProcess(); got != "" {
+		t.Errorf("exitedProcess() = %q with sleep running", got)
 	}
 }
