@@ -22,7 +22,9 @@ Usage:
                                          Tekton controller; drive the bot from the terminal
                                          (no credentials; 'tekbot dev -h' for more)
   tekbot serve -f tekbot.yaml            run the bot (webhooks, /healthz, /readyz, and the status page at /:
-                                         closed unless server.statusToken or server.statusPublic is set)
+                                         closed unless server.statusToken or server.statusPublic is set);
+                                         /readyz is 503 until the run indexes have synced; a part that
+                                         cannot go on stops serve with exit status 1
   tekbot config check -f tekbot.yaml     validate a config and print what it says
   tekbot parse [--source github|slack]   print, as JSON, the commands in text on stdin
   tekbot schedule -f tekbot.yaml [--from YYYY-MM-DD] [--days N] [--csv]
